@@ -20,7 +20,7 @@ struct API {
         "/api/v1/calls/{id}/accept", "/api/v1/calls/{id}/withdraw", "/api/v1/reach", "/healthz", "/readyz", "/metrics",
     ]
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<AppRequestContext>) {
         let v1 = router.group("api/v1")
         v1.post("volunteers") { req, ctx in try await createVolunteer(req) }
         v1.get("volunteers/me") { req, _ in try await json(Wire.profile(volunteer(req))) }
@@ -97,13 +97,13 @@ struct API {
         return v
     }
 
-    func callId(_ ctx: BasicRequestContext) throws -> String {
+    func callId(_ ctx: AppRequestContext) throws -> String {
         guard let id = ctx.parameters.get("id"), !id.isEmpty, id.utf8.count <= 64 else { throw APIError.notFound }
         return id
     }
 
     /// The organisation's own call; another organisation's call is reported as not found.
-    func ownCall(_ req: Request, _ ctx: BasicRequestContext) async throws -> Call {
+    func ownCall(_ req: Request, _ ctx: AppRequestContext) async throws -> Call {
         let org = try await organisation(req)
         let id = try callId(ctx)
         guard let call = try await liveCall(id), call.orgId == org.id else { throw APIError.notFound }
@@ -202,7 +202,7 @@ struct API {
         return json(Wire.calls(calls, key: "calls"))
     }
 
-    func cancel(_ req: Request, _ ctx: BasicRequestContext) async throws -> Response {
+    func cancel(_ req: Request, _ ctx: AppRequestContext) async throws -> Response {
         let org = try await organisation(req)
         let id = try callId(ctx)
         try await drainBody(req)
@@ -218,7 +218,7 @@ struct API {
         }
     }
 
-    func roster(_ req: Request, _ ctx: BasicRequestContext, accept: Bool) async throws -> Response {
+    func roster(_ req: Request, _ ctx: AppRequestContext, accept: Bool) async throws -> Response {
         let v = try await volunteer(req)
         let id = try callId(ctx)
         try await drainBody(req)
@@ -259,7 +259,7 @@ struct API {
     }
 
     func ready() async throws -> Response {
-        guard !hub.isDraining else {
+        guard hub.isReady else {
             return json(Array(#"{"status":"draining"}"#.utf8), status: .serviceUnavailable)
         }
         guard await store.isReadable() else {

@@ -2,6 +2,8 @@ import Foundation
 import HelferrufCore
 import HelferrufStore
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -19,6 +21,11 @@ public struct ServerConfiguration: Sendable {
     /// Frames a socket may have queued before it counts as too slow (closed with 1013).
     public var outboxCapacity = 1024
     public var logLevel: Logger.Level = .info
+    /// How long `/readyz` answers 503 on shutdown before sockets are closed.
+    public var drainDelay: Duration = .zero
+    /// PEM certificate chain and private key; both set serves HTTPS and WSS.
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
     /// Called with the bound host and port once the server accepts connections.
     public var onListening: @Sendable (String, Int) -> Void = { _, _ in }
 
@@ -71,14 +78,15 @@ public func buildApplication(
     let hub = try Hub(store: store, ledger: ledger, clock: clock, telemetry: telemetry, outboxCapacity: config.outboxCapacity)
     ledger.setCommitHandler { [weak hub] outcomes in hub?.apply(outcomes) }
 
-    let router = Router(context: BasicRequestContext.self)
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: RequestLogMiddleware())
     router.add(middleware: ErrorShapeMiddleware(knownPaths: API.paths.map { $0.split(separator: "/") }))
     API(hub: hub).register(on: router)
     if let web = config.webDirectory {
         WebPages(directory: web).register(on: router)
     }
 
-    let wsRouter = Router(context: BasicWebSocketRequestContext.self)
+    let wsRouter = Router(context: AppWebSocketContext.self)
     let volunteer = VolunteerSocket(hub: hub, helloTimeout: config.helloTimeout)
     let dashboard = DashboardSocket(hub: hub, helloTimeout: config.helloTimeout)
     wsRouter.ws("/ws/volunteer") { inbound, outbound, _ in
@@ -88,15 +96,19 @@ public func buildApplication(
         try await dashboard.run(inbound: inbound, outbound: outbound)
     }
 
+    var server: HTTPServerBuilder = .http1WebSocketUpgrade(
+        webSocketRouter: wsRouter,
+        configuration: .init(
+            http1: .init(idleTimeout: .seconds(120)),
+            ws: .init(maxFrameSize: SocketPump.maxMessageBytes, extensions: [], autoPing: .enabled(timePeriod: .seconds(30)), closeTimeout: .seconds(5))
+        )
+    )
+    if let cert = config.tlsCertificatePath, let key = config.tlsKeyPath {
+        server = try .tls(server, tlsConfiguration: try TLSFiles.configuration(certificate: cert, key: key))
+    }
     let app = Application(
         router: router,
-        server: .http1WebSocketUpgrade(
-            webSocketRouter: wsRouter,
-            configuration: .init(
-                http1: .init(idleTimeout: .seconds(120)),
-                ws: .init(maxFrameSize: SocketPump.maxMessageBytes, extensions: [], autoPing: .enabled(timePeriod: .seconds(30)), closeTimeout: .seconds(5))
-            )
-        ),
+        server: server,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil, reuseAddress: true),
         services: [Housekeeper(hub: hub)],
         onServerRunning: { channel in
@@ -104,7 +116,7 @@ public func buildApplication(
         },
         logger: logger
     )
-    return (app, HelferrufServer(store: store, hub: hub, ledger: ledger, drainer: Drainer(hub: hub)))
+    return (app, HelferrufServer(store: store, hub: hub, ledger: ledger, drainer: Drainer(hub: hub, unreadyFor: config.drainDelay)))
 }
 
 extension Timestamp {

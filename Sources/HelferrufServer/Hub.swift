@@ -55,6 +55,7 @@ final class Hub: Sendable {
         var expiring: Set<String> = []
         var nextConnectionId = 0
         var draining = false
+        var unready = false
         var lastSweep = Timestamp(millis: 0)
     }
 
@@ -370,7 +371,12 @@ final class Hub: Sendable {
         }
     }
 
-    var isDraining: Bool { state.withLock { $0.draining } }
+    /// Shutdown has begun: `/readyz` answers 503 from now on.
+    func markUnready() {
+        state.withLock { $0.unready = true }
+    }
+
+    var isReady: Bool { state.withLock { !$0.unready && !$0.draining } }
 
     var openSocketCount: Int {
         state.withLock { s in

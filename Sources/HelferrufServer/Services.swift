@@ -8,9 +8,10 @@ struct Housekeeper: Service {
     var interval: Duration = .milliseconds(100)
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
             for id in hub.tick() { hub.ledger.submitDetached(.expire(callId: id)) }
-            try? await Task.sleep(for: interval)
+            // A cancelled sleep ends the loop instead of spinning.
+            do { try await Task.sleep(for: interval) } catch { return }
         }
     }
 }
@@ -21,10 +22,15 @@ struct Housekeeper: Service {
 /// commits. Then the HTTP server stops listening and finishes its requests.
 struct Drainer: Service {
     let hub: Hub
+    /// How long `/readyz` reports unready before sockets are closed, so that a load
+    /// balancer stops sending new clients first.
+    var unreadyFor: Duration = .zero
     var limit: Duration = .seconds(10)
 
     func run() async throws {
         try? await gracefulShutdown()
+        hub.markUnready()
+        if unreadyFor > .zero { try? await Task.sleep(for: unreadyFor) }
         hub.beginDrain()
         let deadline = ContinuousClock.now + limit
         while hub.openSocketCount > 0, ContinuousClock.now < deadline, !Task.isCancelled {

@@ -6,7 +6,7 @@ import Hummingbird
 struct WebPages {
     let directory: String
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<AppRequestContext>) {
         let root = URL(fileURLWithPath: directory).standardizedFileURL.path
         router.add(middleware: FileMiddleware(root, searchForIndexHtml: false))
         for (path, file) in [("/", "volunteer.html"), ("/console", "console.html"), ("/dashboard", "dashboard.html")] {

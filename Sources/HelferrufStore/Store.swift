@@ -104,6 +104,70 @@ public final class Store: Sendable {
         }
     }
 
+    /// Disables an organisation: its token stops working; its calls stay. Returns false
+    /// when there is no such organisation.
+    public func setOrganisationDisabled(id: String, _ disabled: Bool) throws -> Bool {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE organisations SET disabled = ? WHERE id = ?", arguments: [disabled ? 1 : 0, id])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Replaces an organisation's token; the old one stops working at once. Returns the new
+    /// token, or nil when there is no such organisation.
+    public func rotateOrganisationToken(id: String) throws -> String? {
+        let token = Tokens.generate(.organisation)
+        let changed = try pool.write { db -> Bool in
+            try db.execute(sql: "UPDATE organisations SET token_hash = ? WHERE id = ?", arguments: [Tokens.hash(token), id])
+            return db.changesCount == 1
+        }
+        return changed ? token : nil
+    }
+
+    // MARK: Administration
+
+    /// Figures for `helferruf stats`.
+    public struct Stats: Sendable {
+        public var organisations: Int
+        public var volunteers: Int
+        public var callsByStatus: [String: Int]
+        public var confirmations: Int
+        public var alerts: Int
+    }
+
+    public func stats() throws -> Stats {
+        try pool.read { db in
+            var byStatus: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM calls GROUP BY status") {
+                byStatus[row["status"]] = row["n"]
+            }
+            return Stats(
+                organisations: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM organisations") ?? 0,
+                volunteers: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM volunteers") ?? 0,
+                callsByStatus: byStatus,
+                confirmations: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM confirmations") ?? 0,
+                alerts: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM alerts") ?? 0)
+        }
+    }
+
+    /// Every call of every organisation (or one status), newest first, for `calls list`.
+    public func allCalls(status: CallStatus?) throws -> [Call] {
+        try pool.read { db in
+            if let status {
+                return try Row.fetchAll(db, sql: Call.selectSQL + " WHERE c.status = ? ORDER BY c.created_at DESC", arguments: [status.rawValue]).map(Call.init(row:))
+            }
+            return try Row.fetchAll(db, sql: Call.selectSQL + " ORDER BY c.created_at DESC").map(Call.init(row:))
+        }
+    }
+
+    /// Rebuilds the database file to reclaim space and truncates the WAL.
+    public func vacuum() throws {
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "VACUUM")
+            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+    }
+
     // MARK: Volunteers
 
     public func createVolunteer(displayName: String, skills: [String], maxDistanceKm: Double, contact: String?, now: Timestamp) async throws -> (VolunteerProfile, token: String) {

@@ -10,58 +10,106 @@ struct Helferruf: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "helferruf",
         abstract: "Real-time alerts for spontaneous volunteering.",
-        subcommands: [Serve.self, Org.self],
+        discussion: "Every option can also be set by the environment variable named in its help; a flag wins over the environment.",
+        subcommands: [Serve.self, Org.self, Calls.self, Stats.self, Vacuum.self],
         defaultSubcommand: Serve.self
     )
 }
 
 /// Options shared by every command that opens the database.
 struct DatabaseOption: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("SQLite database file (env HELFERRUF_DB).", valueName: "path"))
-    var db: String = ProcessInfo.processInfo.environment["HELFERRUF_DB"] ?? "./helferruf-data/helferruf.sqlite"
+    @Option(name: .long, help: ArgumentHelp("SQLite database file (env HELFERRUF_DB; default ./helferruf-data/helferruf.sqlite).", valueName: "path"))
+    var db: String?
+
+    var path: String { db ?? Environment.string("HELFERRUF_DB") ?? "./helferruf-data/helferruf.sqlite" }
+
+    func open() throws -> Store { try Store(path: path) }
 }
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the server (the default command).")
 
-    @Option(help: "Address to listen on (env HELFERRUF_HOST).")
-    var host: String = ProcessInfo.processInfo.environment["HELFERRUF_HOST"] ?? "127.0.0.1"
+    @Option(help: "Address to listen on (env HELFERRUF_HOST; default 127.0.0.1).")
+    var host: String?
 
-    @Option(help: "Port to listen on; 0 picks a free one (env HELFERRUF_PORT).")
-    var port: Int = Int(ProcessInfo.processInfo.environment["HELFERRUF_PORT"] ?? "") ?? 8080
+    @Option(help: "Port to listen on, 0 for any free port (env HELFERRUF_PORT; default 8080).")
+    var port: String?
 
     @OptionGroup var database: DatabaseOption
 
-    @Option(help: ArgumentHelp("Folder of the web pages (env HELFERRUF_WEB); default: web/ beside the package.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Folder of the web pages (env HELFERRUF_WEB; default: web/ in the working directory or beside the package).", valueName: "dir"))
     var web: String?
 
-    @Option(name: .customLong("rate-limits"), help: "Abuse limits: on or off (env HELFERRUF_RATE_LIMITS).")
-    var rateLimits: String = ProcessInfo.processInfo.environment["HELFERRUF_RATE_LIMITS"] ?? "on"
+    @Option(name: .customLong("rate-limits"), help: "Abuse limits, on or off; off is for load tests from one address (env HELFERRUF_RATE_LIMITS; default on).")
+    var rateLimits: String?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env HELFERRUF_LOG_LEVEL).")
-    var logLevel: String = ProcessInfo.processInfo.environment["HELFERRUF_LOG_LEVEL"] ?? "info"
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env HELFERRUF_LOG_LEVEL; default info).")
+    var logLevel: String?
+
+    @Option(name: .customLong("log-format"), help: "plain or json, written to standard error (env HELFERRUF_LOG_FORMAT; default plain).")
+    var logFormat: String?
+
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("PEM certificate chain; with --tls-key serves HTTPS and WSS (env HELFERRUF_TLS_CERT).", valueName: "path"))
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("PEM private key for --tls-cert (env HELFERRUF_TLS_KEY).", valueName: "path"))
+    var tlsKey: String?
+
+    @Option(name: .customLong("socket-queue"), help: "Frames a socket may have queued before it counts as too slow and is closed with 1013 (env HELFERRUF_SOCKET_QUEUE; default 1024).")
+    var socketQueue: String?
+
+    @Option(name: .customLong("drain-delay"), help: "Seconds /readyz answers 503 on SIGTERM before sockets are closed with 1001 (env HELFERRUF_DRAIN_DELAY; default 0).")
+    var drainDelay: String?
+
+    /// The settings after flags, environment and defaults, checked.
+    func resolved() throws -> (ServerConfiguration, logFormat: String) {
+        var config = ServerConfiguration()
+        config.host = try Environment.value(host, "HELFERRUF_HOST", "--host", default: "127.0.0.1") { $0.isEmpty ? nil : $0 }
+        config.port = try Environment.value(port, "HELFERRUF_PORT", "--port", default: 8080) { Int($0).flatMap { (0...65535).contains($0) ? $0 : nil } }
+        config.databasePath = database.path
+        config.webDirectory = web ?? Environment.string("HELFERRUF_WEB") ?? Self.defaultWebDirectory()
+        if let dir = config.webDirectory, !FileManager.default.fileExists(atPath: dir) {
+            throw ValidationError("web folder \(dir) does not exist")
+        }
+        config.rateLimits = try Environment.value(rateLimits, "HELFERRUF_RATE_LIMITS", "--rate-limits", default: true) {
+            ["on": true, "off": false][$0]
+        }
+        config.logLevel = try Environment.value(logLevel, "HELFERRUF_LOG_LEVEL", "--log-level", default: .info) { Logger.Level(rawValue: $0) }
+        let format = try Environment.value(logFormat, "HELFERRUF_LOG_FORMAT", "--log-format", default: "plain") { ["plain", "json"].contains($0) ? $0 : nil }
+        config.tlsCertificatePath = tlsCert ?? Environment.string("HELFERRUF_TLS_CERT")
+        config.tlsKeyPath = tlsKey ?? Environment.string("HELFERRUF_TLS_KEY")
+        if (config.tlsCertificatePath == nil) != (config.tlsKeyPath == nil) {
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
+        for path in [config.tlsCertificatePath, config.tlsKeyPath].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
+            throw ValidationError("cannot read \(path)")
+        }
+        config.outboxCapacity = try Environment.value(socketQueue, "HELFERRUF_SOCKET_QUEUE", "--socket-queue", default: 1024) {
+            Int($0).flatMap { (16...1_000_000).contains($0) ? $0 : nil }
+        }
+        let delay = try Environment.value(drainDelay, "HELFERRUF_DRAIN_DELAY", "--drain-delay", default: 0.0) {
+            Double($0).flatMap { $0.isFinite && (0...60).contains($0) ? $0 : nil }
+        }
+        config.drainDelay = .milliseconds(Int(delay * 1000))
+        return (config, format)
+    }
 
     func validate() throws {
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
-        guard ["on", "off"].contains(rateLimits) else { throw ValidationError("--rate-limits must be on or off") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level is not a log level") }
+        _ = try resolved()
     }
 
     func run() async throws {
-        var config = ServerConfiguration()
-        config.host = host
-        config.port = port
-        config.databasePath = database.db
-        config.webDirectory = web ?? ProcessInfo.processInfo.environment["HELFERRUF_WEB"] ?? Self.defaultWebDirectory()
-        config.rateLimits = rateLimits == "on"
-        config.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        config.onListening = { host, port in
-            FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
-        }
+        var (config, format) = try resolved()
+        let level = config.logLevel
         LoggingSystem.bootstrap { label in
+            if format == "json" { return JSONLogHandler(label: label, level: level) }
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = config.logLevel
+            handler.logLevel = level
             return handler
+        }
+        let scheme = config.tlsCertificatePath == nil ? "http" : "https"
+        config.onListening = { host, port in
+            FileHandle.standardOutput.write(Data("listening on \(scheme)://\(host):\(port)\n".utf8))
         }
         try await runServer(config) { line in
             FileHandle.standardOutput.write(Data((line + "\n").utf8))
@@ -75,14 +123,36 @@ struct Serve: AsyncParsableCommand {
         var url = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { url.deleteLastPathComponent() }
         let candidate = url.appendingPathComponent("web").path
-        return fm.fileExists(atPath: candidate) ? candidate : nil
+        return fm.fileExists(atPath: candidate + "/volunteer.html") ? candidate : nil
+    }
+}
+
+/// Reading settings from the environment, with the same checks as their flags.
+enum Environment {
+    static func string(_ name: String) -> String? {
+        guard let v = ProcessInfo.processInfo.environment[name], !v.isEmpty else { return nil }
+        return v
+    }
+
+    /// The flag's value, else the variable's, else the default; a value that `parse`
+    /// rejects stops the start with a message naming where it came from.
+    static func value<T>(_ flag: String?, _ variable: String, _ flagName: String, default fallback: T, parse: (String) -> T?) throws -> T {
+        if let flag {
+            guard let v = parse(flag) else { throw ValidationError("invalid value for \(flagName): \(flag)") }
+            return v
+        }
+        if let env = string(variable) {
+            guard let v = parse(env) else { throw ValidationError("invalid value in \(variable): \(env)") }
+            return v
+        }
+        return fallback
     }
 }
 
 struct Org: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage organisations.",
-        subcommands: [Add.self, List.self]
+        subcommands: [Add.self, List.self, Disable.self, Token.self]
     )
 
     struct Add: AsyncParsableCommand {
@@ -100,37 +170,112 @@ struct Org: AsyncParsableCommand {
             } catch {
                 throw ValidationError("--name \(error.message)")
             }
-            let store = try Store(path: database.db)
-            let (org, token) = try store.createOrganisation(name: name, now: .now)
-            print(OrgLine.json(id: org.id, name: org.name, token: token))
+            let (org, token) = try database.open().createOrganisation(name: name, now: .now)
+            print(JSONLine.object(["id": org.id, "name": org.name, "token": token]))
         }
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List organisations (without tokens).")
+        static let configuration = CommandConfiguration(abstract: "List organisations (never their tokens), one JSON line each.")
 
         @OptionGroup var database: DatabaseOption
 
         func run() async throws {
-            let store = try Store(path: database.db)
-            for org in try store.organisations() {
-                print(OrgLine.json(id: org.id, name: org.name, token: nil))
+            for org in try database.open().organisations() {
+                print(JSONLine.object(["id": org.id, "name": org.name, "createdAt": RFC3339.format(org.createdAt), "disabled": org.disabled]))
+            }
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Disable an organisation: its token stops working, its calls stay.")
+
+        @Option(help: "The organisation's id.")
+        var id: String
+
+        @Flag(help: "Enable it again instead.")
+        var enable = false
+
+        @OptionGroup var database: DatabaseOption
+
+        func run() async throws {
+            guard try database.open().setOrganisationDisabled(id: id, !enable) else { throw ValidationError("no organisation \(id)") }
+        }
+    }
+
+    struct Token: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Organisation tokens.", subcommands: [Rotate.self])
+
+        struct Rotate: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Replace an organisation's token (the old one is revoked at once) and print the new one as JSON.")
+
+            @Option(help: "The organisation's id.")
+            var id: String
+
+            @OptionGroup var database: DatabaseOption
+
+            func run() async throws {
+                guard let token = try database.open().rotateOrganisationToken(id: id) else { throw ValidationError("no organisation \(id)") }
+                print(JSONLine.object(["id": id, "token": token]))
             }
         }
     }
 }
 
-/// The one-line JSON that `org add` prints.
-enum OrgLine {
-    static func json(id: String, name: String, token: String?) -> String {
-        var fields: [(String, String)] = [("id", id), ("name", name)]
-        if let token { fields.append(("token", token)) }
-        let encoded = fields.map { "\"\($0.0)\":\(quote($0.1))" }.joined(separator: ",")
-        return "{\(encoded)}"
-    }
+struct Calls: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Inspect calls.", subcommands: [List.self])
 
-    private static func quote(_ s: String) -> String {
-        let data = try! JSONEncoder().encode(s)
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List calls of all organisations, newest first, one JSON line each.")
+
+        @Option(help: "Only calls with this status (open, filled, cancelled, expired).")
+        var status: String?
+
+        @OptionGroup var database: DatabaseOption
+
+        func run() async throws {
+            var filter: CallStatus?
+            if let status {
+                guard let s = CallStatus(rawValue: status) else { throw ValidationError("--status must be open, filled, cancelled or expired") }
+                filter = s
+            }
+            for c in try database.open().allCalls(status: filter) {
+                print(JSONLine.object([
+                    "id": c.id, "org": c.orgName, "title": c.title, "status": c.status.rawValue,
+                    "confirmed": c.confirmed, "needed": c.needed, "alerted": c.alerted, "endsAt": RFC3339.format(c.endsAt),
+                ]))
+            }
+        }
+    }
+}
+
+struct Stats: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print counts of organisations, volunteers, calls and confirmations as JSON.")
+
+    @OptionGroup var database: DatabaseOption
+
+    func run() async throws {
+        let s = try database.open().stats()
+        var fields: [String: Any] = ["organisations": s.organisations, "volunteers": s.volunteers, "confirmations": s.confirmations, "alerts": s.alerts]
+        for status in CallStatus.allCases { fields["calls_\(status.rawValue)"] = s.callsByStatus[status.rawValue] ?? 0 }
+        print(JSONLine.object(fields))
+    }
+}
+
+struct Vacuum: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Rebuild the database file to reclaim space (safe while the server runs; it waits for the write lock).")
+
+    @OptionGroup var database: DatabaseOption
+
+    func run() async throws {
+        try database.open().vacuum()
+    }
+}
+
+/// One line of JSON with sorted keys, for the admin commands.
+enum JSONLine {
+    static func object(_ fields: [String: Any]) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }
 }

@@ -18,17 +18,36 @@ struct Binary {
     }
 
     /// Runs a command to completion and returns (exit code, stdout).
-    static func run(_ args: [String]) throws -> (Int32, String) {
+    static func run(_ args: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
+        let r = try runCapturingErrors(args, environment: environment)
+        return (r.status, r.out)
+    }
+
+    static func runCapturingErrors(_ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+        // Output goes to files, so neither stream can fill up and block the process; a
+        // command that has not ended after 20 s is killed and reported as such.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("helferruf-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let outURL = dir.appendingPathComponent("out"), errURL = dir.appendingPathComponent("err")
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        p.standardOutput = try FileHandle(forWritingTo: outURL)
+        p.standardError = try FileHandle(forWritingTo: errURL)
         try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let deadline = Date().addingTimeInterval(20)
+        while p.isRunning && Date() < deadline { usleep(10_000) }
+        if p.isRunning {
+            p.terminate()
+            p.waitUntilExit()
+            throw CLIError("\(args) did not finish within 20 s")
+        }
+        let out = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+        return (p.terminationStatus, out, err)
     }
 }
 
@@ -39,12 +58,17 @@ final class ServerProcess: @unchecked Sendable {
     private var lines: [String] = []
     private var partial = ""
 
-    init(_ args: [String]) throws {
+    private let errors = Pipe()
+
+    init(_ args: [String], environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: Binary.path)
         process.arguments = args
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe()
         process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
+        process.standardError = errors
         out.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
             guard let self, !data.isEmpty else { return }
@@ -61,11 +85,16 @@ final class ServerProcess: @unchecked Sendable {
 
     var output: [String] { lock.withLock { lines } }
 
+    /// Everything written to standard error; read once the process has exited.
+    func errorOutput() -> String {
+        String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    }
+
     /// Waits for the `listening on http://HOST:PORT` line and returns the port.
     func waitForPort(timeout: Duration = .seconds(30)) async throws -> Int {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let line = output.first(where: { $0.hasPrefix("listening on http://") }),
+            if let line = output.first(where: { $0.hasPrefix("listening on http") }),
                let port = Int(line.split(separator: ":").last ?? "") {
                 return port
             }

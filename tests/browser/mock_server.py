@@ -152,6 +152,30 @@ class State:
 
 
 S = State()
+DB = None
+
+
+def save():
+    if not DB:
+        return
+    data = {"orgs": S.orgs, "vols": S.vols, "calls": S.calls,
+            "alerted": {k: sorted(v) for k, v in S.alerted.items()},
+            "declined": {k: sorted(v) for k, v in S.declined.items()},
+            "conf": {k: [[vid, iso(t)] for vid, t in v] for k, v in S.conf.items()}}
+    with open(DB + ".tmp", "w") as f:
+        json.dump(data, f)
+    os.replace(DB + ".tmp", DB)
+
+
+def load():
+    if not DB or not os.path.exists(DB):
+        return False
+    data = json.load(open(DB))
+    S.orgs, S.vols, S.calls = data["orgs"], data["vols"], data["calls"]
+    S.alerted = {k: set(v) for k, v in data["alerted"].items()}
+    S.declined = {k: set(v) for k, v in data["declined"].items()}
+    S.conf = {k: [(vid, parse_time(t)) for vid, t in v] for k, v in data["conf"].items()}
+    return True
 
 
 def err(status, code, message, field=None):
@@ -321,6 +345,7 @@ async def volunteer_ws(ws):
             if raw is None:
                 break
             m = json.loads(raw)
+            save()
             st = S.live.setdefault(vid, {})
             t = m.get("type")
             if t == "availability":
@@ -336,6 +361,7 @@ async def volunteer_ws(ws):
                     ws.send({"type": "error", "code": "not_found", "message": "no call", "requestId": m.get("requestId")})
                 else:
                     ws.send({"type": "accept_result", "callId": m["callId"], "requestId": m.get("requestId"), "result": res})
+                save()
             elif t == "decline":
                 S.declined.setdefault(m["callId"], set()).add(vid)
                 c = S.calls.get(m["callId"])
@@ -404,6 +430,7 @@ async def handle(reader, writer, web):
                     status, obj = err(400, "bad_json", "bad json")
                 else:
                     status, obj = api(method, path[7:], parse_qs(url.query), token, data)
+                    save()
                 payload = b"" if obj is None else json.dumps(obj).encode()
             else:
                 f = {"/": "volunteer.html", "/console": "console.html", "/dashboard": "dashboard.html"}.get(path, path.lstrip("/"))
@@ -434,12 +461,19 @@ async def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8099)
     ap.add_argument("--web", default="web")
+    ap.add_argument("--db", default=None)
+    ap.add_argument("--rate-limits", default="on")
+    ap.add_argument("command", nargs="?", default="serve")
     a = ap.parse_args()
     web = os.path.abspath(a.web)
-    org = {"id": str(uuid.uuid4()), "name": "Demo"}
-    tok = secrets.token_urlsafe(24)
-    S.orgs[tok] = org
-    print(json.dumps({**org, "token": tok}), flush=True)
+    global DB
+    DB = a.db
+    if not load():
+        org = {"id": str(uuid.uuid4()), "name": "Demo"}
+        tok = secrets.token_urlsafe(24)
+        S.orgs[tok] = org
+        print(json.dumps({**org, "token": tok}), flush=True)
+        save()
     server = await asyncio.start_server(lambda r, w: handle(r, w, web), a.host, a.port, reuse_address=True)
     print(f"listening on http://{a.host}:{a.port}", flush=True)
     async with server:

@@ -800,7 +800,7 @@ async function onAvailClick() {
   }
   setAvailable(on);
   // A sensible moment to ask: the volunteer just said "call me".
-  if (on && attn.notificationPermission() === "default") {
+  if (on) {
     await attn.requestNotificationPermission();
     renderAvailability();
   }

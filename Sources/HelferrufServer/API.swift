@@ -1,0 +1,281 @@
+import Foundation
+import HTTPTypes
+import HelferrufCore
+import HelferrufStore
+import Hummingbird
+import NIOCore
+
+/// The HTTP API of PROTOCOL.md §3.
+struct API {
+    let hub: Hub
+    var store: Store { hub.store }
+
+    /// Bodies above this are refused with 413 before they are parsed.
+    static let maxBodyBytes = 64 * 1024
+
+    /// Every path that exists, for telling 405 from 404.
+    static let paths: [String] = [
+        "/api/v1/volunteers", "/api/v1/volunteers/me", "/api/v1/volunteers/me/export",
+        "/api/v1/calls", "/api/v1/calls/{id}", "/api/v1/calls/{id}/cancel", "/api/v1/calls/{id}/confirmations",
+        "/api/v1/calls/{id}/accept", "/api/v1/calls/{id}/withdraw", "/api/v1/reach", "/healthz", "/readyz", "/metrics",
+    ]
+
+    func register(on router: Router<BasicRequestContext>) {
+        let v1 = router.group("api/v1")
+        v1.post("volunteers") { req, ctx in try await createVolunteer(req) }
+        v1.get("volunteers/me") { req, _ in try await json(Wire.profile(volunteer(req))) }
+        v1.patch("volunteers/me") { req, _ in try await patchVolunteer(req) }
+        v1.delete("volunteers/me") { req, _ in try await deleteVolunteer(req) }
+        v1.get("volunteers/me/export") { req, _ in try await exportVolunteer(req) }
+        v1.post("calls") { req, _ in try await createCall(req) }
+        v1.get("calls") { req, _ in try await listCalls(req) }
+        v1.get("calls/{id}") { req, ctx in try await json(Wire.call(ownCall(req, ctx))) }
+        v1.post("calls/{id}/cancel") { req, ctx in try await cancel(req, ctx) }
+        v1.get("calls/{id}/confirmations") { req, ctx in
+            let call = try await ownCall(req, ctx)
+            return json(Wire.confirmations(try await store.confirmations(callId: call.id)))
+        }
+        v1.post("calls/{id}/accept") { req, ctx in try await roster(req, ctx, accept: true) }
+        v1.post("calls/{id}/withdraw") { req, ctx in try await roster(req, ctx, accept: false) }
+        v1.get("reach") { req, _ in try await reach(req) }
+        router.get("healthz") { _, _ in json(Array(#"{"status":"ok"}"#.utf8)) }
+        router.get("readyz") { _, _ in try await ready() }
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: hub.telemetry.render())))
+        }
+    }
+
+    // MARK: Helpers
+
+    func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    func body<T: Decodable>(_ type: T.Type, _ req: Request) async throws -> T {
+        let buffer = try await req.body.collect(upTo: Self.maxBodyBytes)
+        switch JSONInput.decode(T.self, from: buffer.readableBytesView) {
+        case .success(let value): return value
+        case .failure(.badJSON(let why)): throw APIError.badJSON(why)
+        case .failure(.invalid(let e)): throw APIError.validation(e)
+        }
+    }
+
+    /// Reads and discards a body (for POSTs that take none), still enforcing the size limit.
+    func drainBody(_ req: Request) async throws {
+        _ = try await req.body.collect(upTo: Self.maxBodyBytes)
+    }
+
+    enum Principal {
+        case organisation(Organisation)
+        case volunteer(VolunteerProfile)
+    }
+
+    func principal(_ req: Request) async throws -> Principal {
+        guard let header = req.headers[.authorization] else { throw APIError.unauthorized }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw APIError.unauthorized }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        guard !token.isEmpty, token.utf8.count <= 256 else { throw APIError.unauthorized }
+        if token.hasPrefix(Tokens.Kind.organisation.rawValue), let org = try await store.organisation(token: token) {
+            return .organisation(org)
+        }
+        if token.hasPrefix(Tokens.Kind.volunteer.rawValue), let v = try await store.volunteer(token: token) {
+            return .volunteer(v)
+        }
+        throw APIError.unauthorized
+    }
+
+    func organisation(_ req: Request) async throws -> Organisation {
+        guard case .organisation(let org) = try await principal(req) else { throw APIError.forbidden }
+        return org
+    }
+
+    func volunteer(_ req: Request) async throws -> VolunteerProfile {
+        guard case .volunteer(let v) = try await principal(req) else { throw APIError.forbidden }
+        return v
+    }
+
+    func callId(_ ctx: BasicRequestContext) throws -> String {
+        guard let id = ctx.parameters.get("id"), !id.isEmpty, id.utf8.count <= 64 else { throw APIError.notFound }
+        return id
+    }
+
+    /// The organisation's own call; another organisation's call is reported as not found.
+    func ownCall(_ req: Request, _ ctx: BasicRequestContext) async throws -> Call {
+        let org = try await organisation(req)
+        let id = try callId(ctx)
+        guard let call = try await liveCall(id), call.orgId == org.id else { throw APIError.notFound }
+        return call
+    }
+
+    func liveCall(_ id: String) async throws -> Call? {
+        if let active = hub.activeCall(id) { return active }
+        return try await store.call(id: id)
+    }
+
+    func now() -> Timestamp { hub.clock() }
+
+    // MARK: Volunteers
+
+    func createVolunteer(_ req: Request) async throws -> Response {
+        let input = try await body(VolunteerCreateInput.self, req)
+        let name: String, skills: [String], distance: Double, contact: String?
+        do throws(ValidationError) {
+            name = try Rules.displayName(input.displayName)
+            skills = try Rules.skills(input.skills)
+            distance = try Rules.maxDistance(input.maxDistanceKm ?? Rules.defaultMaxDistanceKm)
+            contact = try input.contact.map(Rules.contact)
+        } catch {
+            throw APIError.validation(error)
+        }
+        let (profile, token) = try await storeWrite {
+            try await store.createVolunteer(displayName: name, skills: skills, maxDistanceKm: distance, contact: contact, now: now())
+        }
+        return json(Wire.profile(profile, token: token), status: .created)
+    }
+
+    func patchVolunteer(_ req: Request) async throws -> Response {
+        var profile = try await volunteer(req)
+        let input = try await body(VolunteerPatchInput.self, req)
+        do throws(ValidationError) {
+            if let name = input.displayName { profile.displayName = try Rules.displayName(name) }
+            if let skills = input.skills { profile.skills = try Rules.skills(skills) }
+            if let d = input.maxDistanceKm { profile.maxDistanceKm = try Rules.maxDistance(d) }
+            if let contact = input.contact { profile.contact = try contact.map(Rules.contact) }
+        } catch {
+            throw APIError.validation(error)
+        }
+        let p = profile
+        guard try await storeWrite({ try await store.updateVolunteer(p) }) else { throw APIError.unauthorized }
+        hub.updateProfile(profile)
+        return json(Wire.profile(profile))
+    }
+
+    func deleteVolunteer(_ req: Request) async throws -> Response {
+        let profile = try await volunteer(req)
+        try await storeWrite { try await store.deleteVolunteer(id: profile.id) }
+        hub.closeVolunteer(profile.id, code: 4401, reason: "account erased")
+        return Response(status: .noContent)
+    }
+
+    func exportVolunteer(_ req: Request) async throws -> Response {
+        let profile = try await volunteer(req)
+        guard let export = try await store.export(volunteerId: profile.id) else { throw APIError.unauthorized }
+        var response = json(Wire.export(export, now: now()))
+        response.headers[.contentDisposition] = "attachment; filename=\"helferruf-export.json\""
+        return response
+    }
+
+    // MARK: Calls
+
+    func createCall(_ req: Request) async throws -> Response {
+        let org = try await organisation(req)
+        let input = try await body(CallCreateInput.self, req)
+        let created = now()
+        let valid: CallDraft.Valid
+        do throws(ValidationError) {
+            valid = try input.draft.validate(now: created)
+        } catch {
+            throw APIError.validation(error)
+        }
+        let call = Call(
+            id: Tokens.newId(), orgId: org.id, orgName: org.name, title: valid.title, description: valid.description,
+            address: valid.address, location: valid.location, radiusKm: valid.radiusKm, needed: valid.needed,
+            skills: valid.skills, startsAt: valid.startsAt, endsAt: valid.endsAt, createdAt: created)
+        let outcome = await hub.ledger.submit(.createCall(call))
+        guard outcome.result == .done, let stored = outcome.call else { throw APIError.unavailable }
+        return json(Wire.call(hub.activeCall(stored.id) ?? stored), status: .created)
+    }
+
+    func listCalls(_ req: Request) async throws -> Response {
+        let org = try await organisation(req)
+        var status: CallStatus?
+        if let raw = req.uri.queryParameters.get("status") {
+            guard let s = CallStatus(rawValue: raw) else {
+                throw APIError.validation(field: "status", "must be one of open, filled, cancelled, expired")
+            }
+            status = s
+        }
+        let calls = try await store.calls(orgId: org.id, status: status).map { hub.activeCall($0.id) ?? $0 }
+        return json(Wire.calls(calls, key: "calls"))
+    }
+
+    func cancel(_ req: Request, _ ctx: BasicRequestContext) async throws -> Response {
+        let org = try await organisation(req)
+        let id = try callId(ctx)
+        try await drainBody(req)
+        let outcome = await hub.ledger.submit(.cancel(callId: id, orgId: org.id))
+        switch outcome.result {
+        case .done:
+            guard let call = outcome.call else { throw APIError.notFound }
+            return json(Wire.call(call))
+        case .conflict: throw APIError.conflict("the call has already expired")
+        case .notFound: throw APIError.notFound
+        case .unavailable: throw APIError.unavailable
+        case .answer: throw APIError.internalError
+        }
+    }
+
+    func roster(_ req: Request, _ ctx: BasicRequestContext, accept: Bool) async throws -> Response {
+        let v = try await volunteer(req)
+        let id = try callId(ctx)
+        try await drainBody(req)
+        let change: RosterChange = accept
+            ? .accept(callId: id, volunteerId: v.id, eligible: hub.mayAccept(volunteer: v.id, call: id))
+            : .withdraw(callId: id, volunteerId: v.id)
+        let outcome = await hub.ledger.submit(change)
+        switch outcome.result {
+        case .answer(let result):
+            var w = JSONWriter()
+            w.raw("{\"callId\":"); w.string(id); w.raw(",\"result\":"); w.string(result.rawValue); w.raw("}")
+            return json(w.bytes)
+        case .notFound: throw APIError.notFound
+        case .unavailable: throw APIError.unavailable
+        case .done, .conflict: throw APIError.internalError
+        }
+    }
+
+    func reach(_ req: Request) async throws -> Response {
+        _ = try await organisation(req)
+        let q = req.uri.queryParameters
+        func number(_ name: String) throws -> Double {
+            guard let raw = q.get(name) else { throw APIError.validation(field: name, "is required") }
+            guard let v = Double(raw), v.isFinite else { throw APIError.validation(field: name, "must be a number") }
+            return v
+        }
+        let lat = try number("lat"), lon = try number("lon"), radius = try number("radiusKm")
+        do throws(ValidationError) {
+            let center = try Rules.location(lat: lat, lon: lon, field: "")
+            let r = try Rules.distance(radius, field: "radiusKm")
+            let slugs = (q.get("skills") ?? "").split(separator: ",", omittingEmptySubsequences: true).map(String.init)
+            let skills = try Rules.skills(slugs)
+            let result = hub.reach(center: center, radiusKm: r, skills: skills)
+            return json(Array(#"{"available":\#(result.available),"connected":\#(result.connected)}"#.utf8))
+        } catch {
+            throw APIError.validation(error)
+        }
+    }
+
+    func ready() async throws -> Response {
+        guard !hub.isDraining else {
+            return json(Array(#"{"status":"draining"}"#.utf8), status: .serviceUnavailable)
+        }
+        guard await store.isReadable() else {
+            return json(Array(#"{"status":"database unavailable"}"#.utf8), status: .serviceUnavailable)
+        }
+        return json(Array(#"{"status":"ready"}"#.utf8))
+    }
+
+    /// Runs a store write, reporting storage failures as 503.
+    func storeWrite<T>(_ work: () async throws -> T) async throws -> T {
+        do {
+            return try await work()
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError.unavailable
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import HelferrufCore
+import HelferrufStore
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// Everything `helferruf serve` can be told.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var databasePath = "./helferruf-data/helferruf.sqlite"
+    /// Folder of the web pages; nil serves none.
+    public var webDirectory: String?
+    public var rateLimits = true
+    public var helloTimeout: Duration = .seconds(10)
+    /// Frames a socket may have queued before it counts as too slow (closed with 1013).
+    public var outboxCapacity = 1024
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+}
+
+/// The running parts of one server, for tests and the command line.
+public struct HelferrufServer: Sendable {
+    public let store: Store
+    let hub: Hub
+    let ledger: Ledger
+    /// Runs the graceful shutdown; must come after the application in a `ServiceGroup`.
+    public let drainer: any Service
+}
+
+/// Runs the server until SIGTERM or SIGINT, then shuts it down gracefully (PROTOCOL.md §6).
+public func runServer(_ config: ServerConfiguration, onDemoOrganisation: @Sendable (String) -> Void) async throws {
+    let (app, server) = try await buildApplication(config, onDemoOrganisation: onDemoOrganisation)
+    var logger = Logger(label: "helferruf")
+    logger.logLevel = config.logLevel
+    // ServiceGroup shuts services down in reverse order: the drainer goes first, while the
+    // HTTP server still runs, so that sockets are closed with 1001 rather than 1000.
+    let group = ServiceGroup(configuration: .init(
+        services: [.init(service: app), .init(service: server.drainer, successTerminationBehavior: .ignore)],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger))
+    try await group.run()
+}
+
+/// Opens the database and wires the ledger, the live state and the HTTP/WebSocket
+/// routes into a Hummingbird application.
+///
+/// - Parameter onDemoOrganisation: called with the JSON line of the Demo organisation when
+///   the database had none (printed once by `serve`).
+public func buildApplication(
+    _ config: ServerConfiguration,
+    clock: @escaping @Sendable () -> Timestamp = { Timestamp.now },
+    onDemoOrganisation: @Sendable (String) -> Void = { _ in }
+) async throws -> (some ApplicationProtocol, HelferrufServer) {
+    var logger = Logger(label: "helferruf")
+    logger.logLevel = config.logLevel
+    let store = try Store(path: config.databasePath)
+    if let (org, token) = try store.createDemoOrganisationIfEmpty(now: clock()) {
+        var w = JSONWriter()
+        w.raw("{\"id\":"); w.string(org.id); w.raw(",\"name\":"); w.string(org.name); w.raw(",\"token\":"); w.string(token); w.raw("}")
+        onDemoOrganisation(String(decoding: w.bytes, as: UTF8.self))
+    }
+    let telemetry = Telemetry()
+    let ledger = Ledger(store: store, clock: clock)
+    let hub = try Hub(store: store, ledger: ledger, clock: clock, telemetry: telemetry, outboxCapacity: config.outboxCapacity)
+    ledger.setCommitHandler { [weak hub] outcomes in hub?.apply(outcomes) }
+
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: ErrorShapeMiddleware(knownPaths: API.paths.map { $0.split(separator: "/") }))
+    API(hub: hub).register(on: router)
+    if let web = config.webDirectory {
+        WebPages(directory: web).register(on: router)
+    }
+
+    let wsRouter = Router(context: BasicWebSocketRequestContext.self)
+    let volunteer = VolunteerSocket(hub: hub, helloTimeout: config.helloTimeout)
+    let dashboard = DashboardSocket(hub: hub, helloTimeout: config.helloTimeout)
+    wsRouter.ws("/ws/volunteer") { inbound, outbound, _ in
+        try await volunteer.run(inbound: inbound, outbound: outbound)
+    }
+    wsRouter.ws("/ws/dashboard") { inbound, outbound, _ in
+        try await dashboard.run(inbound: inbound, outbound: outbound)
+    }
+
+    let listener = ListenerHandle()
+    let app = Application(
+        router: router,
+        server: .http1WebSocketUpgrade(
+            webSocketRouter: wsRouter,
+            configuration: .init(
+                http1: .init(idleTimeout: .seconds(120)),
+                ws: .init(maxFrameSize: SocketPump.maxMessageBytes, extensions: [], autoPing: .enabled(timePeriod: .seconds(30)), closeTimeout: .seconds(5))
+            )
+        ),
+        configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil, reuseAddress: true),
+        services: [Housekeeper(hub: hub)],
+        onServerRunning: { channel in
+            listener.set(channel)
+            let port = channel.localAddress?.port ?? config.port
+            FileHandle.standardOutput.write(Data("listening on http://\(config.host):\(port)\n".utf8))
+        },
+        logger: logger
+    )
+    return (app, HelferrufServer(store: store, hub: hub, ledger: ledger, drainer: Drainer(hub: hub, listener: listener)))
+}
+
+extension Timestamp {
+    /// The current wall-clock time.
+    public static var now: Timestamp {
+        Timestamp(millis: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+    }
+}

@@ -1,0 +1,387 @@
+import HelferrufCore
+import HelferrufStore
+import NIOCore
+import Synchronization
+
+/// One open volunteer socket.
+final class VolunteerConnection: Sendable {
+    let id: Int
+    let volunteerId: String
+    let outbox: Outbox
+
+    init(id: Int, volunteerId: String, outbox: Outbox) {
+        self.id = id
+        self.volunteerId = volunteerId
+        self.outbox = outbox
+    }
+}
+
+/// One open dashboard socket of an organisation.
+final class DashboardConnection: Sendable {
+    let id: Int
+    let orgId: String
+    let outbox: Outbox
+
+    init(id: Int, orgId: String, outbox: Outbox) {
+        self.id = id
+        self.orgId = orgId
+        self.outbox = outbox
+    }
+}
+
+/// The owner of all live state: the matcher (volunteers' positions and availability, open
+/// calls), the active calls with who was alerted, and every open socket.
+///
+/// One `Mutex` guards it all, so that matching, the per-connection "already alerted"
+/// sets and the order of frames on each socket always agree. Work under the lock is
+/// bounded: sockets are only enqueued to (see ``Outbox``), never written.
+final class Hub: Sendable {
+    /// A call that is open or filled, with every volunteer ever alerted for it.
+    struct ActiveCall {
+        var call: Call
+        var alerted: Set<String>
+        var declined: Set<String> = []
+    }
+
+    struct State {
+        var matcher = Matcher()
+        var active: [String: ActiveCall] = [:]
+        var volunteerSockets: [String: [Int: VolunteerConnection]] = [:]
+        /// Per connection: the calls already alerted on it (an alert goes out once per connection).
+        var sentAlerts: [Int: Set<String>] = [:]
+        var dashboards: [String: [Int: DashboardConnection]] = [:]
+        var dashboardLastSent: [String: Timestamp] = [:]
+        var dashboardPending: [String: Call] = [:]
+        var expiring: Set<String> = []
+        var nextConnectionId = 0
+        var draining = false
+        var lastSweep = Timestamp(millis: 0)
+    }
+
+    /// How long a volunteer's live state outlives their last connection.
+    static let graceMillis: Int64 = 120_000
+    /// Minimum spacing of dashboard updates per call.
+    static let dashboardIntervalMillis: Int64 = 1000
+
+    let state = Mutex(State())
+    let store: Store
+    let ledger: Ledger
+    let clock: @Sendable () -> Timestamp
+    let telemetry: Telemetry
+    let outboxCapacity: Int
+
+    init(store: Store, ledger: Ledger, clock: @escaping @Sendable () -> Timestamp, telemetry: Telemetry, outboxCapacity: Int = 1024) throws {
+        self.store = store
+        self.ledger = ledger
+        self.clock = clock
+        self.telemetry = telemetry
+        self.outboxCapacity = outboxCapacity
+        let active = try store.activeCalls()
+        state.withLock { s in
+            for (call, alerted, declined) in active {
+                s.active[call.id] = ActiveCall(call: call, alerted: alerted, declined: declined)
+                if call.status == .open { s.matcher.addCall(Self.matchCall(call, declined: declined)) }
+            }
+        }
+    }
+
+    static func matchCall(_ c: Call, declined: Set<String> = []) -> Matcher.MatchCall {
+        .init(id: c.id, location: c.location, radiusKm: c.radiusKm, skills: c.skills, needed: c.needed, confirmed: c.confirmed, declined: declined)
+    }
+
+    // MARK: Volunteer sockets
+
+    /// Registers a volunteer socket and queues its `welcome`. Returns nil while draining.
+    func attachVolunteer(_ profile: VolunteerProfile, outbox: Outbox, confirmed: [Call]) -> VolunteerConnection? {
+        let now = clock()
+        let conn: VolunteerConnection? = state.withLock { s in
+            guard !s.draining else { return nil }
+            s.nextConnectionId += 1
+            let conn = VolunteerConnection(id: s.nextConnectionId, volunteerId: profile.id, outbox: outbox)
+            s.matcher.connect(id: profile.id, skills: profile.skills, maxDistanceKm: profile.maxDistanceKm)
+            s.volunteerSockets[profile.id, default: [:]][conn.id] = conn
+            let matches = s.matcher.eligibleCalls(forVolunteer: profile.id, now: now)
+            s.sentAlerts[conn.id] = Set(matches.map(\.id))
+            let liveConfirmed = confirmed.map { s.active[$0.id]?.call ?? $0 }
+            var alerts: [(Call, Double)] = []
+            for m in matches {
+                Self.markAlerted(m.id, volunteer: profile.id, &s, ledger: ledger, now: now)
+                if let call = s.active[m.id]?.call { alerts.append((call, m.distanceKm)) }
+            }
+            outbox.send(Wire.welcome(volunteerId: profile.id, alerts: alerts, confirmed: liveConfirmed))
+            telemetry.alertsSent.increment(by: Int64(alerts.count))
+            flushDashboards(&s, now: now)
+            return conn
+        }
+        if conn != nil { telemetry.volunteerSockets.increment() }
+        return conn
+    }
+
+    func detach(_ conn: VolunteerConnection) {
+        let now = clock()
+        let removed = state.withLock { s -> Bool in
+            guard s.volunteerSockets[conn.volunteerId]?.removeValue(forKey: conn.id) != nil else { return false }
+            if s.volunteerSockets[conn.volunteerId]?.isEmpty == true { s.volunteerSockets[conn.volunteerId] = nil }
+            s.sentAlerts[conn.id] = nil
+            s.matcher.disconnect(id: conn.volunteerId, now: now)
+            return true
+        }
+        if removed { telemetry.volunteerSockets.decrement() }
+    }
+
+    func setAvailability(_ volunteerId: String, _ availability: Availability) {
+        state.withLock { s in
+            s.matcher.setAvailability(volunteerId, availability)
+            alertNewlyEligible(volunteerId, &s)
+        }
+    }
+
+    func setLocation(_ volunteerId: String, _ point: GeoPoint) {
+        state.withLock { s in
+            s.matcher.setLocation(volunteerId, point)
+            alertNewlyEligible(volunteerId, &s)
+        }
+    }
+
+    func updateProfile(_ profile: VolunteerProfile) {
+        state.withLock { s in
+            guard s.matcher.volunteer(profile.id) != nil else { return }
+            s.matcher.updateProfile(profile.id, skills: profile.skills, maxDistanceKm: profile.maxDistanceKm)
+            alertNewlyEligible(profile.id, &s)
+        }
+    }
+
+    /// Closes every socket of a volunteer (account erased) and forgets their live state.
+    func closeVolunteer(_ volunteerId: String, code: UInt16, reason: String) {
+        state.withLock { s in
+            for conn in (s.volunteerSockets[volunteerId] ?? [:]).values { conn.outbox.close(code: code, reason: reason) }
+            s.matcher.forget(volunteerId)
+        }
+    }
+
+    /// Whether an accept may succeed on eligibility grounds: eligible now, or alerted before.
+    func mayAccept(volunteer vid: String, call cid: String) -> Bool {
+        let now = clock()
+        return state.withLock { s in
+            s.active[cid]?.alerted.contains(vid) == true || s.matcher.eligibility(volunteer: vid, call: cid, now: now) != nil
+        }
+    }
+
+    /// Sends the volunteer, on each of their sockets, every eligible call not yet alerted there.
+    private func alertNewlyEligible(_ vid: String, _ s: inout State) {
+        guard let sockets = s.volunteerSockets[vid], !sockets.isEmpty else { return }
+        let now = clock()
+        let matches = s.matcher.eligibleCalls(forVolunteer: vid, now: now)
+        guard !matches.isEmpty else { return }
+        for m in matches {
+            guard let call = s.active[m.id]?.call else { continue }
+            var frame: ByteBuffer?
+            for conn in sockets.values where s.sentAlerts[conn.id, default: []].insert(m.id).inserted {
+                if frame == nil { frame = Wire.alert(prefix: Wire.alertPrefix(call), distanceKm: m.distanceKm) }
+                conn.outbox.send(frame!)
+                telemetry.alertsSent.increment()
+            }
+            if frame != nil { Self.markAlerted(m.id, volunteer: vid, &s, ledger: ledger, now: now) }
+        }
+        flushDashboards(&s, now: now)
+    }
+
+    /// Records a first alert of `vid` for `cid` in memory and queues it for the ledger.
+    private static func markAlerted(_ cid: String, volunteer vid: String, _ s: inout State, ledger: Ledger, now: Timestamp) {
+        guard s.active[cid]?.alerted.insert(vid).inserted == true else { return }
+        s.active[cid]!.call.alerted = s.active[cid]!.alerted.count
+        ledger.submitDetached(.recordAlerts(callId: cid, volunteerIds: [vid]))
+        s.dashboardPending[cid] = s.active[cid]!.call
+    }
+
+    // MARK: Calls
+
+    /// Alerts every eligible volunteer of an open call on each of their sockets that has not
+    /// had it yet. The call is encoded once; each recipient only adds its distance.
+    private func fanOut(_ cid: String, _ s: inout State, now: Timestamp) {
+        guard let call = s.active[cid]?.call else { return }
+        let started = ContinuousClock.now
+        let matches = s.matcher.eligibleVolunteers(forCall: cid, now: now)
+        let prefix = Wire.alertPrefix(call)
+        var newlyAlerted: [String] = []
+        var sent = 0
+        for m in matches {
+            guard let sockets = s.volunteerSockets[m.id] else { continue }
+            var frame: ByteBuffer?
+            for conn in sockets.values where s.sentAlerts[conn.id, default: []].insert(cid).inserted {
+                if frame == nil { frame = Wire.alert(prefix: prefix, distanceKm: m.distanceKm) }
+                conn.outbox.send(frame!)
+                sent += 1
+            }
+            if s.active[cid]!.alerted.insert(m.id).inserted { newlyAlerted.append(m.id) }
+        }
+        telemetry.alertsSent.increment(by: Int64(sent))
+        telemetry.fanoutSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+        if !newlyAlerted.isEmpty {
+            s.active[cid]!.call.alerted = s.active[cid]!.alerted.count
+            ledger.submitDetached(.recordAlerts(callId: cid, volunteerIds: newlyAlerted))
+            s.dashboardPending[cid] = s.active[cid]!.call
+        }
+    }
+
+    /// Updates the live state from a committed ledger batch, in commit order, and tells
+    /// every affected socket.
+    func apply(_ outcomes: [RosterOutcome]) {
+        let now = clock()
+        state.withLock { s in
+            for outcome in outcomes {
+                guard var call = outcome.call else { continue }
+                if case .createCall = outcome.change {
+                    s.active[call.id] = ActiveCall(call: call, alerted: [])
+                    s.matcher.addCall(Self.matchCall(call))
+                    telemetry.callsCreated.increment()
+                    s.dashboardPending[call.id] = call
+                    fanOut(call.id, &s, now: now)
+                    continue
+                }
+                if case .decline(let cid, let vid) = outcome.change, outcome.result == .done {
+                    s.matcher.recordDecline(cid, volunteer: vid)
+                    s.active[cid]?.declined.insert(vid)
+                }
+                if case .accept = outcome.change, outcome.result == .answer(.confirmed), outcome.changed {
+                    telemetry.confirmations.increment()
+                }
+                guard outcome.changed else { continue }
+                guard let previous = s.active[call.id] else {
+                    s.dashboardPending[call.id] = call
+                    continue
+                }
+                call.alerted = max(call.alerted, previous.alerted.count)
+                s.active[call.id]!.call = call
+                s.dashboardPending[call.id] = call
+                if outcome.statusChanged { sendCallUpdate(call, to: previous.alerted, &s) }
+                switch call.status {
+                case .open:
+                    if previous.call.status != .open {
+                        s.matcher.addCall(Self.matchCall(call, declined: previous.declined))
+                        fanOut(call.id, &s, now: now)
+                    } else {
+                        s.matcher.setConfirmed(call.id, call.confirmed)
+                    }
+                case .filled:
+                    s.matcher.removeCall(call.id)
+                case .cancelled, .expired:
+                    s.matcher.removeCall(call.id)
+                    s.active[call.id] = nil
+                    s.expiring.remove(call.id)
+                }
+            }
+            flushDashboards(&s, now: now)
+        }
+    }
+
+    private func sendCallUpdate(_ call: Call, to volunteers: Set<String>, _ s: inout State) {
+        let frame = Wire.callUpdate(call)
+        for vid in volunteers {
+            for conn in (s.volunteerSockets[vid] ?? [:]).values { conn.outbox.send(frame) }
+        }
+    }
+
+    /// The live version of a call when it is active (its alerted count may be ahead of the
+    /// database's by a commit).
+    func activeCall(_ id: String) -> Call? {
+        state.withLock { $0.active[id]?.call }
+    }
+
+    func reach(center: GeoPoint, radiusKm: Double, skills: [String]) -> (available: Int, connected: Int) {
+        let now = clock()
+        return state.withLock { $0.matcher.reach(center: center, radiusKm: radiusKm, skills: skills, now: now) }
+    }
+
+    // MARK: Dashboards
+
+    /// Registers a dashboard socket and queues its snapshot. Returns nil while draining.
+    func attachDashboard(orgId: String, outbox: Outbox, stored: [Call]) -> DashboardConnection? {
+        let conn: DashboardConnection? = state.withLock { s in
+            guard !s.draining else { return nil }
+            s.nextConnectionId += 1
+            let conn = DashboardConnection(id: s.nextConnectionId, orgId: orgId, outbox: outbox)
+            s.dashboards[orgId, default: [:]][conn.id] = conn
+            outbox.send(Wire.snapshot(stored.map { s.active[$0.id]?.call ?? $0 }))
+            return conn
+        }
+        if conn != nil { telemetry.dashboardSockets.increment() }
+        return conn
+    }
+
+    func detach(_ conn: DashboardConnection) {
+        let removed = state.withLock { s -> Bool in
+            guard s.dashboards[conn.orgId]?.removeValue(forKey: conn.id) != nil else { return false }
+            if s.dashboards[conn.orgId]?.isEmpty == true { s.dashboards[conn.orgId] = nil }
+            return true
+        }
+        if removed { telemetry.dashboardSockets.decrement() }
+    }
+
+    /// Sends pending dashboard updates whose call has not been sent within the last second;
+    /// the rest wait for a later flush, so the last update always carries current figures.
+    private func flushDashboards(_ s: inout State, now: Timestamp) {
+        guard !s.dashboardPending.isEmpty else { return }
+        for (cid, call) in s.dashboardPending {
+            guard let sockets = s.dashboards[call.orgId], !sockets.isEmpty else {
+                s.dashboardPending[cid] = nil
+                continue
+            }
+            if let last = s.dashboardLastSent[cid], now.millis - last.millis < Self.dashboardIntervalMillis { continue }
+            let frame = Wire.dashboardCall(call)
+            for conn in sockets.values { conn.outbox.send(frame) }
+            s.dashboardLastSent[cid] = now
+            s.dashboardPending[cid] = nil
+        }
+    }
+
+    // MARK: Housekeeping
+
+    /// Periodic work: flushes coalesced dashboard updates, forgets volunteers whose grace
+    /// period is over, and returns the active calls whose end time has passed (each once).
+    func tick() -> [String] {
+        let now = clock()
+        return state.withLock { s in
+            flushDashboards(&s, now: now)
+            if now.millis - s.lastSweep.millis >= 5000 {
+                s.lastSweep = now
+                s.matcher.forgetDisconnected(before: now.adding(millis: -Self.graceMillis))
+                s.dashboardLastSent = s.dashboardLastSent.filter { now.millis - $0.value.millis < Self.dashboardIntervalMillis }
+            }
+            var due: [String] = []
+            for (cid, a) in s.active where a.call.endsAt <= now && !s.expiring.contains(cid) {
+                s.expiring.insert(cid)
+                due.append(cid)
+            }
+            return due
+        }
+    }
+
+    /// Starts a graceful shutdown: refuses new sockets and closes every open one with 1001.
+    func beginDrain() {
+        state.withLock { s in
+            s.draining = true
+            for sockets in s.volunteerSockets.values {
+                for conn in sockets.values { conn.outbox.close(code: 1001, reason: "server shutting down") }
+            }
+            for sockets in s.dashboards.values {
+                for conn in sockets.values { conn.outbox.close(code: 1001, reason: "server shutting down") }
+            }
+        }
+    }
+
+    var isDraining: Bool { state.withLock { $0.draining } }
+
+    var openSocketCount: Int {
+        state.withLock { s in
+            s.volunteerSockets.values.reduce(0) { $0 + $1.count } + s.dashboards.values.reduce(0) { $0 + $1.count }
+        }
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (s, atto) = components
+        return s * 1_000_000_000 + atto / 1_000_000_000
+    }
+}

@@ -1,0 +1,209 @@
+import Foundation
+import HelferrufCore
+import NIOCore
+
+/// Strict decoding of client JSON. Unknown fields are ignored (one policy everywhere, so
+/// that newer clients keep working); wrong types, `null` for a required field, numbers
+/// that do not fit and malformed JSON are refused with the field they concern.
+enum JSONInput {
+    enum Failure: Error {
+        /// Not JSON, or not a JSON object.
+        case badJSON(String)
+        case invalid(ValidationError)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from bytes: some DataProtocol) -> Result<T, Failure> {
+        let data = Data(bytes)
+        guard let first = data.first(where: { !Set<UInt8>([32, 9, 10, 13]).contains($0) }), first == UInt8(ascii: "{") else {
+            return .failure(.badJSON(data.isEmpty ? "empty body" : "body must be a JSON object"))
+        }
+        do {
+            return .success(try JSONDecoder().decode(T.self, from: data))
+        } catch let error as DecodingError {
+            return .failure(map(error))
+        } catch let error as ValidationError {
+            return .failure(.invalid(error))
+        } catch {
+            return .failure(.badJSON("malformed JSON"))
+        }
+    }
+
+    private static func path(_ keys: [any CodingKey]) -> String {
+        keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+    }
+
+    private static func map(_ error: DecodingError) -> Failure {
+        switch error {
+        case .keyNotFound(let key, let ctx):
+            return .invalid(ValidationError(field: path(ctx.codingPath + [key]), message: "is required"))
+        case .valueNotFound(_, let ctx):
+            return ctx.codingPath.isEmpty ? .badJSON("body must be a JSON object")
+                : .invalid(ValidationError(field: path(ctx.codingPath), message: "must not be null"))
+        case .typeMismatch(let type, let ctx):
+            return ctx.codingPath.isEmpty ? .badJSON("body must be a JSON object")
+                : .invalid(ValidationError(field: path(ctx.codingPath), message: "has the wrong type (expected \(typeName(type)))"))
+        case .dataCorrupted(let ctx):
+            return ctx.codingPath.isEmpty ? .badJSON("malformed JSON")
+                : .invalid(ValidationError(field: path(ctx.codingPath), message: "is not a valid value"))
+        @unknown default:
+            return .badJSON("malformed JSON")
+        }
+    }
+
+    private static func typeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "string"
+        case is Double.Type, is Int.Type: return "number"
+        case is Bool.Type: return "boolean"
+        case is [String].Type, is [Any].Type: return "array"
+        default: return "object"
+        }
+    }
+}
+
+/// Decodes a field that may be absent, `null`, or a value: `.some(nil)` means an explicit null.
+extension KeyedDecodingContainer {
+    func decodeNullable<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T?? {
+        guard contains(key) else { return nil }
+        if try decodeNil(forKey: key) { return .some(nil) }
+        return .some(try decode(T.self, forKey: key))
+    }
+}
+
+struct LocationInput: Decodable {
+    var lat: Double
+    var lon: Double
+}
+
+struct VolunteerCreateInput: Decodable {
+    var displayName: String
+    var skills: [String]
+    var maxDistanceKm: Double?
+    var contact: String?
+}
+
+struct VolunteerPatchInput: Decodable {
+    var displayName: String?
+    var skills: [String]?
+    var maxDistanceKm: Double?
+    /// nil: unchanged; .some(nil): erase.
+    var contact: String??
+
+    enum CodingKeys: String, CodingKey { case displayName, skills, maxDistanceKm, contact }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        displayName = try c.decodeIfPresent(String.self, forKey: .displayName)
+        skills = try c.decodeIfPresent([String].self, forKey: .skills)
+        maxDistanceKm = try c.decodeIfPresent(Double.self, forKey: .maxDistanceKm)
+        contact = try c.decodeNullable(String.self, forKey: .contact)
+    }
+}
+
+struct CallCreateInput: Decodable {
+    var title: String
+    var description: String?
+    var address: String?
+    var location: LocationInput
+    var radiusKm: Double
+    var needed: Int
+    var skills: [String]?
+    var startsAt: String?
+    var endsAt: String
+
+    var draft: CallDraft {
+        CallDraft(
+            title: title, description: description, address: address, lat: location.lat, lon: location.lon,
+            radiusKm: radiusKm, needed: needed, skills: skills, startsAt: startsAt, endsAt: endsAt)
+    }
+}
+
+/// Every client → server WebSocket message, decoded once its `type` is known.
+enum ClientMessage {
+    case hello(token: String)
+    case availability(available: Bool, until: Timestamp?)
+    case location(GeoPoint)
+    case accept(callId: String, requestId: String?)
+    case decline(callId: String)
+    case withdraw(callId: String, requestId: String?)
+
+    enum Failure: Error {
+        case badJSON
+        case unknownType(String?)
+        case invalid(String, requestId: String?)
+    }
+
+    private struct Envelope: Decodable {
+        var type: String?
+        var requestId: String?
+
+        enum CodingKeys: String, CodingKey { case type, requestId }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            type = try? c.decodeIfPresent(String.self, forKey: .type)
+            requestId = try? c.decodeIfPresent(String.self, forKey: .requestId)
+        }
+    }
+
+    private struct Hello: Decodable { var token: String }
+    private struct AvailabilityBody: Decodable {
+        var status: String
+        var until: String?
+    }
+    private struct CallRef: Decodable {
+        var callId: String
+        var requestId: String?
+    }
+
+    static func parse(_ bytes: some DataProtocol) -> Result<ClientMessage, Failure> {
+        let envelope: Envelope
+        switch JSONInput.decode(Envelope.self, from: bytes) {
+        case .failure: return .failure(.badJSON)
+        case .success(let e): envelope = e
+        }
+        let rid = envelope.requestId
+        func body<T: Decodable>(_ t: T.Type) -> Result<T, Failure> {
+            switch JSONInput.decode(T.self, from: bytes) {
+            case .success(let v): return .success(v)
+            case .failure(.badJSON): return .failure(.badJSON)
+            case .failure(.invalid(let e)): return .failure(.invalid("\(e.field) \(e.message)", requestId: rid))
+            }
+        }
+        switch envelope.type {
+        case "hello":
+            return body(Hello.self).map { .hello(token: $0.token) }
+        case "availability":
+            return body(AvailabilityBody.self).flatMap { a in
+                guard a.status == "available" || a.status == "unavailable" else {
+                    return .failure(.invalid("status must be \"available\" or \"unavailable\"", requestId: rid))
+                }
+                var until: Timestamp?
+                if let text = a.until {
+                    guard let t = RFC3339.parse(text) else { return .failure(.invalid("until must be an RFC 3339 time", requestId: rid)) }
+                    until = t
+                }
+                return .success(.availability(available: a.status == "available", until: until))
+            }
+        case "location":
+            return body(LocationInput.self).flatMap { l in
+                do throws(ValidationError) {
+                    return .success(.location(try Rules.location(lat: l.lat, lon: l.lon, field: "")))
+                } catch {
+                    return .failure(.invalid("\(error.field) \(error.message)", requestId: rid))
+                }
+            }
+        case "accept", "decline", "withdraw":
+            return body(CallRef.self).flatMap { r in
+                guard !r.callId.isEmpty, r.callId.utf8.count <= 64 else { return .failure(.invalid("callId is not a call id", requestId: rid)) }
+                switch envelope.type {
+                case "accept": return .success(.accept(callId: r.callId, requestId: r.requestId))
+                case "withdraw": return .success(.withdraw(callId: r.callId, requestId: r.requestId))
+                default: return .success(.decline(callId: r.callId))
+                }
+            }
+        default:
+            return .failure(.unknownType(rid))
+        }
+    }
+}

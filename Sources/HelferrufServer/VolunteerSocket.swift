@@ -1,0 +1,103 @@
+import HelferrufCore
+import HelferrufStore
+import HummingbirdWebSocket
+import NIOCore
+import Synchronization
+
+/// `/ws/volunteer` (PROTOCOL.md §4): hello within 10 s, then availability, location,
+/// accept, decline and withdraw. A bad message gets an `error` reply and the socket stays
+/// open; a bad hello closes it.
+struct VolunteerSocket {
+    let hub: Hub
+    let helloTimeout: Duration
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        let outbox = Outbox(capacity: hub.outboxCapacity)
+        let session = Mutex<VolunteerConnection?>(nil)
+        let timer = Task {
+            try await Task.sleep(for: helloTimeout)
+            if session.withLock({ $0 == nil }) { outbox.close(code: 4408, reason: "no hello in time") }
+        }
+        defer {
+            timer.cancel()
+            if let conn = session.withLock({ $0 }) { hub.detach(conn) }
+        }
+        try await SocketPump.run(inbound: inbound, outbound: outbound, outbox: outbox) { message in
+            if let conn = session.withLock({ $0 }) {
+                await handle(message, conn: conn)
+                return
+            }
+            guard !outbox.isClosing else { return }
+            guard let token = Hello.token(from: message) else {
+                outbox.close(code: 4400, reason: "first message must be a hello")
+                return
+            }
+            guard let profile = try? await hub.store.volunteer(token: token) else {
+                outbox.close(code: 4401, reason: "unknown token")
+                return
+            }
+            let confirmed = (try? await hub.store.confirmedCalls(volunteerId: profile.id)) ?? []
+            guard let conn = hub.attachVolunteer(profile, outbox: outbox, confirmed: confirmed) else {
+                outbox.close(code: 1001, reason: "server shutting down")
+                return
+            }
+            timer.cancel()
+            session.withLock { $0 = conn }
+        }
+    }
+
+    private func handle(_ message: WebSocketMessage, conn: VolunteerConnection) async {
+        let outbox = conn.outbox
+        guard case .text(let text) = message else {
+            outbox.send(Wire.error(code: "bad_json", message: "messages must be JSON text frames", requestId: nil))
+            return
+        }
+        switch ClientMessage.parse(Array(text.utf8)) {
+        case .failure(.badJSON):
+            outbox.send(Wire.error(code: "bad_json", message: "message must be a JSON object", requestId: nil))
+        case .failure(.unknownType(let rid)):
+            outbox.send(Wire.error(code: "unknown_type", message: "unknown message type", requestId: rid))
+        case .failure(.invalid(let why, let rid)):
+            outbox.send(Wire.error(code: "validation_failed", message: why, requestId: rid))
+        case .success(.hello):
+            outbox.send(Wire.error(code: "unknown_type", message: "already said hello", requestId: nil))
+        case .success(.availability(let available, let until)):
+            hub.setAvailability(conn.volunteerId, available ? .available(until: until) : .unavailable)
+        case .success(.location(let point)):
+            hub.setLocation(conn.volunteerId, point)
+        case .success(.accept(let cid, let rid)):
+            let eligible = hub.mayAccept(volunteer: conn.volunteerId, call: cid)
+            let outcome = await hub.ledger.submit(.accept(callId: cid, volunteerId: conn.volunteerId, eligible: eligible))
+            reply(outcome, callId: cid, requestId: rid, outbox: outbox)
+        case .success(.withdraw(let cid, let rid)):
+            let outcome = await hub.ledger.submit(.withdraw(callId: cid, volunteerId: conn.volunteerId))
+            reply(outcome, callId: cid, requestId: rid, outbox: outbox)
+        case .success(.decline(let cid)):
+            let outcome = await hub.ledger.submit(.decline(callId: cid, volunteerId: conn.volunteerId))
+            if outcome.result != .done { reply(outcome, callId: cid, requestId: nil, outbox: outbox) }
+        }
+    }
+
+    private func reply(_ outcome: RosterOutcome, callId: String, requestId: String?, outbox: Outbox) {
+        switch outcome.result {
+        case .answer(let result):
+            outbox.send(Wire.acceptResult(callId: callId, requestId: requestId, result: result))
+        case .notFound:
+            outbox.send(Wire.error(code: "not_found", message: "no such call", requestId: requestId))
+        case .unavailable:
+            outbox.send(Wire.error(code: "unavailable", message: "could not store the change, try again", requestId: requestId))
+        case .done, .conflict:
+            break
+        }
+    }
+}
+
+/// The first message of every socket: `{"type":"hello","token":"…"}`.
+enum Hello {
+    static func token(from message: WebSocketMessage) -> String? {
+        guard case .text(let text) = message, case .success(.hello(let token)) = ClientMessage.parse(Array(text.utf8)),
+              !token.isEmpty, token.utf8.count <= 256
+        else { return nil }
+        return token
+    }
+}

@@ -1,0 +1,218 @@
+import HelferrufCore
+import HelferrufStore
+import NIOCore
+
+/// Encoders for every message and object of the wire contract (PROTOCOL.md).
+enum Wire {
+    /// The call object's fields, without the closing brace, so that an alert can append
+    /// `distanceKm` to the same bytes.
+    static func openCallObject(_ c: Call, into w: inout JSONWriter) {
+        w.raw("{")
+        w.key("id", first: true); w.string(c.id)
+        w.key("orgId"); w.string(c.orgId)
+        w.key("orgName"); w.string(c.orgName)
+        w.key("title"); w.string(c.title)
+        w.key("description"); w.string(c.description)
+        w.key("address"); w.string(c.address)
+        w.key("location"); w.raw("{\"lat\":"); w.number(c.location.lat); w.raw(",\"lon\":"); w.number(c.location.lon); w.raw("}")
+        w.key("radiusKm"); w.number(c.radiusKm)
+        w.key("needed"); w.int(c.needed)
+        w.key("skills"); w.stringArray(c.skills)
+        w.key("startsAt"); w.time(c.startsAt)
+        w.key("endsAt"); w.time(c.endsAt)
+        w.key("createdAt"); w.time(c.createdAt)
+        w.key("status"); w.string(c.status.rawValue)
+        w.key("confirmed"); w.int(c.confirmed)
+        w.key("alerted"); w.int(c.alerted)
+        w.key("declined"); w.int(c.declined)
+        w.key("endedAt"); w.optionalTime(c.endedAt)
+    }
+
+    static func call(_ c: Call, into w: inout JSONWriter) {
+        openCallObject(c, into: &w)
+        w.raw("}")
+    }
+
+    static func call(_ c: Call) -> [UInt8] {
+        var w = JSONWriter(capacity: 512)
+        call(c, into: &w)
+        return w.bytes
+    }
+
+    static func calls(_ list: [Call], key: StaticString) -> [UInt8] {
+        var w = JSONWriter(capacity: 512 * list.count + 16)
+        w.raw("{")
+        w.key(key, first: true)
+        w.raw("[")
+        for (i, c) in list.enumerated() {
+            if i > 0 { w.raw(",") }
+            call(c, into: &w)
+        }
+        w.raw("]}")
+        return w.bytes
+    }
+
+    /// Distances go out rounded to the metre.
+    static func roundedKm(_ d: Double) -> Double { (d * 1000).rounded() / 1000 }
+
+    /// `{"type":"alert","call":{…,"distanceKm":`: shared by every recipient of one fan-out.
+    static func alertPrefix(_ c: Call) -> [UInt8] {
+        var w = JSONWriter(capacity: 640)
+        w.raw("{\"type\":\"alert\",\"call\":")
+        openCallObject(c, into: &w)
+        w.raw(",\"distanceKm\":")
+        return w.bytes
+    }
+
+    /// Writes one alert from a shared prefix and the recipient's distance.
+    static func alert(prefix: [UInt8], distanceKm: Double) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(prefix.count + 16)
+        buffer.writeBytes(prefix)
+        buffer.writeString("\(roundedKm(distanceKm))}}")
+        return buffer
+    }
+
+    static func alertObject(_ c: Call, distanceKm: Double, into w: inout JSONWriter) {
+        openCallObject(c, into: &w)
+        w.raw(",\"distanceKm\":")
+        w.number(roundedKm(distanceKm))
+        w.raw("}")
+    }
+
+    static func welcome(volunteerId: String, alerts: [(Call, Double)], confirmed: [Call]) -> ByteBuffer {
+        var w = JSONWriter(capacity: 128 + 600 * (alerts.count + confirmed.count))
+        w.raw("{\"type\":\"welcome\",\"volunteerId\":")
+        w.string(volunteerId)
+        w.raw(",\"alerts\":[")
+        for (i, (c, d)) in alerts.enumerated() {
+            if i > 0 { w.raw(",") }
+            alertObject(c, distanceKm: d, into: &w)
+        }
+        w.raw("],\"confirmed\":[")
+        for (i, c) in confirmed.enumerated() {
+            if i > 0 { w.raw(",") }
+            call(c, into: &w)
+        }
+        w.raw("]}")
+        return ByteBuffer(bytes: w.bytes)
+    }
+
+    static func callUpdate(_ c: Call) -> ByteBuffer {
+        var w = JSONWriter(capacity: 128)
+        w.raw("{\"type\":\"call_update\",\"callId\":")
+        w.string(c.id)
+        w.raw(",\"status\":")
+        w.string(c.status.rawValue)
+        w.raw(",\"confirmed\":")
+        w.int(c.confirmed)
+        w.raw(",\"needed\":")
+        w.int(c.needed)
+        w.raw("}")
+        return ByteBuffer(bytes: w.bytes)
+    }
+
+    static func acceptResult(callId: String, requestId: String?, result: AcceptResult) -> ByteBuffer {
+        var w = JSONWriter(capacity: 128)
+        w.raw("{\"type\":\"accept_result\",\"callId\":")
+        w.string(callId)
+        w.raw(",\"requestId\":")
+        w.optionalString(requestId)
+        w.raw(",\"result\":")
+        w.string(result.rawValue)
+        w.raw("}")
+        return ByteBuffer(bytes: w.bytes)
+    }
+
+    static func error(code: String, message: String, requestId: String?) -> ByteBuffer {
+        var w = JSONWriter(capacity: 128)
+        w.raw("{\"type\":\"error\",\"code\":")
+        w.string(code)
+        w.raw(",\"message\":")
+        w.string(message)
+        if let requestId {
+            w.raw(",\"requestId\":")
+            w.string(requestId)
+        }
+        w.raw("}")
+        return ByteBuffer(bytes: w.bytes)
+    }
+
+    static func snapshot(_ calls: [Call]) -> ByteBuffer {
+        var w = JSONWriter(capacity: 64 + 600 * calls.count)
+        w.raw("{\"type\":\"snapshot\",\"calls\":[")
+        for (i, c) in calls.enumerated() {
+            if i > 0 { w.raw(",") }
+            call(c, into: &w)
+        }
+        w.raw("]}")
+        return ByteBuffer(bytes: w.bytes)
+    }
+
+    static func dashboardCall(_ c: Call) -> ByteBuffer {
+        var w = JSONWriter(capacity: 600)
+        w.raw("{\"type\":\"call\",\"call\":")
+        call(c, into: &w)
+        w.raw("}")
+        return ByteBuffer(bytes: w.bytes)
+    }
+
+    static func profile(_ p: VolunteerProfile, token: String? = nil) -> [UInt8] {
+        var w = JSONWriter(capacity: 256)
+        w.raw("{")
+        w.key("id", first: true); w.string(p.id)
+        if let token {
+            w.key("token"); w.string(token)
+        }
+        w.key("displayName"); w.string(p.displayName)
+        w.key("skills"); w.stringArray(p.skills)
+        w.key("maxDistanceKm"); w.number(p.maxDistanceKm)
+        w.key("contact"); w.optionalString(p.contact)
+        w.key("createdAt"); w.time(p.createdAt)
+        w.raw("}")
+        return w.bytes
+    }
+
+    static func export(_ e: VolunteerExport, now: Timestamp) -> [UInt8] {
+        var w = JSONWriter(capacity: 1024)
+        w.raw("{\"exportedAt\":")
+        w.time(now)
+        w.raw(",\"profile\":")
+        w.raw(profile(e.profile))
+        w.raw(",\"note\":")
+        w.string("Location and availability are kept in memory only and never stored.")
+        func events(_ key: StaticString, _ list: [VolunteerExport.Event]) {
+            w.key(key)
+            w.raw("[")
+            for (i, ev) in list.enumerated() {
+                if i > 0 { w.raw(",") }
+                w.raw("{\"callId\":"); w.string(ev.callId)
+                w.raw(",\"callTitle\":"); w.string(ev.callTitle)
+                w.raw(",\"at\":"); w.time(ev.at)
+                w.raw("}")
+            }
+            w.raw("]")
+        }
+        events("alerts", e.alerts)
+        events("confirmations", e.confirmations)
+        events("declines", e.declines)
+        events("withdrawals", e.withdrawals)
+        w.raw("}")
+        return w.bytes
+    }
+
+    static func confirmations(_ list: [Confirmation]) -> [UInt8] {
+        var w = JSONWriter(capacity: 64 + 160 * list.count)
+        w.raw("{\"confirmations\":[")
+        for (i, c) in list.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.raw("{\"volunteerId\":"); w.string(c.volunteerId)
+            w.raw(",\"displayName\":"); w.optionalString(c.displayName)
+            w.raw(",\"contact\":"); w.optionalString(c.contact)
+            w.raw(",\"confirmedAt\":"); w.time(c.confirmedAt)
+            w.raw("}")
+        }
+        w.raw("]}")
+        return w.bytes
+    }
+}

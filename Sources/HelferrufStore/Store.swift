@@ -1,0 +1,262 @@
+import Foundation
+import GRDB
+import HelferrufCore
+
+/// Errors the store reports to its callers.
+public enum StoreError: Error, CustomStringConvertible {
+    /// The database did not accept the durability settings the ledger relies on.
+    case unsafeSettings(journalMode: String, synchronous: Int)
+
+    public var description: String {
+        switch self {
+        case .unsafeSettings(let mode, let sync):
+            return "database refuses durable settings: journal_mode=\(mode), synchronous=\(sync) (need wal and 2)"
+        }
+    }
+}
+
+/// The SQLite database: schema, reads, and the writes that do not touch a call's roster
+/// (roster changes go through ``Ledger``).
+///
+/// Opens one `DatabasePool` in WAL mode and sets `synchronous=FULL` on its writer, so that
+/// a commit is on disk before anyone is told about it. Startup fails unless the writer
+/// reads back `journal_mode=wal` and `synchronous=2`.
+public final class Store: Sendable {
+    public let pool: DatabasePool
+    public let path: String
+
+    public init(path: String, busyTimeout: TimeInterval = 5) throws {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        var config = Configuration()
+        config.busyMode = .timeout(busyTimeout)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        self.path = path
+        pool = try DatabasePool(path: path, configuration: config)
+        // DatabasePool sets synchronous=NORMAL on its writer after prepareDatabase;
+        // NORMAL can lose the last commits on power loss.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let pragmas = try writerPragmas()
+        guard pragmas.journalMode == "wal", pragmas.synchronous == 2 else {
+            throw StoreError.unsafeSettings(journalMode: pragmas.journalMode, synchronous: pragmas.synchronous)
+        }
+        try Schema.migrator.migrate(pool)
+    }
+
+    /// `journal_mode` and `synchronous` as the writer connection reports them.
+    public func writerPragmas() throws -> (journalMode: String, synchronous: Int) {
+        try pool.writeWithoutTransaction { db in
+            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
+            let sync = try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+            return (mode.lowercased(), sync)
+        }
+    }
+
+    /// Whether the database answers a trivial query.
+    public func isReadable() async -> Bool {
+        (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    }
+
+    // MARK: Organisations
+
+    /// Creates an organisation and returns it with its new token (shown once, never stored).
+    public func createOrganisation(name: String, now: Timestamp) throws -> (Organisation, token: String) {
+        let org = Organisation(id: Tokens.newId(), name: name, createdAt: now, disabled: false)
+        let token = Tokens.generate(.organisation)
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO organisations (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)",
+                arguments: [org.id, org.name, Tokens.hash(token), now.millis])
+        }
+        return (org, token)
+    }
+
+    /// Creates the "Demo" organisation when the database has none yet; returns it with its
+    /// token, or nil when an organisation already exists.
+    public func createDemoOrganisationIfEmpty(now: Timestamp) throws -> (Organisation, token: String)? {
+        let token = Tokens.generate(.organisation)
+        let org = Organisation(id: Tokens.newId(), name: "Demo", createdAt: now, disabled: false)
+        let created = try pool.write { db -> Bool in
+            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM organisations") == 0 else { return false }
+            try db.execute(
+                sql: "INSERT INTO organisations (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)",
+                arguments: [org.id, org.name, Tokens.hash(token), now.millis])
+            return true
+        }
+        return created ? (org, token) : nil
+    }
+
+    public func organisation(token: String) async throws -> Organisation? {
+        let hash = Tokens.hash(token)
+        return try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM organisations WHERE token_hash = ? AND disabled = 0", arguments: [hash])
+                .map(Organisation.init(row:))
+        }
+    }
+
+    public func organisations() throws -> [Organisation] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM organisations ORDER BY created_at").map(Organisation.init(row:))
+        }
+    }
+
+    // MARK: Volunteers
+
+    public func createVolunteer(displayName: String, skills: [String], maxDistanceKm: Double, contact: String?, now: Timestamp) async throws -> (VolunteerProfile, token: String) {
+        let profile = VolunteerProfile(
+            id: Tokens.newId(), displayName: displayName, skills: skills, maxDistanceKm: maxDistanceKm,
+            contact: contact, createdAt: now)
+        let token = Tokens.generate(.volunteer)
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO volunteers (id, token_hash, display_name, skills, max_distance_km, contact, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [profile.id, Tokens.hash(token), displayName, SkillList.encode(skills), maxDistanceKm, contact, now.millis])
+        }
+        return (profile, token)
+    }
+
+    public func volunteer(token: String) async throws -> VolunteerProfile? {
+        let hash = Tokens.hash(token)
+        return try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM volunteers WHERE token_hash = ?", arguments: [hash]).map(VolunteerProfile.init(row:))
+        }
+    }
+
+    public func volunteer(id: String) async throws -> VolunteerProfile? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM volunteers WHERE id = ?", arguments: [id]).map(VolunteerProfile.init(row:))
+        }
+    }
+
+    /// Stores a changed profile; returns false when the volunteer no longer exists.
+    public func updateVolunteer(_ p: VolunteerProfile) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE volunteers SET display_name = ?, skills = ?, max_distance_km = ?, contact = ? WHERE id = ?",
+                arguments: [p.displayName, SkillList.encode(p.skills), p.maxDistanceKm, p.contact, p.id])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Erases a volunteer's profile and contact. Confirmations, alerts and declines stay,
+    /// keyed by the now anonymous id.
+    public func deleteVolunteer(id: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM volunteers WHERE id = ?", arguments: [id])
+        }
+    }
+
+    /// Everything held about a volunteer, for the data export.
+    public func export(volunteerId id: String) async throws -> VolunteerExport? {
+        try await pool.read { db in
+            guard let profile = try Row.fetchOne(db, sql: "SELECT * FROM volunteers WHERE id = ?", arguments: [id]).map(VolunteerProfile.init(row:)) else {
+                return nil
+            }
+            func events(_ sql: String) throws -> [VolunteerExport.Event] {
+                try Row.fetchAll(db, sql: sql, arguments: [id]).map {
+                    VolunteerExport.Event(callId: $0["call_id"], callTitle: $0["title"], at: Timestamp($0["at"] as Int64))
+                }
+            }
+            return VolunteerExport(
+                profile: profile,
+                alerts: try events("SELECT a.call_id, c.title, a.alerted_at AS at FROM alerts a JOIN calls c ON c.id = a.call_id WHERE a.volunteer_id = ? ORDER BY at"),
+                confirmations: try events("SELECT x.call_id, c.title, x.confirmed_at AS at FROM confirmations x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"),
+                declines: try events("SELECT x.call_id, c.title, x.declined_at AS at FROM declines x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"),
+                withdrawals: try events("SELECT x.call_id, c.title, x.withdrawn_at AS at FROM withdrawals x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"))
+        }
+    }
+
+    // MARK: Calls
+
+    public func call(id: String) async throws -> Call? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: Call.selectSQL + " WHERE c.id = ?", arguments: [id]).map(Call.init(row:))
+        }
+    }
+
+    /// An organisation's calls, newest first, optionally of one status.
+    public func calls(orgId: String, status: CallStatus?) async throws -> [Call] {
+        try await pool.read { db in
+            var sql = Call.selectSQL + " WHERE c.org_id = ?"
+            var args: StatementArguments = [orgId]
+            if let status {
+                sql += " AND c.status = ?"
+                args += [status.rawValue]
+            }
+            return try Row.fetchAll(db, sql: sql + " ORDER BY c.created_at DESC, c.id DESC", arguments: args).map(Call.init(row:))
+        }
+    }
+
+    /// The calls a dashboard shows: open or filled, or ended since `endedSince`.
+    public func dashboardCalls(orgId: String, endedSince: Timestamp) async throws -> [Call] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: Call.selectSQL + " WHERE c.org_id = ? AND (c.status IN ('open','filled') OR c.ended_at >= ?) ORDER BY c.created_at DESC, c.id DESC",
+                arguments: [orgId, endedSince.millis]
+            ).map(Call.init(row:))
+        }
+    }
+
+    /// Every call that is open or filled, with the volunteers alerted for and declining
+    /// each: what the live state needs after a restart.
+    public func activeCalls() throws -> [(call: Call, alerted: Set<String>, declined: Set<String>)] {
+        try pool.read { db in
+            let calls = try Row.fetchAll(db, sql: Call.selectSQL + " WHERE c.status IN ('open','filled') ORDER BY c.created_at").map(Call.init(row:))
+            return try calls.map { call in
+                let alerted = try String.fetchAll(db, sql: "SELECT volunteer_id FROM alerts WHERE call_id = ?", arguments: [call.id])
+                let declined = try String.fetchAll(db, sql: "SELECT volunteer_id FROM declines WHERE call_id = ?", arguments: [call.id])
+                return (call, Set(alerted), Set(declined))
+            }
+        }
+    }
+
+    public func confirmations(callId: String) async throws -> [Confirmation] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT x.volunteer_id, x.confirmed_at, v.display_name, v.contact
+                    FROM confirmations x LEFT JOIN volunteers v ON v.id = x.volunteer_id
+                    WHERE x.call_id = ? ORDER BY x.confirmed_at, x.volunteer_id
+                    """,
+                arguments: [callId]
+            ).map {
+                Confirmation(volunteerId: $0["volunteer_id"], displayName: $0["display_name"], contact: $0["contact"], confirmedAt: Timestamp($0["confirmed_at"] as Int64))
+            }
+        }
+    }
+
+    /// Open or filled calls for which the volunteer holds a confirmation.
+    public func confirmedCalls(volunteerId: String) async throws -> [Call] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: Call.selectSQL + " JOIN confirmations x ON x.call_id = c.id WHERE x.volunteer_id = ? AND c.status IN ('open','filled') ORDER BY c.starts_at, c.id",
+                arguments: [volunteerId]
+            ).map(Call.init(row:))
+        }
+    }
+}
+
+/// All data held about one volunteer (GDPR Art. 15 export).
+public struct VolunteerExport: Sendable {
+    public struct Event: Sendable {
+        public var callId: String
+        public var callTitle: String
+        public var at: Timestamp
+    }
+
+    public var profile: VolunteerProfile
+    public var alerts: [Event]
+    public var confirmations: [Event]
+    public var declines: [Event]
+    public var withdrawals: [Event]
+}

@@ -10,7 +10,7 @@ import { SkillPicker } from "./skills.js";
 import { toCsv } from "./csv.js";
 import { orgToken, setOrgToken, bindSignIn, liveCalls } from "./org.js";
 import {
-  el, $, clear, fmtKm, fmtAgo, fmtWindow, toRfc3339Local, toLocalInput, debounce, download,
+  el, append, $, clear, fmtKm, fmtAgo, fmtWindow, toRfc3339Local, toLocalInput, debounce, download,
 } from "./util.js";
 
 const state = {
@@ -337,7 +337,7 @@ function renderCall(c) {
   node.setAttribute("aria-labelledby", `call-h-${c.id}`);
   clear(node);
   const needed = Math.max(1, c.needed || 1);
-  node.append(
+  append(node,
     el("div", { class: "call-head" },
       el("h3", { id: `call-h-${c.id}` }, c.title || ""),
       el("span", { class: "badge", dataset: { status: c.status } }, t(`status.${c.status}`))),

@@ -5,7 +5,7 @@
 import { t, applyTranslations, bindLangSwitch, onLangChange } from "./i18n.js";
 import { connectionIndicator } from "./socket.js";
 import { orgToken, setOrgToken, bindSignIn, liveCalls } from "./org.js";
-import { el, $, clear, fmtNumber, fmtDuration, fmtAgo, fmtTime, storageGet, storageSet } from "./util.js";
+import { el, append, $, clear, fmtNumber, fmtDuration, fmtAgo, fmtTime, storageGet, storageSet } from "./util.js";
 
 const K_BIG = "helferruf.bigScreen";
 const K_FILLED = "helferruf.filledAt";
@@ -84,7 +84,7 @@ function tile(c) {
   const needed = Math.max(1, c.needed || 1);
   const confirmed = c.confirmed || 0;
   const node = el("article", { class: "tile", dataset: { callId: c.id, status: c.status }, "aria-labelledby": `tile-h-${c.id}` });
-  node.append(
+  append(node,
     el("div", { class: "call-head" },
       el("h3", { id: `tile-h-${c.id}` }, c.title || ""),
       el("span", { class: "badge", dataset: { status: c.status } }, t(`status.${c.status}`))),

@@ -238,7 +238,7 @@ const de = {
   "err.rate_limited": "Zu viele Anfragen. Bitte kurz warten.",
   "err.unauthorized": "Nicht angemeldet oder Schlüssel ungültig.",
 
-  "time.now": "jetzt",
+  "time.now": "gerade eben",
 
   "map.label": "Karte. Pfeiltasten verschieben, Plus und Minus zoomen, Enter setzt den Punkt in der Mitte.",
   "map.noTiles": "Kartenbilder nicht verfügbar. Klicken setzt den Punkt trotzdem.",
@@ -471,7 +471,7 @@ const en = {
   "err.rate_limited": "Too many requests. Please wait a moment.",
   "err.unauthorized": "Not signed in or key not valid.",
 
-  "time.now": "now",
+  "time.now": "just now",
 
   "map.label": "Map. Arrow keys move, plus and minus zoom, Enter sets the point in the middle.",
   "map.noTiles": "Map images unavailable. Clicking still sets the point.",

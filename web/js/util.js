@@ -35,6 +35,15 @@ export function el(tag, attrs, ...children) {
   return node;
 }
 
+/** node.append() without the "null" text nodes the DOM would make of null children. */
+export function append(node, ...children) {
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false || c === "") continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
 export function $(sel, root = document) {
   return root.querySelector(sel);
 }

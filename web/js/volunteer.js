@@ -9,7 +9,7 @@ import { SkillPicker } from "./skills.js";
 import * as attn from "./attention.js";
 import { sendFunnel } from "../config.js";
 import {
-  el, $, clear, fmtKm, fmtCoord, fmtWindow, fmtTime, toRfc3339Local, download,
+  el, append, $, clear, fmtKm, fmtCoord, fmtWindow, fmtTime, toRfc3339Local, download,
   storageGet, storageSet, haversineKm, requestId,
 } from "./util.js";
 
@@ -265,7 +265,7 @@ function renderAlert(entry) {
   clear(node);
 
   const meta = [distanceText(c), c.orgName ? t("v.alert.by", { org: c.orgName }) : ""].filter(Boolean).join(" · ");
-  node.append(
+  append(node,
     el("h3", { id: titleId, class: "card-title" }, c.title || ""),
     meta ? el("p", { class: "card-meta" }, meta) : null,
     c.startsAt && c.endsAt ? el("p", { class: "card-when" }, el("span", { class: "card-label" }, t("v.alert.when")), " ", fmtWindow(c.startsAt, c.endsAt)) : null,

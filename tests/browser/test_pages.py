@@ -185,3 +185,34 @@ def test_unknown_token_returns_to_signup(server, browsers):
     d.refresh()
     visible(d, "#signup-form", timeout=10)
     assert d.execute_script("return localStorage.getItem('helferruf.volunteer')") is None
+
+
+SMALL_TARGETS_JS = """
+return [...document.querySelectorAll(
+    'button, select, input:not([type=checkbox]):not([type=hidden]), label.check, .topnav a')]
+  .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+  .filter(e => { const r = e.getBoundingClientRect(); return r.height < 44 || r.width < 44; })
+  .map(e => (e.id || e.className || e.tagName) + ' ' + Math.round(e.getBoundingClientRect().width) + 'x'
+       + Math.round(e.getBoundingClientRect().height));
+"""
+
+
+def test_touch_targets_and_keyboard(server, browsers):
+    d = browsers(360, 800)
+    d.get(server.base + "/")
+    visible(d, "#signup-form")
+    assert d.execute_script(SMALL_TARGETS_JS) == []
+    volunteer_signup(d, server.base, "Emil", skills=["lifting"])
+    volunteer_type_location(d, "Bonn")
+    assert d.execute_script(SMALL_TARGETS_JS) == []
+    # The availability switch works from the keyboard.
+    from selenium.webdriver.common.keys import Keys
+    sw = d.find_element(By.ID, "avail")
+    d.execute_script("arguments[0].focus()", sw)
+    sw.send_keys(Keys.SPACE)
+    wait(d, lambda x: x.find_element(By.ID, "avail").get_attribute("aria-checked") == "true")
+    sw.send_keys(Keys.ENTER)
+    wait(d, lambda x: x.find_element(By.ID, "avail").get_attribute("aria-checked") == "false")
+    c = browsers(360, 800)
+    org_signin(c, server.base, server.org_token, "/console")
+    assert c.execute_script(SMALL_TARGETS_JS) == []

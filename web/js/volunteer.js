@@ -126,7 +126,9 @@ function onWelcome(msg) {
       renderConfirmed(entry);
     }
   }
-  for (const call of msg.alerts || []) {
+  for (const item of msg.alerts || []) {
+    // Call objects with distanceKm; an {call: …} wrapper is accepted too.
+    const call = item && item.call ? { distanceKm: item.distanceKm, ...item.call } : item;
     upsertAlert(call, { fresh: true });
   }
   saveKnown();

@@ -200,4 +200,6 @@ def severe_logs(driver, allow=()):
 
 
 def wait(driver, cond, timeout=10, message=""):
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(cond, message)
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    return WebDriverWait(driver, timeout, poll_frequency=0.05,
+                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(cond, message)

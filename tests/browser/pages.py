@@ -9,7 +9,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 
 def wait(driver, cond, timeout=10, message=""):
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(cond, message)
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    return WebDriverWait(driver, timeout, poll_frequency=0.05,
+                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(cond, message)
 
 
 def visible(driver, css, timeout=10):
@@ -24,6 +26,20 @@ def text_in(driver, css, text, timeout=10):
 def js_click(driver, element):
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
     element.click()
+
+
+def click_css(driver, css, timeout=5):
+    """Click the element matching css, finding it again if a re-render replaced it."""
+    from selenium.common.exceptions import StaleElementReferenceException, NoSuchElementException
+    deadline = time.time() + timeout
+    while True:
+        try:
+            js_click(driver, driver.find_element(By.CSS_SELECTOR, css))
+            return
+        except (StaleElementReferenceException, NoSuchElementException):
+            if time.time() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def grant_geolocation(driver, base, lat, lon, accuracy=25):

@@ -21,7 +21,7 @@ from websockets.sync.client import connect  # noqa: E402
 
 from conftest import ROOT, Server, make_driver, set_viewport  # noqa: E402
 from pages import (  # noqa: E402
-    console_fill_call, js_click, org_signin, text_in, visible, volunteer_set_available, volunteer_signup,
+    click_css, console_fill_call, js_click, org_signin, text_in, visible, volunteer_set_available, volunteer_signup,
     volunteer_type_location, wait,
 )
 
@@ -150,7 +150,7 @@ def main():
         wait(vol, lambda d: d.find_element(By.ID, "conn").get_attribute("data-state") == "online")
         volunteer_set_available(vol)
         wait(vol, lambda d: d.find_elements(By.CSS_SELECTOR, f'.alert-card[data-call-id="{a["id"]}"]'), 5)
-        js_click(vol, vol.find_element(By.CSS_SELECTOR, f'.alert-card[data-call-id="{a["id"]}"] [data-action="accept"]'))
+        click_css(vol, f'.alert-card[data-call-id="{a["id"]}"] [data-action="accept"]')
         visible(vol, f'.confirmed-card[data-call-id="{a["id"]}"]', 5)
         d_call = post_call(server, title="Erste Hilfe beim Stadtfest", needed=6, skills=["first-aid"], radiusKm=5,
                            lat=50.9360, lon=6.9500, hours=6,
@@ -173,7 +173,7 @@ def main():
                           address="Deutzer Werft, Köln", radius=8, needed=12, skills=["sandbags"])
         text_in(con, "#reach", "Helfende", 10)
         time.sleep(0.6)
-        js_click(con, con.find_element(By.CSS_SELECTOR, f'.call-card[data-call-id="{a["id"]}"] [data-action="helpers"]'))
+        click_css(con, f'.call-card[data-call-id="{a["id"]}"] [data-action="helpers"]')
         text_in(con, f'#helpers-{a["id"]}', "Anna", 5)
         con.execute_script("window.scrollTo(0, 0)")
         shoot(con, "console-desktop.png", 1280)

@@ -9,7 +9,7 @@ from selenium.webdriver.common.by import By
 
 from conftest import set_viewport, severe_logs
 from pages import (
-    call_card, console_fill_call, console_submit, grant_geolocation, js_click, org_signin, overflow,
+    call_card, click_css, console_fill_call, console_submit, grant_geolocation, js_click, org_signin, overflow,
     text_in, visible, volunteer_set_available, volunteer_signup, wait,
 )
 
@@ -74,7 +74,7 @@ def test_full_scenario(server, browsers):
     assert vol.find_element(By.ID, "announce").get_attribute("aria-live") == "assertive"
 
     # --- accept: the volunteer sees the confirmation; console and dashboard show 1 of 3
-    js_click(vol, card.find_element(By.CSS_SELECTOR, '[data-action="accept"]'))
+    click_css(vol, f'.alert-card[data-call-id="{call1}"] [data-action="accept"]')
     conf_css = f'.confirmed-card[data-call-id="{call1}"]'
     visible(vol, conf_css, timeout=5)
     text_in(vol, conf_css, "Rheinuferstraße 1, Köln")
@@ -86,7 +86,7 @@ def test_full_scenario(server, browsers):
     text_in(dash, f'.tile[data-call-id="{call1}"] .tile-count', "1 / 3", timeout=5)
 
     # The console lists the helper with name and contact.
-    js_click(con, con.find_element(By.CSS_SELECTOR, f'.call-card[data-call-id="{call1}"] [data-action="helpers"]'))
+    click_css(con, f'.call-card[data-call-id="{call1}"] [data-action="helpers"]')
     text_in(con, f"#helpers-{call1}", "Anna Test", timeout=5)
     text_in(con, f"#helpers-{call1}", "+49 170 1234567")
 
@@ -128,7 +128,7 @@ def test_full_scenario(server, browsers):
         severe_logs(d, allow=RESTART_NOISE)  # drain what the outage logged
 
     # --- the organisation cancels the second call: the volunteer sees it at once
-    js_click(con, con.find_element(By.CSS_SELECTOR, f'.call-card[data-call-id="{call2}"] [data-action="cancel"]'))
+    click_css(con, f'.call-card[data-call-id="{call2}"] [data-action="cancel"]')
     visible(con, "#cancel-dialog")
     js_click(con, con.find_element(By.ID, "cancel-confirm"))
     wait(vol, lambda d: d.find_element(By.CSS_SELECTOR, f'.alert-card[data-call-id="{call2}"]').get_attribute("data-status") == "cancelled",
@@ -145,9 +145,9 @@ def test_full_scenario(server, browsers):
 
     # --- the volunteer withdraws; the console count goes back to 0 of 3
     set_viewport(vol, 360, 800)
-    btn = vol.find_element(By.CSS_SELECTOR, conf_css + ' [data-action="withdraw"]')
-    js_click(vol, btn)
-    js_click(vol, vol.find_element(By.CSS_SELECTOR, conf_css + ' [data-action="withdraw"]'))
+    click_css(vol, conf_css + ' [data-action="withdraw"]')
+    text_in(vol, conf_css + ' [data-action="withdraw"]', "Nochmal tippen")
+    click_css(vol, conf_css + ' [data-action="withdraw"]')
     wait(vol, lambda d: not d.find_elements(By.CSS_SELECTOR, conf_css), timeout=5)
     text_in(con, f'.call-card[data-call-id="{call1}"] .counter-text', "0 von 3 bestätigt", timeout=5)
 

@@ -386,7 +386,12 @@ function onAcceptResult(callId, result, reqId, promoted = false, kindHint) {
   const conf = state.confirmed.get(callId);
   switch (result) {
     case "confirmed": {
-      const call = entry ? entry.call : conf ? conf.call : { id: callId, title: "", status: "open" };
+      let call = entry ? entry.call : conf ? conf.call : { id: callId, title: "", status: "open" };
+      if (entry && !conf && typeof call.needed === "number") {
+        // A 1.0 server sends call_update only on status changes: count ourselves in.
+        const confirmed = Math.min(call.needed, (call.confirmed || 0) + 1);
+        call = { ...call, confirmed, status: confirmed >= call.needed ? "filled" : call.status };
+      }
       if (entry) removeAlert(callId);
       const c = upsertConfirmed(call, { justConfirmed: true, promoted });
       announce(promoted ? t("v.confirmed.promoted") : t("v.confirmed.thanks"));
@@ -403,7 +408,11 @@ function onAcceptResult(callId, result, reqId, promoted = false, kindHint) {
         if (conf.node) conf.node.remove();
         state.confirmed.delete(callId);
         if (!callEnded(conf.call.status)) {
-          const call = { ...conf.call, status: conf.call.status === "filled" ? "open" : conf.call.status };
+          const call = {
+            ...conf.call,
+            status: conf.call.status === "filled" ? "open" : conf.call.status,
+            confirmed: Math.max(0, (conf.call.confirmed || 0) - 1),
+          };
           state.alerts.set(callId, { id: callId, call, busy: false, result: null, node: null, lastSeen: Date.now() });
           renderAlert(state.alerts.get(callId));
         }

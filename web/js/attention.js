@@ -80,8 +80,11 @@ export async function requestNotificationPermission() {
 
 export function notify(tag, title, body, onClick) {
   const perm = notificationPermission();
-  record(`notification:${perm}:${tag}`);
-  if (perm !== "granted") return;
+  // A system notification is for a page in the background; a page the
+  // volunteer is looking at shows the card, rings and vibrates.
+  const looking = document.visibilityState === "visible" && document.hasFocus();
+  record(`notification:${looking && perm === "granted" ? "skipped-visible" : perm}:${tag}`);
+  if (perm !== "granted" || looking) return;
   try {
     const n = new Notification(title, { body, tag: `helferruf-${tag}`, requireInteraction: true, renotify: true });
     n.addEventListener("click", () => {

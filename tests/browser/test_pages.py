@@ -216,3 +216,34 @@ def test_touch_targets_and_keyboard(server, browsers):
     c = browsers(360, 800)
     org_signin(c, server.base, server.org_token, "/console")
     assert c.execute_script(SMALL_TARGETS_JS) == []
+
+
+def test_filled_call_is_marked_at_once(server, browsers):
+    from pages import click_css, grant_geolocation
+    vols = []
+    for name in ("Fritz", "Greta"):
+        d = browsers(360, 800)
+        volunteer_signup(d, server.base, name, skills=["translation"])
+        grant_geolocation(d, server.base, 51.2277, 6.7735)
+        js_click(d, d.find_element(By.ID, "loc-gps"))
+        text_in(d, "#loc-status", "GPS")
+        wait(d, lambda x: x.find_element(By.ID, "conn").get_attribute("data-state") == "online")
+        js_click(d, d.find_element(By.ID, "avail"))
+        wait(d, lambda x: x.find_element(By.ID, "avail").get_attribute("aria-checked") == "true")
+        vols.append(d)
+    status, call = server.api("POST", "/calls", token=server.org_token, body={
+        "title": "Dolmetschen im Rathaus", "location": {"lat": 51.2280, "lon": 6.7740}, "radiusKm": 2,
+        "needed": 1, "skills": ["translation"],
+        "endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 7200))})
+    assert status == 201, call
+    css = f'.alert-card[data-call-id="{call["id"]}"]'
+    for d in vols:
+        visible(d, css, timeout=3)
+    click_css(vols[0], css + ' [data-action="accept"]')
+    visible(vols[0], f'.confirmed-card[data-call-id="{call["id"]}"]', timeout=5)
+    # The other volunteer sees at once that every place is taken.
+    wait(vols[1], lambda x: x.find_element(By.CSS_SELECTOR, css).get_attribute("data-status") == "filled", timeout=3)
+    text_in(vols[1], css, "Alle Plätze besetzt")
+    assert not vols[1].find_element(By.CSS_SELECTOR, css + ' [data-action="accept"]').is_enabled()
+    for d in vols:
+        assert severe_logs(d) == []

@@ -58,13 +58,25 @@ let package = Package(
             ]
         ),
         .testTarget(name: "HelferrufCoreTests", dependencies: ["HelferrufCore"]),
-        .testTarget(name: "HelferrufStoreTests", dependencies: ["HelferrufStore"]),
+        .testTarget(
+            name: "HelferrufStoreTests",
+            dependencies: ["HelferrufStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "HelferrufServerTests",
             dependencies: [
                 "HelferrufServer",
+                "HelferrufStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "helferrufTests",
+            dependencies: [
+                "helferruf",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
     ]

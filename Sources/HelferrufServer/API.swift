@@ -176,7 +176,7 @@ struct API {
         let created = now()
         let valid: CallDraft.Valid
         do throws(ValidationError) {
-            valid = try input.draft.validate(now: created)
+            valid = try input.draft().validate(now: created)
         } catch {
             throw APIError.validation(error)
         }

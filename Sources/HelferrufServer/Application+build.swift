@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     /// Frames a socket may have queued before it counts as too slow (closed with 1013).
     public var outboxCapacity = 1024
     public var logLevel: Logger.Level = .info
+    /// Called with the bound host and port once the server accepts connections.
+    public var onListening: @Sendable (String, Int) -> Void = { _, _ in }
 
     public init() {}
 }
@@ -86,7 +88,6 @@ public func buildApplication(
         try await dashboard.run(inbound: inbound, outbound: outbound)
     }
 
-    let listener = ListenerHandle()
     let app = Application(
         router: router,
         server: .http1WebSocketUpgrade(
@@ -99,13 +100,11 @@ public func buildApplication(
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil, reuseAddress: true),
         services: [Housekeeper(hub: hub)],
         onServerRunning: { channel in
-            listener.set(channel)
-            let port = channel.localAddress?.port ?? config.port
-            FileHandle.standardOutput.write(Data("listening on http://\(config.host):\(port)\n".utf8))
+            config.onListening(config.host, channel.localAddress?.port ?? config.port)
         },
         logger: logger
     )
-    return (app, HelferrufServer(store: store, hub: hub, ledger: ledger, drainer: Drainer(hub: hub, listener: listener)))
+    return (app, HelferrufServer(store: store, hub: hub, ledger: ledger, drainer: Drainer(hub: hub)))
 }
 
 extension Timestamp {

@@ -106,15 +106,20 @@ struct CallCreateInput: Decodable {
     var address: String?
     var location: LocationInput
     var radiusKm: Double
-    var needed: Int
+    /// Read as a number and checked to be whole here: the decoder cannot name the field
+    /// when a fraction is given for an integer.
+    var needed: Double
     var skills: [String]?
     var startsAt: String?
     var endsAt: String
 
-    var draft: CallDraft {
-        CallDraft(
+    func draft() throws(ValidationError) -> CallDraft {
+        guard needed.isFinite, needed.rounded() == needed, abs(needed) < 1e9 else {
+            throw ValidationError(field: "needed", message: "must be a whole number from 1 to 10000")
+        }
+        return CallDraft(
             title: title, description: description, address: address, lat: location.lat, lon: location.lon,
-            radiusKm: radiusKm, needed: needed, skills: skills, startsAt: startsAt, endsAt: endsAt)
+            radiusKm: radiusKm, needed: Int(needed), skills: skills, startsAt: startsAt, endsAt: endsAt)
     }
 }
 

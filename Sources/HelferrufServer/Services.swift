@@ -1,6 +1,5 @@
 import NIOCore
 import ServiceLifecycle
-import Synchronization
 
 /// Periodic work: call expiry at `endsAt`, coalesced dashboard updates, forgetting
 /// volunteers two minutes after their last socket closed.
@@ -16,29 +15,16 @@ struct Housekeeper: Service {
     }
 }
 
-/// The listening channel, once the server runs.
-final class ListenerHandle: Sendable {
-    private let channel = Mutex<(any Channel)?>(nil)
-
-    func set(_ c: any Channel) { channel.withLock { $0 = c } }
-
-    func close() async {
-        let c = channel.withLock { $0 }
-        try? await c?.close()
-    }
-}
-
 /// Graceful shutdown (PROTOCOL.md §6). Listed after the application in the service group,
-/// so it is told first: it stops listening, closes every WebSocket with 1001, then waits
-/// up to 10 seconds for close handshakes and in-flight commits.
+/// so it is told first: it marks the server unready, refuses new sockets, closes every
+/// WebSocket with 1001 and waits up to 10 seconds for close handshakes and in-flight
+/// commits. Then the HTTP server stops listening and finishes its requests.
 struct Drainer: Service {
     let hub: Hub
-    let listener: ListenerHandle
     var limit: Duration = .seconds(10)
 
     func run() async throws {
         try? await gracefulShutdown()
-        await listener.close()
         hub.beginDrain()
         let deadline = ContinuousClock.now + limit
         while hub.openSocketCount > 0, ContinuousClock.now < deadline, !Task.isCancelled {

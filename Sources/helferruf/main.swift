@@ -55,6 +55,9 @@ struct Serve: AsyncParsableCommand {
         config.webDirectory = web ?? ProcessInfo.processInfo.environment["HELFERRUF_WEB"] ?? Self.defaultWebDirectory()
         config.rateLimits = rateLimits == "on"
         config.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        config.onListening = { host, port in
+            FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = config.logLevel

@@ -184,7 +184,7 @@ export function connectionIndicator(node, button, tr) {
       };
       update();
       tick = setInterval(update, 1000);
-    } else node.textContent = tr("conn.offline");
+    } else node.textContent = ""; // stopped: signed out, nothing to show
   };
   const onState = (state, info) => {
     last = { state, info };

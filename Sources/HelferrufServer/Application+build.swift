@@ -80,6 +80,7 @@ public func buildApplication(
 
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorShapeMiddleware(knownPaths: API.paths.map { $0.split(separator: "/") }))
     API(hub: hub).register(on: router)
     if let web = config.webDirectory {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import HelferrufCore
 import Testing
 
@@ -138,6 +139,17 @@ import Testing
         #expect(missing.status == 404 && (missing.json["error"] as? JSON)?["code"] as? String == "not_found")
         #expect(try await s.http(.get, "/healthz").json["status"] as? String == "ok")
         #expect(try await s.http(.get, "/readyz").status == 200)
+    }
+
+    @Test func hardeningHeadersOnEveryResponse() async throws {
+        let s = try await LiveServer.start()
+        defer { Task { try? await s.stop() } }
+        for path in ["/healthz", "/api/v1/calls", "/api/v1/nothing"] {
+            let r = try await s.httpText(.get, path)
+            let csp = r.headers[.contentSecurityPolicy] ?? ""
+            #expect(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "\(path)")
+            #expect(r.headers[.xContentTypeOptions] == "nosniff" && r.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer")
+        }
     }
 
     @Test func reachCountsConnectedAndAvailable() async throws {

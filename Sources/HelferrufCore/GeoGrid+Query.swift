@@ -40,88 +40,67 @@ extension GeoGrid {
     /// other cells are tested with a polynomial form of the haversine (no libm call), and
     /// the exact haversine decides the few within 1e-7 (relative) of the radius. Near the
     /// poles, for radii over 500 km and under 10 m, every candidate takes the exact test.
-    public func query(_ center: GeoPoint, radiusKm: Double, into out: inout [UInt32], filter: SlotFilter? = nil) {
+    public func query(_ center: GeoPoint, radiusKm: Double, into out: SlotBuffer, filter: SlotFilter? = nil) {
         guard count > 0, radiusKm >= 0, center.isValid else { return }
         if let filter {
             filter.words.withUnsafeBufferPointer { words in
-                collect(center, radiusKm, &out, KeepWords(words: words, required: filter.required))
+                collect(center, radiusKm, out, KeepWords(words: words, required: filter.required))
             }
         } else {
-            collect(center, radiusKm, &out, KeepAll())
+            collect(center, radiusKm, out, KeepAll())
         }
     }
 
     /// Calls `body` with every slot within `radiusKm` of `center` and its exact distance.
     public func forEach(within radiusKm: Double, of center: GeoPoint, _ body: (UInt32, Double) -> Void) {
-        var found: [UInt32] = []
-        query(center, radiusKm: radiusKm, into: &found)
-        for slot in found {
+        let found = SlotBuffer()
+        query(center, radiusKm: radiusKm, into: found)
+        for slot in found.slots {
             let i = Int(positions[Int(slot)])
             body(slot, Geo.distanceKm(center, GeoPoint(lat: lats[i], lon: lons[i])))
         }
     }
 
-    private func collect<P: SlotPredicate>(_ center: GeoPoint, _ radiusKm: Double, _ out: inout [UInt32], _ keep: P) {
+    private func collect<P: SlotPredicate>(_ center: GeoPoint, _ radiusKm: Double, _ out: SlotBuffer, _ keep: P) {
         let box = Geo.boundingBox(center: center, radiusKm: radiusKm)
         let rowLo = row(box.latLo), rowHi = row(box.latHi)
         guard radiusKm >= 0.01, radiusKm <= 500, abs(center.lat) <= 80, let half = box.lonHalfWidth,
               center.lon - half > -180, center.lon + half < 180
         else {
-            exactScan(center, radiusKm, rowLo, rowHi, box.lonHalfWidth, &out, keep)
+            exactScan(center, radiusKm, rowLo, rowHi, box.lonHalfWidth, out, keep)
             return
         }
         let ring = Ring(center: center, radiusKm: radiusKm)
         let margin = 1e-9
-        for r in rowLo...rowHi {
-            // The row's band, widened by a margin for points that rounding put in this row.
-            let latA = Double(r) * cellDegrees - 90 - margin, latB = latA + cellDegrees + 2 * margin
-            guard let outer = ring.outerHalfWidth(latA, latB) else { continue }
-            let reach = min(outer, half)
-            let lo = rawColumn(center.lon - reach), hi = rawColumn(center.lon + reach)
-            var inLo = 0, inHi = -1
-            if let inner = ring.innerHalfWidth(latA, latB) {
-                inLo = max(lo, Int(((center.lon - inner + 180 + margin) * inverseCell).rounded(.up)))
-                while Double(inLo) * cellDegrees - 180 - margin < center.lon - inner { inLo += 1 }
-                inHi = min(hi, Int(((center.lon + inner + 180 - margin) * inverseCell).rounded(.down)) - 1)
-                while Double(inHi + 1) * cellDegrees - 180 + margin > center.lon + inner { inHi -= 1 }
-            }
-            for c in lo...min(hi, lo + lonCells - 1) {
-                let id = cellIdIfPresent(r, wrap(c))
-                if id < 0 { continue }
-                let cell = cells[id]
-                if cell.count == 0 { continue }
-                if c >= inLo && c <= inHi {
-                    copyCell(cell, &out, keep)
-                } else {
-                    testCell(cell, ring, center, radiusKm, &out, keep)
-                }
-            }
-        }
-    }
-
-    @inline(__always)
-    private func copyCell<P: SlotPredicate>(_ cell: Cell, _ out: inout [UInt32], _ keep: P) {
-        let from = Int(cell.start), n = Int(cell.count)
-        if P.self == KeepAll.self {
-            out.append(contentsOf: slotsAt[from..<from + n])
-            return
-        }
-        slotsAt.withUnsafeBufferPointer { slots in
-            for k in from..<from + n where keep.keeps(slots[k]) { out.append(slots[k]) }
-        }
-    }
-
-    @inline(__always)
-    private func testCell<P: SlotPredicate>(_ cell: Cell, _ ring: Ring, _ center: GeoPoint, _ radiusKm: Double, _ out: inout [UInt32], _ keep: P) {
-        let from = Int(cell.start), n = Int(cell.count)
         lats.withUnsafeBufferPointer { lats in
             lons.withUnsafeBufferPointer { lons in
                 slotsAt.withUnsafeBufferPointer { slots in
-                    for k in from..<from + n {
-                        let h = ring.haversineTerm(lats[k], lons[k])
-                        let inside = h <= ring.inner
-                            || (h <= ring.outer && Geo.distanceKm(center, GeoPoint(lat: lats[k], lon: lons[k])) <= radiusKm)
-                        if inside && keep.keeps(slots[k]) { out.append(slots[k]) }
+                    let arena = Arena(lats: lats, lons: lons, slots: slots)
+                    for r in rowLo...rowHi {
+                        // The row's band, widened for points that rounding put in this row.
+                        let latA = Double(r) * cellDegrees - 90 - margin, latB = latA + cellDegrees + 2 * margin
+                        guard let outer = ring.outerHalfWidth(latA, latB) else { continue }
+                        let band = ring.band(latA, latB)
+                        let reach = min(outer, half)
+                        let lo = rawColumn(center.lon - reach), hi = rawColumn(center.lon + reach)
+                        var inLo = 0, inHi = -1
+                        if let inner = ring.innerHalfWidth(latA, latB) {
+                            inLo = max(lo, Int(((center.lon - inner + 180 + margin) * inverseCell).rounded(.up)))
+                            while Double(inLo) * cellDegrees - 180 - margin < center.lon - inner { inLo += 1 }
+                            inHi = min(hi, Int(((center.lon + inner + 180 - margin) * inverseCell).rounded(.down)) - 1)
+                            while Double(inHi + 1) * cellDegrees - 180 + margin > center.lon + inner { inHi -= 1 }
+                        }
+                        for c in lo...hi {
+                            let id = cellIdIfPresent(r, c)
+                            if id < 0 { continue }
+                            let cell = cells[id]
+                            if cell.count == 0 { continue }
+                            if c >= inLo && c <= inHi {
+                                arena.copy(cell, out, keep)
+                            } else {
+                                arena.test(cell, ring, band, center, radiusKm, out, keep)
+                            }
+                        }
                     }
                 }
             }
@@ -130,13 +109,14 @@ extension GeoGrid {
 
     /// The general path: every cell of the bounding box's rows and columns (or every cell
     /// that exists, when that is fewer), each point with the exact haversine.
-    private func exactScan<P: SlotPredicate>(_ center: GeoPoint, _ radiusKm: Double, _ rowLo: Int, _ rowHi: Int, _ half: Double?, _ out: inout [UInt32], _ keep: P) {
+    private func exactScan<P: SlotPredicate>(_ center: GeoPoint, _ radiusKm: Double, _ rowLo: Int, _ rowHi: Int, _ half: Double?, _ out: SlotBuffer, _ keep: P) {
         let colLo = half.map { rawColumn(center.lon - $0) } ?? 0
         let span = half.map { min(lonCells, rawColumn(center.lon + $0) - colLo + 1) } ?? lonCells
         func visit(_ cell: Cell) {
             for k in Int(cell.start)..<Int(cell.start + cell.count)
             where Geo.distanceKm(center, GeoPoint(lat: lats[k], lon: lons[k])) <= radiusKm && keep.keeps(slotsAt[k]) {
-                out.append(slotsAt[k])
+                out.reserve(1).pointee = slotsAt[k]
+                out.commit(1)
             }
         }
         if (rowHi - rowLo + 1) * span > cells.count {
@@ -151,6 +131,57 @@ extension GeoGrid {
                 if id >= 0 { visit(cells[id]) }
             }
         }
+    }
+}
+
+/// The index's arrays during one query, without bounds checks or retains per access.
+struct Arena {
+    let lats: UnsafeBufferPointer<Double>
+    let lons: UnsafeBufferPointer<Double>
+    let slots: UnsafeBufferPointer<UInt32>
+
+    /// Appends the cell's slots that `keep` accepts (the whole cell is inside the circle).
+    @inline(__always)
+    func copy<P: SlotPredicate>(_ cell: GeoGrid.Cell, _ out: SlotBuffer, _ keep: P) {
+        let from = Int(cell.start), n = Int(cell.count)
+        if P.self == KeepAll.self {
+            out.reserve(n).update(from: slots.baseAddress! + from, count: n)
+            out.commit(n)
+            return
+        }
+        appendBranchFree(from, n, out) { k in keep.keeps(slots[k]) }
+    }
+
+    /// Appends the cell's slots within the radius that `keep` accepts: the series form of
+    /// the haversine decides, the exact one only within 1e-7 of the radius.
+    @inline(__always)
+    func test<P: SlotPredicate>(_ cell: GeoGrid.Cell, _ ring: Ring, _ band: Ring.Band, _ center: GeoPoint, _ radiusKm: Double, _ out: SlotBuffer, _ keep: P) {
+        appendBranchFree(Int(cell.start), Int(cell.count), out) { k in
+            // Bounds on h from x²/4 ≥ sin²(x/2) ≥ x²/4 · (1 − x²/12) and the row's range of
+            // cos φ settle all but the points within about 2e-4 of the radius.
+            let dPhi = lats[k] * Ring.toRadians - ring.phi, dLambda = (lons[k] - ring.lon) * Ring.toRadians
+            let a = dPhi * dPhi, b = dLambda * dLambda
+            var inside = 0.25 * (a + band.cosMax * b) <= ring.inner
+            if !inside && 0.25 * (a * (1 - a * (1.0 / 12)) + band.cosMin * b * (1 - b * (1.0 / 12))) <= ring.outer {
+                let h = ring.haversineTerm(lats[k], lons[k])
+                inside = h <= ring.inner
+                    || (h <= ring.outer && Geo.distanceKm(center, GeoPoint(lat: lats[k], lon: lons[k])) <= radiusKm)
+            }
+            return inside && keep.keeps(slots[k])
+        }
+    }
+
+    /// Writes every candidate slot and advances only past accepted ones, so the outcome of
+    /// each test is data, not a branch the CPU must guess.
+    @inline(__always)
+    private func appendBranchFree(_ from: Int, _ n: Int, _ out: SlotBuffer, _ accept: (Int) -> Bool) {
+        let buf = out.reserve(n)
+        var w = 0
+        for k in from..<from + n {
+            buf[w] = slots[k]
+            w &+= accept(k) ? 1 : 0
+        }
+        out.commit(w)
     }
 }
 
@@ -187,14 +218,26 @@ struct Ring {
     func haversineTerm(_ lat: Double, _ lon: Double) -> Double {
         let d = lat * Self.toRadians - phi
         let a = 0.5 * d, a2 = a * a
-        let sinA = a * (1 - a2 / 6 * (1 - a2 / 20))
+        let sinA = a * (1 - a2 * (1.0 / 6) * (1 - a2 * (1.0 / 20)))
         let d2 = d * d
-        let cosD = 1 - d2 / 2 * (1 - d2 / 12 * (1 - d2 / 30))
-        let sinD = d * (1 - d2 / 6 * (1 - d2 / 20 * (1 - d2 / 42)))
+        let cosD = 1 - d2 * 0.5 * (1 - d2 * (1.0 / 12) * (1 - d2 * (1.0 / 30)))
+        let sinD = d * (1 - d2 * (1.0 / 6) * (1 - d2 * (1.0 / 20) * (1 - d2 * (1.0 / 42))))
         let cosLat = cosPhi * cosD - sinPhi * sinD
         let b = 0.5 * (lon - self.lon) * Self.toRadians, b2 = b * b
-        let sinB = b * (1 - b2 / 6 * (1 - b2 / 20 * (1 - b2 / 42 * (1 - b2 / 72))))
-        return sinA * sinA + cosPhi * cosLat * sinB * sinB
+        let sinB = b * (1 - b2 * (1.0 / 6) * (1 - b2 * (1.0 / 20) * (1 - b2 * (1.0 / 42) * (1 - b2 * (1.0 / 72)))))
+        return sinA * sinA + cosPhi * cosLat * (sinB * sinB)
+    }
+
+    /// cos φ₁ · cos φ over a band of latitude, at least and at most.
+    struct Band {
+        var cosMin: Double
+        var cosMax: Double
+    }
+
+    func band(_ latA: Double, _ latB: Double) -> Band {
+        let a = cos(latA * Self.toRadians), b = cos(latB * Self.toRadians)
+        let top = latA <= 0 && latB >= 0 ? 1 : max(a, b)
+        return Band(cosMin: cosPhi * min(a, b), cosMax: cosPhi * top)
     }
 
     /// Largest |Δλ| in degrees that a point of the band [latA, latB] can have and still be

@@ -4,8 +4,9 @@
 /// Storage: every cell owns a run of an arena held as three parallel arrays (latitude,
 /// longitude, slot), so a cell's points lie together in memory, with a little spare
 /// capacity for points that move in. `positions[slot]` is the slot's arena index. A cell
-/// that fills up moves its run to the end of the arena; the runs left behind are reclaimed
-/// by a compaction once they make up half the arena, so updates are O(1) amortised.
+/// that fills up moves its run to the end of the arena, into headroom of 1/16 of the
+/// arena; when that is used up, a compaction rewrites the arena (O(n), after at least
+/// n/32 relocations), so updates are O(1) amortised.
 /// Cells are found through a directory of 64 × 64-cell tiles, so no hashing and no
 /// per-cell allocation; only tiles that hold points are allocated.
 ///
@@ -36,8 +37,6 @@ public struct GeoGrid: Sendable {
     var lats: [Double] = []
     var lons: [Double] = []
     var slotsAt: [UInt32] = []
-    /// Arena entries in runs that cells left behind.
-    var garbage = 0
     /// Arena index per slot, or `absent`.
     var positions: [UInt32] = []
     public private(set) var count = 0
@@ -109,22 +108,39 @@ public struct GeoGrid: Sendable {
 
     /// Replaces the contents with `points[k]` at slot `slots[k]` in one pass (a counting
     /// sort by cell), much faster than a million single updates. Slots must be distinct.
+    /// Cells are numbered tile by tile, row by row, so that neighbouring cells, and their
+    /// runs in the arena, lie next to each other in memory.
     public mutating func load(slots: [UInt32], points: [GeoPoint]) {
         precondition(slots.count == points.count)
         self = GeoGrid(cellDegrees: cellDegrees)
-        var cellOf = [Int32](repeating: 0, count: points.count)
-        var maxSlot = -1
+        let unnumbered: Int32 = -2
+        var entryOf = [Int32](repeating: 0, count: points.count)
         for k in points.indices {
             precondition(points[k].isValid, "invalid point")
-            let c = cellId(row(points[k].lat), column(points[k].lon))
-            cellOf[k] = Int32(c)
-            cells[c].count += 1
+            let e = tileEntry(row(points[k].lat), column(points[k].lon))
+            entryOf[k] = Int32(e)
+            if tileCells[e] == -1 { tileCells[e] = unnumbered }
+        }
+        let tileRows = tileDirectory.count / tileColumns
+        for tr in 0..<tileRows {
+            for tc in 0..<tileColumns where tileDirectory[tr * tileColumns + tc] >= 0 {
+                let block = Int(tileDirectory[tr * tileColumns + tc]) << (2 * Self.tileShift)
+                for local in 0..<(1 << (2 * Self.tileShift)) where tileCells[block + local] == unnumbered {
+                    tileCells[block + local] = Int32(cells.count)
+                    let r = tr << Self.tileShift + local >> Self.tileShift, c = tc << Self.tileShift + local & Self.tileMask
+                    cells.append(Cell(start: 0, count: 0, capacity: 0, row: Int32(r), column: Int32(c)))
+                }
+            }
+        }
+        var maxSlot = -1
+        for k in points.indices {
+            cells[Int(tileCells[Int(entryOf[k])])].count += 1
             maxSlot = max(maxSlot, Int(slots[k]))
         }
         layOut()
         positions = Array(repeating: Self.absent, count: maxSlot + 1)
         for k in points.indices {
-            let c = Int(cellOf[k])
+            let c = Int(tileCells[Int(entryOf[k])])
             let i = Int(cells[c].start + cells[c].count)
             cells[c].count += 1
             lats[i] = points[k].lat
@@ -157,11 +173,18 @@ public struct GeoGrid: Sendable {
             cells[c].count = 0
             total += Int(cells[c].capacity)
         }
-        precondition(total < Int(Self.absent), "index too large")
-        lats = Array(repeating: 0, count: total)
-        lons = Array(repeating: 0, count: total)
-        slotsAt = Array(repeating: 0, count: total)
-        garbage = 0
+        // Headroom for runs that cells move out to; used up, it triggers a compaction.
+        let capacity = total + total / 16 + 64
+        precondition(capacity < Int(Self.absent), "index too large")
+        lats = []
+        lons = []
+        slotsAt = []
+        lats.reserveCapacity(capacity)
+        lons.reserveCapacity(capacity)
+        slotsAt.reserveCapacity(capacity)
+        lats.append(contentsOf: repeatElement(0, count: total))
+        lons.append(contentsOf: repeatElement(0, count: total))
+        slotsAt.append(contentsOf: repeatElement(0, count: total))
     }
 
     private mutating func append(_ slot: UInt32, _ point: GeoPoint, to c: Int) {
@@ -186,29 +209,29 @@ public struct GeoGrid: Sendable {
         cells[c].count -= 1
     }
 
-    /// Moves a full cell's run to the end of the arena with room to grow.
+    /// Moves a full cell's run to the end of the arena with room to grow, or, when the
+    /// arena's headroom is used up, compacts it (which gives every cell spare room again).
     private mutating func relocate(_ c: Int) {
-        let cell = cells[c]
-        if garbage + Int(cell.capacity) > 4096 && 2 * (garbage + Int(cell.capacity)) > lats.count {
-            compact()
-            if cells[c].count < cells[c].capacity { return }
-        }
-        let cell2 = cells[c]
-        let newCapacity = cell2.count + cell2.count / 4 + 2
+        let from = Int(cells[c].start), n = Int(cells[c].count)
+        let newCapacity = n + n / 4 + 2
         let start = lats.count
-        precondition(start + Int(newCapacity) < Int(Self.absent), "index too large")
-        let from = Int(cell2.start), n = Int(cell2.count)
-        lats.append(contentsOf: lats[from..<from + n])
-        lons.append(contentsOf: lons[from..<from + n])
-        slotsAt.append(contentsOf: slotsAt[from..<from + n])
-        let extra = Int(newCapacity) - n
+        if start + newCapacity > lats.capacity {
+            compact()
+            return
+        }
+        // Element by element: appending a slice of the array itself would copy it whole.
+        for k in from..<from + n {
+            lats.append(lats[k])
+            lons.append(lons[k])
+            slotsAt.append(slotsAt[k])
+            positions[Int(slotsAt[k])] = UInt32(start + k - from)
+        }
+        let extra = newCapacity - n
         lats.append(contentsOf: repeatElement(0, count: extra))
         lons.append(contentsOf: repeatElement(0, count: extra))
         slotsAt.append(contentsOf: repeatElement(0, count: extra))
-        for k in 0..<n { positions[Int(slotsAt[start + k])] = UInt32(start + k) }
-        garbage += Int(cell2.capacity)
         cells[c].start = UInt32(start)
-        cells[c].capacity = newCapacity
+        cells[c].capacity = UInt32(newCapacity)
     }
 
     /// Rewrites the arena in cell order, dropping abandoned runs. O(n).
@@ -229,17 +252,22 @@ public struct GeoGrid: Sendable {
 
     /// The id of cell (`row`, `column`), creating it (and its tile) when missing.
     private mutating func cellId(_ row: Int, _ column: Int) -> Int {
-        let tile = (row >> Self.tileShift) * tileColumns + (column >> Self.tileShift)
-        if tileDirectory[tile] < 0 {
-            tileDirectory[tile] = Int32(tileCells.count >> (2 * Self.tileShift))
-            tileCells.append(contentsOf: repeatElement(-1, count: 1 << (2 * Self.tileShift)))
-        }
-        let k = Int(tileDirectory[tile]) << (2 * Self.tileShift) | (row & Self.tileMask) << Self.tileShift | (column & Self.tileMask)
+        let k = tileEntry(row, column)
         if tileCells[k] < 0 {
             tileCells[k] = Int32(cells.count)
             cells.append(Cell(start: UInt32(lats.count), count: 0, capacity: 0, row: Int32(row), column: Int32(column)))
         }
         return Int(tileCells[k])
+    }
+
+    /// Where cell (`row`, `column`) keeps its id in `tileCells`, allocating its tile.
+    private mutating func tileEntry(_ row: Int, _ column: Int) -> Int {
+        let tile = (row >> Self.tileShift) * tileColumns + (column >> Self.tileShift)
+        if tileDirectory[tile] < 0 {
+            tileDirectory[tile] = Int32(tileCells.count >> (2 * Self.tileShift))
+            tileCells.append(contentsOf: repeatElement(-1, count: 1 << (2 * Self.tileShift)))
+        }
+        return Int(tileDirectory[tile]) << (2 * Self.tileShift) | (row & Self.tileMask) << Self.tileShift | (column & Self.tileMask)
     }
 
     private func existingCell(_ row: Int, _ column: Int) -> Int {

@@ -223,12 +223,12 @@ public struct Matcher: Sendable {
     public func eligibleVolunteers(forCall id: String, now: Timestamp) -> [Match] {
         guard let slot = callSlots[id], let c = callAt[Int(slot)] else { return [] }
         let skills = callMasks[Int(slot)]
-        var found: [UInt32] = []
-        grid.query(c.location, radiusKm: c.radiusKm, into: &found,
+        let found = SlotBuffer()
+        grid.query(c.location, radiusKm: c.radiusKm, into: found,
                    filter: SlotFilter(words: words, required: skills.mask | SkillBits.available))
         let exactSkills = !(skills.complete && skillsComplete)
         var out: [Match] = []
-        for s in found {
+        for s in found.slots {
             guard let v = live[Int(s)], let p = v.location else { continue }
             let d = Geo.distanceKm(c.location, p)
             if d <= v.maxDistanceKm && v.availability.isAvailable(at: now) && !c.declined.contains(v.id)
@@ -245,10 +245,10 @@ public struct Matcher: Sendable {
         guard let v = volunteer(id), let p = v.location, v.connections > 0, v.availability.isAvailable(at: now) else { return [] }
         // Widened a little: the exact test below, from the call's side, decides.
         let reach = min(v.maxDistanceKm, maxCallRadius) * (1 + 1e-9) + 1e-9
-        var found: [UInt32] = []
-        callGrid.query(p, radiusKm: reach, into: &found)
+        let found = SlotBuffer(capacity: 64)
+        callGrid.query(p, radiusKm: reach, into: found)
         var out: [Match] = []
-        for s in found {
+        for s in found.slots {
             guard let c = callAt[Int(s)], let d = Self.distanceIfEligible(v, c, now: now) else { continue }
             out.append(Match(id: c.id, distanceKm: d))
         }

@@ -42,9 +42,9 @@ import Testing
     }
 
     static func indexed(_ grid: GeoGrid, _ center: GeoPoint, _ radiusKm: Double) -> [UInt32] {
-        var out: [UInt32] = []
-        grid.query(center, radiusKm: radiusKm, into: &out)
-        return out.sorted()
+        let out = SlotBuffer(capacity: 16)
+        grid.query(center, radiusKm: radiusKm, into: out)
+        return out.slots.sorted()
     }
 
     /// 6 regions × 3 seeds × 100 queries, plus 6 × 3 × 100 queries whose radius is the exact
@@ -149,10 +149,10 @@ import Testing
         }
         for _ in 0..<200 {
             let center = Region.city.point(&rng), r = Self.radius(&rng), required = UInt64.random(in: 0..<16, using: &rng)
-            var out: [UInt32] = []
-            grid.query(center, radiusKm: r, into: &out, filter: SlotFilter(words: words, required: required))
+            let out = SlotBuffer(capacity: 16)
+            grid.query(center, radiusKm: r, into: out, filter: SlotFilter(words: words, required: required))
             let expected = Self.bruteForce(points, center, r).filter { words[Int($0)] & required == required }
-            #expect(out.sorted() == expected)
+            #expect(out.slots.sorted() == expected)
         }
     }
 }

@@ -10,7 +10,7 @@ import MatchingWorkload
 let volunteers = Int(ProcessInfo.processInfo.environment["HELFERRUF_VOLUNTEERS"] ?? "") ?? 1_000_000
 let world = try! World(volunteers: volunteers)
 nonisolated(unsafe) var movingGrid = world.grid
-nonisolated(unsafe) var results: [UInt32] = []
+nonisolated(unsafe) var results = SlotBuffer(capacity: 1 << 20)
 let moves = world.moves(count: 100_000, seed: 7)
 
 let benchmarks: @Sendable () -> Void = {
@@ -28,8 +28,8 @@ let benchmarks: @Sendable () -> Void = {
             for filtered in [false, true] {
                 let filter = filtered ? world.filter : nil
                 Benchmark("query \(Int(radius)) km \(place)\(filtered ? " filtered" : "")") { benchmark in
-                    results.removeAll(keepingCapacity: true)
-                    world.grid.query(centre(benchmark.currentIteration), radiusKm: radius, into: &results, filter: filter)
+                    results.removeAll()
+                    world.grid.query(centre(benchmark.currentIteration), radiusKm: radius, into: results, filter: filter)
                     blackHole(results.count)
                 }
             }

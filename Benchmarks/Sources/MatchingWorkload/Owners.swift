@@ -26,9 +26,8 @@ public final class MutexOwner: IndexOwner {
     }
 
     public func query(_ center: GeoPoint, radiusKm: Double) async -> Int {
-        var out: [UInt32] = []
-        out.reserveCapacity(4096)
-        grid.withLock { $0.query(center, radiusKm: radiusKm, into: &out, filter: filter) }
+        let out = SlotBuffer(capacity: 4096)
+        grid.withLock { $0.query(center, radiusKm: radiusKm, into: out, filter: filter) }
         return out.count
     }
 }
@@ -49,9 +48,8 @@ public actor ActorOwner: IndexOwner {
     }
 
     public func query(_ center: GeoPoint, radiusKm: Double) -> Int {
-        var out: [UInt32] = []
-        out.reserveCapacity(4096)
-        grid.query(center, radiusKm: radiusKm, into: &out, filter: filter)
+        let out = SlotBuffer(capacity: 4096)
+        grid.query(center, radiusKm: radiusKm, into: out, filter: filter)
         return out.count
     }
 }
@@ -61,7 +59,12 @@ public actor ActorOwner: IndexOwner {
 /// after the other. A move across stripes is a remove and an insert.
 public final class ShardedOwner: IndexOwner {
     public let name: String
-    private let shards: [Mutex<GeoGrid>]
+    private final class Shard: Sendable {
+        let grid: Mutex<GeoGrid>
+        init(_ grid: GeoGrid) { self.grid = Mutex(grid) }
+    }
+
+    private let shards: [Shard]
     private let stripeDegrees: Double
     private let west: Double
     private let filter: SlotFilter
@@ -76,7 +79,7 @@ public final class ShardedOwner: IndexOwner {
         shards = parts.map { ks in
             var g = GeoGrid()
             g.load(slots: ks.map { slots[$0] }, points: ks.map { points[$0] })
-            return Mutex(g)
+            return Shard(g)
         }
         self.filter = filter
     }
@@ -92,17 +95,16 @@ public final class ShardedOwner: IndexOwner {
         // The old stripe is unknown without a slot table; the neighbours suffice for moves
         // of 500 m, and a stripe is far wider than that.
         for s in max(0, target - 1)...min(shards.count - 1, target + 1) where s != target {
-            shards[s].withLock { $0.remove(slot) }
+            shards[s].grid.withLock { $0.remove(slot) }
         }
-        shards[target].withLock { $0.update(slot, to: point) }
+        shards[target].grid.withLock { $0.update(slot, to: point) }
     }
 
     public func query(_ center: GeoPoint, radiusKm: Double) async -> Int {
         let half = Geo.boundingBox(center: center, radiusKm: radiusKm).lonHalfWidth ?? 180
-        var out: [UInt32] = []
-        out.reserveCapacity(4096)
+        let out = SlotBuffer(capacity: 4096)
         for s in stripe(center.lon - half)...stripe(center.lon + half) {
-            shards[s].withLock { $0.query(center, radiusKm: radiusKm, into: &out, filter: filter) }
+            shards[s].grid.withLock { $0.query(center, radiusKm: radiusKm, into: out, filter: filter) }
         }
         return out.count
     }

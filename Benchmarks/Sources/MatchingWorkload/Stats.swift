@@ -1,11 +1,12 @@
+import Foundation
+
 /// Nanoseconds on the monotonic clock.
 @inline(__always)
 public func nowNanos() -> UInt64 {
-    let d = ContinuousClock.now - epoch
-    return UInt64(d.components.seconds) * 1_000_000_000 + UInt64(d.components.attoseconds / 1_000_000_000)
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
 }
-
-private let epoch = ContinuousClock.now
 
 /// The median of `samples` (upper median for even counts).
 public func median<T: Comparable>(_ samples: [T]) -> T {

@@ -45,15 +45,14 @@ log("built \(n) in \(median(buildMs)) ms, \(figures["index_bytes_per_volunteer"]
 
 /// Median time per query (µs) over `passes` runs of `centres`, and the mean result count.
 func timeQueries(_ grid: GeoGrid, _ centres: [GeoPoint], _ radius: Double, _ filter: SlotFilter?, passes: Int) -> (p50: Double, found: Double) {
-    var out: [UInt32] = []
-    out.reserveCapacity(1 << 20)
+    let out = SlotBuffer(capacity: 1 << 20)
     var times: [UInt64] = []
     var found = 0
     for pass in 0..<passes {
         for c in centres {
-            out.removeAll(keepingCapacity: true)
+            out.removeAll()
             let t0 = nowNanos()
-            grid.query(c, radiusKm: radius, into: &out, filter: filter)
+            grid.query(c, radiusKm: radius, into: out, filter: filter)
             times.append(nowNanos() - t0)
             if pass == 0 { found += out.count }
         }

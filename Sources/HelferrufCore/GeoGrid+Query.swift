@@ -2,6 +2,8 @@ import Foundation
 
 /// Which slots a radius query keeps: those whose word has every `required` bit.
 /// The words are indexed by slot (see ``SkillBits`` for their meaning in the matcher).
+/// The index's tags must equal each word's low 8 bits (``GeoGrid/setTag(_:_:)``): those
+/// bits are tested on the tag, in cell order; the words are read only for higher bits.
 public struct SlotFilter: Sendable {
     public var words: [UInt64]
     public var required: UInt64
@@ -12,19 +14,27 @@ public struct SlotFilter: Sendable {
     }
 }
 
+/// Decides on an arena entry: slot in the low 24 bits, tag in the high 8.
 protocol SlotPredicate {
-    func keeps(_ slot: UInt32) -> Bool
+    func keeps(_ entry: UInt32) -> Bool
 }
 
 struct KeepAll: SlotPredicate {
-    @inline(__always) func keeps(_ slot: UInt32) -> Bool { true }
+    @inline(__always) func keeps(_ entry: UInt32) -> Bool { true }
+}
+
+struct KeepTagged: SlotPredicate {
+    let tag: UInt32
+    @inline(__always) func keeps(_ entry: UInt32) -> Bool { entry & tag == tag }
 }
 
 struct KeepWords: SlotPredicate {
     let words: UnsafeBufferPointer<UInt64>
+    let tag: UInt32
     let required: UInt64
-    @inline(__always) func keeps(_ slot: UInt32) -> Bool {
-        let s = Int(slot)
+    @inline(__always) func keeps(_ entry: UInt32) -> Bool {
+        guard entry & tag == tag else { return false }
+        let s = Int(entry & GeoGrid.slotMask)
         return s < words.count && words[s] & required == required
     }
 }
@@ -43,8 +53,13 @@ extension GeoGrid {
     public func query(_ center: GeoPoint, radiusKm: Double, into out: SlotBuffer, filter: SlotFilter? = nil) {
         guard count > 0, radiusKm >= 0, center.isValid else { return }
         if let filter {
-            filter.words.withUnsafeBufferPointer { words in
-                collect(center, radiusKm, out, KeepWords(words: words, required: filter.required))
+            let tag = UInt32(filter.required & 0xFF) << 24
+            if filter.required >> 8 == 0 {
+                collect(center, radiusKm, out, KeepTagged(tag: tag))
+            } else {
+                filter.words.withUnsafeBufferPointer { words in
+                    collect(center, radiusKm, out, KeepWords(words: words, tag: tag, required: filter.required))
+                }
             }
         } else {
             collect(center, radiusKm, out, KeepAll())
@@ -115,7 +130,7 @@ extension GeoGrid {
         func visit(_ cell: Cell) {
             for k in Int(cell.start)..<Int(cell.start + cell.count)
             where Geo.distanceKm(center, GeoPoint(lat: lats[k], lon: lons[k])) <= radiusKm && keep.keeps(slotsAt[k]) {
-                out.reserve(1).pointee = slotsAt[k]
+                out.reserve(1).pointee = slotsAt[k] & GeoGrid.slotMask
                 out.commit(1)
             }
         }
@@ -145,7 +160,8 @@ struct Arena {
     func copy<P: SlotPredicate>(_ cell: GeoGrid.Cell, _ out: SlotBuffer, _ keep: P) {
         let from = Int(cell.start), n = Int(cell.count)
         if P.self == KeepAll.self {
-            out.reserve(n).update(from: slots.baseAddress! + from, count: n)
+            let buf = out.reserve(n)
+            for k in 0..<n { buf[k] = slots[from + k] & GeoGrid.slotMask }
             out.commit(n)
             return
         }
@@ -178,7 +194,7 @@ struct Arena {
         let buf = out.reserve(n)
         var w = 0
         for k in from..<from + n {
-            buf[w] = slots[k]
+            buf[w] = slots[k] & GeoGrid.slotMask
             w &+= accept(k) ? 1 : 0
         }
         out.commit(w)

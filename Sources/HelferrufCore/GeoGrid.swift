@@ -7,19 +7,24 @@
 /// that fills up moves its run to the end of the arena, into headroom of 1/16 of the
 /// arena; when that is used up, a compaction rewrites the arena (O(n), after at least
 /// n/32 relocations), so updates are O(1) amortised.
+/// Each arena entry's slot word carries an 8-bit tag in its top bits (slots stay below
+/// 2²⁴): a copy of the matcher's most selective filter bits, so that filtered queries read
+/// memory in cell order instead of looking up every candidate by slot (``setTag(_:_:)``).
 /// Cells are found through a directory of 64 × 64-cell tiles, so no hashing and no
 /// per-cell allocation; only tiles that hold points are allocated.
 ///
 /// Cost: 20 bytes per arena entry (two `Double`s and a `UInt32`, exact coordinates so
 /// that results equal the haversine on the volunteer's real position) plus 4 bytes per
-/// slot, plus spare capacity and the cell tables: about 28 bytes per volunteer at
-/// NRW scale (`Benchmarks/`, `docs/BENCHMARKS.md`).
+/// slot, spare capacity and the cell tables: 31.4 bytes per volunteer for a million
+/// population-weighted NRW volunteers.
 ///
-/// Cell size: 0.01° by default (about 1.1 km × 0.7 km in North Rhine-Westphalia).
-/// Measured on a million population-weighted NRW points (`docs/BENCHMARKS.md`), 0.01° gave
-/// the best median 5 km query over the population-weighted mix of centres; 0.005° only
-/// helps the densest city centres and costs more cell visits elsewhere, 0.02° makes the
-/// boundary ring of cells (whose points need a distance test) too thick.
+/// Cell size: 0.01° by default (about 1.1 km × 0.7 km in North Rhine-Westphalia), chosen by
+/// measurement (`scripts/bench-matching --cell-sweep`, `docs/BENCHMARKS.md`): on a million
+/// NRW volunteers the median 5 km query over the population-weighted mix of centres took
+/// 33 µs with 0.005°, 33 µs with 0.01°, 41 µs with 0.02° and 79 µs with 0.05°. 0.005° is
+/// faster only at dense centres (1 km queries, Cologne) and needs 40 bytes per volunteer
+/// (more, mostly empty, cells); coarser cells put more points in the boundary ring of
+/// cells, whose points each need a distance test.
 public struct GeoGrid: Sendable {
     /// Cell edge in degrees; divides 180.
     public let cellDegrees: Double
@@ -36,12 +41,16 @@ public struct GeoGrid: Sendable {
 
     var lats: [Double] = []
     var lons: [Double] = []
+    /// Slot in the low 24 bits, tag in the high 8.
     var slotsAt: [UInt32] = []
     /// Arena index per slot, or `absent`.
     var positions: [UInt32] = []
     public private(set) var count = 0
 
     static let absent = UInt32.max
+    static let slotMask: UInt32 = 0xFF_FFFF
+    /// Largest slot the index holds.
+    public static let maxSlot = slotMask
     static let tileShift = 6
     static let tileMask = 63
 
@@ -76,12 +85,14 @@ public struct GeoGrid: Sendable {
     /// Inserts `slot` at `point`, or moves it there. O(1) amortised.
     public mutating func update(_ slot: UInt32, to point: GeoPoint) {
         precondition(point.isValid, "invalid point")
+        precondition(slot <= Self.maxSlot, "slot too large")
         let s = Int(slot)
         if s >= positions.count {
             positions.append(contentsOf: repeatElement(Self.absent, count: s - positions.count + 1))
         }
         let target = row(point.lat), targetColumn = column(point.lon)
         let old = positions[s]
+        var entry = slot
         if old != Self.absent {
             let i = Int(old)
             if row(lats[i]) == target && column(lons[i]) == targetColumn {
@@ -89,11 +100,12 @@ public struct GeoGrid: Sendable {
                 lons[i] = point.lon
                 return
             }
+            entry = slotsAt[i]
             detach(at: i, from: existingCell(row(lats[i]), column(lons[i])))
         } else {
             count += 1
         }
-        append(slot, point, to: cellId(target, targetColumn))
+        append(entry, point, to: cellId(target, targetColumn))
     }
 
     /// Removes `slot`; does nothing when it is not in the index. O(1).
@@ -106,12 +118,20 @@ public struct GeoGrid: Sendable {
         count -= 1
     }
 
-    /// Replaces the contents with `points[k]` at slot `slots[k]` in one pass (a counting
+    /// Sets the tag that filtered queries test (``SlotFilter``); does nothing when `slot`
+    /// is not in the index. A moved slot keeps its tag; a new one starts with 0.
+    public mutating func setTag(_ slot: UInt32, _ tag: UInt8) {
+        guard Int(slot) < positions.count, positions[Int(slot)] != Self.absent else { return }
+        let i = Int(positions[Int(slot)])
+        slotsAt[i] = slotsAt[i] & Self.slotMask | UInt32(tag) << 24
+    }
+
+    /// Replaces the contents with `points[k]` at slot `slots[k]` (tag `tags[k]`) in one pass (a counting
     /// sort by cell), much faster than a million single updates. Slots must be distinct.
     /// Cells are numbered tile by tile, row by row, so that neighbouring cells, and their
     /// runs in the arena, lie next to each other in memory.
-    public mutating func load(slots: [UInt32], points: [GeoPoint]) {
-        precondition(slots.count == points.count)
+    public mutating func load(slots: [UInt32], points: [GeoPoint], tags: [UInt8]? = nil) {
+        precondition(slots.count == points.count && (tags?.count ?? points.count) == points.count)
         self = GeoGrid(cellDegrees: cellDegrees)
         let unnumbered: Int32 = -2
         var entryOf = [Int32](repeating: 0, count: points.count)
@@ -135,6 +155,7 @@ public struct GeoGrid: Sendable {
         var maxSlot = -1
         for k in points.indices {
             cells[Int(tileCells[Int(entryOf[k])])].count += 1
+            precondition(slots[k] <= Self.maxSlot, "slot too large")
             maxSlot = max(maxSlot, Int(slots[k]))
         }
         layOut()
@@ -145,7 +166,7 @@ public struct GeoGrid: Sendable {
             cells[c].count += 1
             lats[i] = points[k].lat
             lons[i] = points[k].lon
-            slotsAt[i] = slots[k]
+            slotsAt[i] = slots[k] | UInt32(tags?[k] ?? 0) << 24
             precondition(positions[Int(slots[k])] == Self.absent, "duplicate slot")
             positions[Int(slots[k])] = UInt32(i)
         }
@@ -187,14 +208,15 @@ public struct GeoGrid: Sendable {
         slotsAt.append(contentsOf: repeatElement(0, count: total))
     }
 
-    private mutating func append(_ slot: UInt32, _ point: GeoPoint, to c: Int) {
+    /// Appends an arena entry (slot and tag) to cell `c`.
+    private mutating func append(_ entry: UInt32, _ point: GeoPoint, to c: Int) {
         if cells[c].count == cells[c].capacity { relocate(c) }
         let i = Int(cells[c].start + cells[c].count)
         cells[c].count += 1
         lats[i] = point.lat
         lons[i] = point.lon
-        slotsAt[i] = slot
-        positions[Int(slot)] = UInt32(i)
+        slotsAt[i] = entry
+        positions[Int(entry & Self.slotMask)] = UInt32(i)
     }
 
     /// Swap-removes arena entry `i` from cell `c`.
@@ -204,7 +226,7 @@ public struct GeoGrid: Sendable {
             lats[i] = lats[last]
             lons[i] = lons[last]
             slotsAt[i] = slotsAt[last]
-            positions[Int(slotsAt[i])] = UInt32(i)
+            positions[Int(slotsAt[i] & Self.slotMask)] = UInt32(i)
         }
         cells[c].count -= 1
     }
@@ -224,7 +246,7 @@ public struct GeoGrid: Sendable {
             lats.append(lats[k])
             lons.append(lons[k])
             slotsAt.append(slotsAt[k])
-            positions[Int(slotsAt[k])] = UInt32(start + k - from)
+            positions[Int(slotsAt[k] & Self.slotMask)] = UInt32(start + k - from)
         }
         let extra = newCapacity - n
         lats.append(contentsOf: repeatElement(0, count: extra))
@@ -244,7 +266,7 @@ public struct GeoGrid: Sendable {
                 lats[to + k] = oldLats[from + k]
                 lons[to + k] = oldLons[from + k]
                 slotsAt[to + k] = oldSlots[from + k]
-                positions[Int(oldSlots[from + k])] = UInt32(to + k)
+                positions[Int(oldSlots[from + k] & Self.slotMask)] = UInt32(to + k)
             }
             cells[c].count = UInt32(n)
         }

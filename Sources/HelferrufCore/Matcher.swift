@@ -160,7 +160,9 @@ public struct Matcher: Sendable {
             word = skills.mask
         }
         let ready = v.connections > 0 && v.location != nil && v.availability != .unavailable
-        words[Int(slot)] = word | (ready ? SkillBits.available : 0)
+        word |= ready ? SkillBits.available : 0
+        words[Int(slot)] = word
+        grid.setTag(slot, UInt8(truncatingIfNeeded: word))
     }
 
     // MARK: Calls

@@ -145,10 +145,13 @@ import Testing
             let p = Region.city.point(&rng)
             points[slot] = p
             grid.update(slot, to: p)
-            words[Int(slot)] = UInt64.random(in: 0..<16, using: &rng)
+            // Low 8 bits are mirrored in the tag, higher ones only in the words.
+            words[Int(slot)] = UInt64.random(in: 0..<1024, using: &rng)
+            grid.setTag(slot, UInt8(truncatingIfNeeded: words[Int(slot)]))
         }
         for _ in 0..<200 {
-            let center = Region.city.point(&rng), r = Self.radius(&rng), required = UInt64.random(in: 0..<16, using: &rng)
+            let center = Region.city.point(&rng), r = Self.radius(&rng)
+            let required = UInt64.random(in: 0..<16, using: &rng) | (Bool.random(using: &rng) ? 1 << UInt64.random(in: 8..<10, using: &rng) : 0)
             let out = SlotBuffer(capacity: 16)
             grid.query(center, radiusKm: r, into: out, filter: SlotFilter(words: words, required: required))
             let expected = Self.bruteForce(points, center, r).filter { words[Int($0)] & required == required }

@@ -49,7 +49,7 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("build (bulk load)", configuration: .init(timeUnits: .milliseconds, warmupIterations: 1, maxIterations: 10)) { _ in
         var g = GeoGrid()
-        g.load(slots: world.slots, points: world.population.points)
+        g.load(slots: world.slots, points: world.population.points, tags: world.population.tags)
         blackHole(g.count)
     }
 }

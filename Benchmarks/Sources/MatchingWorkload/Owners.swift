@@ -69,7 +69,7 @@ public final class ShardedOwner: IndexOwner {
     private let west: Double
     private let filter: SlotFilter
 
-    public init(_ slots: [UInt32], _ points: [GeoPoint], shards count: Int, filter: SlotFilter) {
+    public init(_ slots: [UInt32], _ points: [GeoPoint], tags: [UInt8], shards count: Int, filter: SlotFilter) {
         name = "sharded-\(count)"
         west = points.map(\.lon).min() ?? 0
         let east = points.map(\.lon).max() ?? 0
@@ -78,7 +78,7 @@ public final class ShardedOwner: IndexOwner {
         for k in points.indices { parts[Self.stripe(points[k].lon, west, stripeDegrees, count)].append(k) }
         shards = parts.map { ks in
             var g = GeoGrid()
-            g.load(slots: ks.map { slots[$0] }, points: ks.map { points[$0] })
+            g.load(slots: ks.map { slots[$0] }, points: ks.map { points[$0] }, tags: ks.map { tags[$0] })
             return Shard(g)
         }
         self.filter = filter

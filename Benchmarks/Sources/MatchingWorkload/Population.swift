@@ -49,6 +49,9 @@ public struct Population: Sendable {
         cumulative = towns.map { sum += Double($0.population); return sum }
     }
 
+    /// The low 8 bits of each filter word, as the matcher tags the index.
+    public var tags: [UInt8] { words.map { UInt8(truncatingIfNeeded: $0) } }
+
     /// Draws `count` volunteers from `seed`.
     public mutating func generate(count: Int, seed: UInt64) {
         var rng = SplitMix64(seed: seed)

@@ -15,7 +15,7 @@ public struct World: Sendable {
         self.population = population
         slots = (0..<UInt32(volunteers)).map { $0 }
         grid = GeoGrid(cellDegrees: cellDegrees)
-        grid.load(slots: slots, points: population.points)
+        grid.load(slots: slots, points: population.points, tags: population.tags)
         centres = population.sample(count: 1000, seed: seed &+ 1000)
     }
 

@@ -34,7 +34,7 @@ var buildMs: [Double] = []
 for _ in 0..<5 {
     var g = GeoGrid()
     let t0 = nowNanos()
-    g.load(slots: world.slots, points: world.population.points)
+    g.load(slots: world.slots, points: world.population.points, tags: world.population.tags)
     buildMs.append(Double(nowNanos() - t0) / 1e6)
     precondition(g.count == n)
 }
@@ -143,7 +143,7 @@ do {
 if cellSweep {
     for cell in [0.005, 0.01, 0.02, 0.05] {
         var g = GeoGrid(cellDegrees: cell)
-        g.load(slots: world.slots, points: world.population.points)
+        g.load(slots: world.slots, points: world.population.points, tags: world.population.tags)
         let key = "cell\(cell)"
         figures[key + "_query5km_p50_us"] = timeQueries(g, world.centres, 5, nil, passes: 3).p50
         figures[key + "_query5km_filtered_p50_us"] = timeQueries(g, world.centres, 5, world.filter, passes: 3).p50
@@ -160,7 +160,7 @@ if concurrency {
     let owners: [@Sendable () -> any IndexOwner] = [
         { MutexOwner(world.grid, filter: world.filter) },
         { ActorOwner(world.grid, filter: world.filter) },
-        { ShardedOwner(world.slots, world.population.points, shards: 8, filter: world.filter) },
+        { ShardedOwner(world.slots, world.population.points, tags: world.population.tags, shards: 8, filter: world.filter) },
     ]
     // Two rounds, alternating designs, so that machine noise hits each alike.
     for round in 0..<2 {

@@ -49,7 +49,8 @@ extension GeoGrid {
     /// Cells wholly inside the circle are copied without a distance test; points in the
     /// other cells are tested with a polynomial form of the haversine (no libm call), and
     /// the exact haversine decides the few within 1e-7 (relative) of the radius. Near the
-    /// poles, for radii over 500 km and under 10 m, every candidate takes the exact test.
+    /// poles, for radii over 500 km and under 10 m, and in a sparse index, every candidate
+    /// takes the exact test.
     public func query(_ center: GeoPoint, radiusKm: Double, into out: SlotBuffer, filter: SlotFilter? = nil) {
         guard count > 0, radiusKm >= 0, center.isValid else { return }
         if let filter {
@@ -79,8 +80,11 @@ extension GeoGrid {
     private func collect<P: SlotPredicate>(_ center: GeoPoint, _ radiusKm: Double, _ out: SlotBuffer, _ keep: P) {
         let box = Geo.boundingBox(center: center, radiusKm: radiusKm)
         let rowLo = row(box.latLo), rowHi = row(box.latHi)
+        // A sparse index (far fewer cells than the circle covers) is cheaper to scan by its
+        // list of cells than cell by cell.
+        let boxCells = Double(rowHi - rowLo + 1) * min(Double(lonCells), 2 * (box.lonHalfWidth ?? 180) * inverseCell + 2)
         guard radiusKm >= 0.01, radiusKm <= 500, abs(center.lat) <= 80, let half = box.lonHalfWidth,
-              center.lon - half > -180, center.lon + half < 180
+              center.lon - half > -180, center.lon + half < 180, boxCells <= 4 * Double(cells.count)
         else {
             exactScan(center, radiusKm, rowLo, rowHi, box.lonHalfWidth, out, keep)
             return

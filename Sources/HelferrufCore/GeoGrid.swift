@@ -21,10 +21,10 @@
 /// Cell size: 0.01° by default (about 1.1 km × 0.7 km in North Rhine-Westphalia), chosen by
 /// measurement (`scripts/bench-matching --cell-sweep`, `docs/BENCHMARKS.md`): on a million
 /// NRW volunteers the median 5 km query over the population-weighted mix of centres took
-/// 33 µs with 0.005°, 33 µs with 0.01°, 41 µs with 0.02° and 79 µs with 0.05°. 0.005° is
-/// faster only at dense centres (1 km queries, Cologne) and needs 40 bytes per volunteer
-/// (more, mostly empty, cells); coarser cells put more points in the boundary ring of
-/// cells, whose points each need a distance test.
+/// 29.8 µs with 0.005°, 29.2 µs with 0.01°, 42.7 µs with 0.02° and 77.7 µs with 0.05°.
+/// 0.005° is faster only for small circles at dense centres (1 km queries, Cologne) and
+/// needs 40 bytes per volunteer (more, mostly empty, cells); coarser cells put more points
+/// in the boundary ring of cells, whose points each need a distance test.
 public struct GeoGrid: Sendable {
     /// Cell edge in degrees; divides 180.
     public let cellDegrees: Double

@@ -19,7 +19,7 @@ let benchmarks: @Sendable () -> Void = {
         maxDuration: .seconds(3), maxIterations: 3000)
 
     for radius in [1.0, 5, 25] {
-        let places: [(String, (Int) -> GeoPoint)] = [
+        let places: [(String, @Sendable (Int) -> GeoPoint)] = [
             ("mix", { world.centres[$0 % world.centres.count] }),
             ("Cologne", { _ in Population.cologne }),
             ("rural", { _ in Population.rural }),

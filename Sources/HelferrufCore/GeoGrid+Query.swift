@@ -47,8 +47,9 @@ extension GeoGrid {
     ///
     /// Only the rows and, per row, the columns that can meet the circle are visited.
     /// Cells wholly inside the circle are copied without a distance test; points in the
-    /// other cells are tested with a polynomial form of the haversine (no libm call), and
-    /// the exact haversine decides the few within 1e-7 (relative) of the radius. Near the
+    /// other cells are settled by cheap bounds on the haversine term, the rest by a
+    /// polynomial form of it (no libm call), and the exact haversine decides the few within
+    /// 1e-7 (relative) of the radius. Near the
     /// poles, for radii over 500 km and under 10 m, and in a sparse index, every candidate
     /// takes the exact test.
     public func query(_ center: GeoPoint, radiusKm: Double, into out: SlotBuffer, filter: SlotFilter? = nil) {

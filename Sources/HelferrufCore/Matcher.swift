@@ -17,26 +17,35 @@ public struct Match: Sendable, Equatable {
 /// `min(call.radiusKm, volunteer.maxDistanceKm)` of the call, holds every skill the call
 /// needs, and has not declined it.
 ///
-/// Volunteers are found per call through ``GeoGrid`` (never a scan of everyone); calls
-/// per volunteer through a coarse grid of the open calls' circles (never a scan of every
-/// call). The type is a plain value with no locking: its owner serialises access.
+/// Volunteers live in slots (small integers) so that the ``GeoGrid`` of their positions
+/// and a filter word per slot (``SkillBits``: available, skills) can find the volunteers
+/// for a call without hashing or allocating per candidate; only those that pass the word
+/// are checked in full. Calls live in a second grid by their centre: the calls a volunteer
+/// may match lie within the volunteer's `maxDistanceKm` (and the largest open radius).
+/// The type is a plain value with no locking: its owner serialises access.
 public struct Matcher: Sendable {
-    private var volunteers: [String: LiveVolunteer] = [:]
     private var slots: [String: UInt32] = [:]
-    private var ids: [String?] = []
+    private var live: [LiveVolunteer?] = []
+    /// Per volunteer slot: ``SkillBits/available`` when connected, available (ignoring
+    /// `until`, which is checked in full) and located, plus the skill bits.
+    private var words: [UInt64] = []
     private var freeSlots: [UInt32] = []
     private var grid = GeoGrid()
+    private var skillBits = SkillBits()
+    /// Slugs that got no bit: while any volunteer holds one, skill sets are checked in full.
+    private var skillsComplete = true
 
-    private var calls: [String: MatchCall] = [:]
-    private var callCells: [Int: Set<String>] = [:]
-    /// Calls whose circle spans too many coarse cells (near a pole or the antimeridian);
-    /// checked for every volunteer.
-    private var wideCalls: Set<String> = []
-
-    /// Coarse cell edge for the call index, in degrees. Calls are few and their circles
-    /// large (up to 200 km), so a coarse cell keeps registration cheap.
-    private static let callCellDegrees = 0.5
-    private static let callLonCells = 720
+    private var callSlots: [String: UInt32] = [:]
+    private var callAt: [MatchCall?] = []
+    /// Per call slot: the bits the call requires, and whether they say everything.
+    private var callMasks: [(mask: UInt64, complete: Bool)] = []
+    private var freeCallSlots: [UInt32] = []
+    /// Calls by centre. Cells of 0.05°: a volunteer's search (10 km by default) spans a
+    /// handful of them.
+    private var callGrid = GeoGrid(cellDegrees: 0.05)
+    /// How many open calls have each radius; the largest bounds the reverse search.
+    private var callRadii: [Double: Int] = [:]
+    private var maxCallRadius = 0.0
 
     /// What the matcher needs of an open call.
     public struct MatchCall: Sendable, Equatable {
@@ -66,127 +75,168 @@ public struct Matcher: Sendable {
 
     // MARK: Volunteers
 
-    public func volunteer(_ id: String) -> LiveVolunteer? { volunteers[id] }
+    public func volunteer(_ id: String) -> LiveVolunteer? { slots[id].flatMap { live[Int($0)] } }
 
-    public var volunteerCount: Int { volunteers.count }
+    public var volunteerCount: Int { slots.count }
 
     /// Registers a new connection of a volunteer, creating or refreshing their live state
     /// with the stored profile.
     public mutating func connect(id: String, skills: [String], maxDistanceKm: Double) {
-        var v = volunteers[id] ?? LiveVolunteer(id: id, skills: Set(skills), maxDistanceKm: maxDistanceKm)
+        let slot: UInt32
+        if let known = slots[id] {
+            slot = known
+        } else if let free = freeSlots.popLast() {
+            slot = free
+        } else {
+            slot = UInt32(live.count)
+            live.append(nil)
+            words.append(0)
+        }
+        slots[id] = slot
+        var v = live[Int(slot)] ?? LiveVolunteer(id: id, skills: Set(skills), maxDistanceKm: maxDistanceKm)
         v.skills = Set(skills)
         v.maxDistanceKm = maxDistanceKm
         v.connections += 1
         v.disconnectedAt = nil
-        volunteers[id] = v
-        if slots[id] == nil {
-            let slot: UInt32
-            if let free = freeSlots.popLast() {
-                slot = free
-                ids[Int(slot)] = id
-            } else {
-                slot = UInt32(ids.count)
-                ids.append(id)
-            }
-            slots[id] = slot
-        }
+        store(v, at: slot, skillsChanged: true)
     }
 
     /// Records that one of the volunteer's connections closed.
     public mutating func disconnect(id: String, now: Timestamp) {
-        guard var v = volunteers[id] else { return }
+        guard let slot = slots[id], var v = live[Int(slot)] else { return }
         v.connections = max(0, v.connections - 1)
         if v.connections == 0 { v.disconnectedAt = now }
-        volunteers[id] = v
+        store(v, at: slot)
     }
 
     /// Forgets the state of volunteers whose last connection closed at or before `cutoff`.
     /// Returns their ids.
     @discardableResult
     public mutating func forgetDisconnected(before cutoff: Timestamp) -> [String] {
-        let gone = volunteers.values.filter { v in v.connections == 0 && (v.disconnectedAt.map { $0 <= cutoff } ?? true) }.map(\.id)
+        let gone = live.compactMap { v in
+            v.flatMap { $0.connections == 0 && ($0.disconnectedAt.map { $0 <= cutoff } ?? true) ? $0.id : nil }
+        }
         for id in gone { forget(id) }
         return gone
     }
 
     /// Drops all live state of a volunteer (account erased, or grace period over).
     public mutating func forget(_ id: String) {
-        volunteers[id] = nil
-        if let slot = slots.removeValue(forKey: id) {
-            grid.remove(slot)
-            ids[Int(slot)] = nil
-            freeSlots.append(slot)
-        }
+        guard let slot = slots.removeValue(forKey: id) else { return }
+        grid.remove(slot)
+        live[Int(slot)] = nil
+        words[Int(slot)] = 0
+        freeSlots.append(slot)
     }
 
     public mutating func setAvailability(_ id: String, _ availability: Availability) {
-        volunteers[id]?.availability = availability
+        guard let slot = slots[id], var v = live[Int(slot)] else { return }
+        v.availability = availability
+        store(v, at: slot)
     }
 
     public mutating func setLocation(_ id: String, _ point: GeoPoint) {
-        guard volunteers[id] != nil, let slot = slots[id] else { return }
-        volunteers[id]!.location = point
+        guard let slot = slots[id], var v = live[Int(slot)] else { return }
+        v.location = point
         grid.update(slot, to: point)
+        store(v, at: slot)
     }
 
     public mutating func updateProfile(_ id: String, skills: [String], maxDistanceKm: Double) {
-        volunteers[id]?.skills = Set(skills)
-        volunteers[id]?.maxDistanceKm = maxDistanceKm
+        guard let slot = slots[id], var v = live[Int(slot)] else { return }
+        v.skills = Set(skills)
+        v.maxDistanceKm = maxDistanceKm
+        store(v, at: slot, skillsChanged: true)
+    }
+
+    /// Stores a volunteer's state and refreshes their filter word; the skill bits only when
+    /// the skills may have changed (a location update hashes no strings).
+    private mutating func store(_ v: LiveVolunteer, at slot: UInt32, skillsChanged: Bool = false) {
+        live[Int(slot)] = v
+        var word = words[Int(slot)] & ~SkillBits.available
+        if skillsChanged {
+            let skills = skillBits.mask(for: v.skills)
+            if !skills.complete { skillsComplete = false }
+            word = skills.mask
+        }
+        let ready = v.connections > 0 && v.location != nil && v.availability != .unavailable
+        word |= ready ? SkillBits.available : 0
+        words[Int(slot)] = word
+        grid.setTag(slot, UInt8(truncatingIfNeeded: word))
     }
 
     // MARK: Calls
 
-    public func call(_ id: String) -> MatchCall? { calls[id] }
+    public func call(_ id: String) -> MatchCall? { callSlots[id].flatMap { callAt[Int($0)] } }
 
-    public var openCallCount: Int { calls.count }
+    public var openCallCount: Int { callSlots.count }
 
     /// Adds an open call to the index (or replaces it).
     public mutating func addCall(_ call: MatchCall) {
         removeCall(call.id)
-        calls[call.id] = call
-        if let cells = Self.callCellKeys(call.location, radiusKm: call.radiusKm) {
-            for key in cells { callCells[key, default: []].insert(call.id) }
+        let slot: UInt32
+        if let free = freeCallSlots.popLast() {
+            slot = free
         } else {
-            wideCalls.insert(call.id)
+            slot = UInt32(callAt.count)
+            callAt.append(nil)
+            callMasks.append((0, true))
         }
+        callSlots[call.id] = slot
+        callAt[Int(slot)] = call
+        callMasks[Int(slot)] = skillBits.mask(for: call.skills)
+        callGrid.update(slot, to: call.location)
+        callRadii[call.radiusKm, default: 0] += 1
+        maxCallRadius = max(maxCallRadius, call.radiusKm)
     }
 
     /// Removes a call that is no longer open.
     public mutating func removeCall(_ id: String) {
-        guard let call = calls.removeValue(forKey: id) else { return }
-        if let cells = Self.callCellKeys(call.location, radiusKm: call.radiusKm) {
-            for key in cells {
-                callCells[key]?.remove(id)
-                if callCells[key]?.isEmpty == true { callCells[key] = nil }
-            }
-        } else {
-            wideCalls.remove(id)
+        guard let slot = callSlots.removeValue(forKey: id), let call = callAt[Int(slot)] else { return }
+        callAt[Int(slot)] = nil
+        callGrid.remove(slot)
+        freeCallSlots.append(slot)
+        callRadii[call.radiusKm]! -= 1
+        if callRadii[call.radiusKm] == 0 {
+            callRadii[call.radiusKm] = nil
+            if call.radiusKm == maxCallRadius { maxCallRadius = callRadii.keys.max() ?? 0 }
         }
     }
 
     public mutating func setConfirmed(_ callId: String, _ confirmed: Int) {
-        calls[callId]?.confirmed = confirmed
+        guard let slot = callSlots[callId] else { return }
+        callAt[Int(slot)]?.confirmed = confirmed
     }
 
     public mutating func recordDecline(_ callId: String, volunteer: String) {
-        calls[callId]?.declined.insert(volunteer)
+        guard let slot = callSlots[callId] else { return }
+        callAt[Int(slot)]?.declined.insert(volunteer)
     }
 
     // MARK: Queries
 
     /// Whether volunteer `vid` is eligible for call `cid` now, and at what distance.
     public func eligibility(volunteer vid: String, call cid: String, now: Timestamp) -> Double? {
-        guard let v = volunteers[vid], let c = calls[cid] else { return nil }
+        guard let v = volunteer(vid), let c = call(cid) else { return nil }
         return Self.distanceIfEligible(v, c, now: now)
     }
 
     /// Every volunteer eligible for the open call `id` now.
     public func eligibleVolunteers(forCall id: String, now: Timestamp) -> [Match] {
-        guard let c = calls[id] else { return [] }
+        guard let slot = callSlots[id], let c = callAt[Int(slot)] else { return [] }
+        let skills = callMasks[Int(slot)]
+        let found = SlotBuffer()
+        grid.query(c.location, radiusKm: c.radiusKm, into: found,
+                   filter: SlotFilter(words: words, required: skills.mask | SkillBits.available))
+        let exactSkills = !(skills.complete && skillsComplete)
         var out: [Match] = []
-        grid.forEach(within: c.radiusKm, of: c.location) { slot, d in
-            guard let vid = ids[Int(slot)], let v = volunteers[vid] else { return }
-            if Self.isEligible(v, c, distance: d, now: now) { out.append(Match(id: vid, distanceKm: d)) }
+        for s in found.slots {
+            guard let v = live[Int(s)], let p = v.location else { continue }
+            let d = Geo.distanceKm(c.location, p)
+            if d <= v.maxDistanceKm && v.availability.isAvailable(at: now) && !c.declined.contains(v.id)
+                && (!exactSkills || c.skills.isSubset(of: v.skills)) {
+                out.append(Match(id: v.id, distanceKm: d))
+            }
         }
         return out
     }
@@ -194,12 +244,15 @@ public struct Matcher: Sendable {
     /// Every open call volunteer `id` is eligible for now, most urgent first (largest share
     /// still missing, then nearest).
     public func eligibleCalls(forVolunteer id: String, now: Timestamp) -> [Match] {
-        guard let v = volunteers[id], let p = v.location, v.connections > 0, v.availability.isAvailable(at: now) else { return [] }
+        guard let v = volunteer(id), let p = v.location, v.connections > 0, v.availability.isAvailable(at: now) else { return [] }
+        // Widened a little: the exact test below, from the call's side, decides.
+        let reach = min(v.maxDistanceKm, maxCallRadius) * (1 + 1e-9) + 1e-9
+        let found = SlotBuffer(capacity: 64)
+        callGrid.query(p, radiusKm: reach, into: found)
         var out: [Match] = []
-        let candidates = (callCells[Self.callCellKey(p)] ?? []).union(wideCalls)
-        for cid in candidates {
-            guard let c = calls[cid], let d = Self.distanceIfEligible(v, c, now: now) else { continue }
-            out.append(Match(id: cid, distanceKm: d))
+        for s in found.slots {
+            guard let c = callAt[Int(s)], let d = Self.distanceIfEligible(v, c, now: now) else { continue }
+            out.append(Match(id: c.id, distanceKm: d))
         }
         return sortedByUrgency(out)
     }
@@ -207,7 +260,7 @@ public struct Matcher: Sendable {
     /// Orders call matches by the share still missing (largest first), then distance, then id.
     public func sortedByUrgency(_ matches: [Match]) -> [Match] {
         matches.sorted { a, b in
-            let sa = calls[a.id]?.missingShare ?? 0, sb = calls[b.id]?.missingShare ?? 0
+            let sa = call(a.id)?.missingShare ?? 0, sb = call(b.id)?.missingShare ?? 0
             if sa != sb { return sa > sb }
             if a.distanceKm != b.distanceKm { return a.distanceKm < b.distanceKm }
             return a.id < b.id
@@ -221,7 +274,7 @@ public struct Matcher: Sendable {
         let probe = MatchCall(id: "", location: center, radiusKm: radiusKm, skills: skills, needed: 1, confirmed: 0)
         var available = 0, connected = 0
         grid.forEach(within: radiusKm, of: center) { slot, d in
-            guard let vid = ids[Int(slot)], let v = volunteers[vid], v.connections > 0, d <= v.maxDistanceKm else { return }
+            guard let v = live[Int(slot)], v.connections > 0, d <= v.maxDistanceKm else { return }
             connected += 1
             if Self.isEligible(v, probe, distance: d, now: now) { available += 1 }
         }
@@ -238,32 +291,5 @@ public struct Matcher: Sendable {
         v.connections > 0 && v.location != nil && v.availability.isAvailable(at: now)
             && d <= c.radiusKm && d <= v.maxDistanceKm && c.skills.isSubset(of: v.skills)
             && !c.declined.contains(v.id)
-    }
-
-    // MARK: Coarse call cells
-
-    private static func callCellKey(_ p: GeoPoint) -> Int {
-        let row = Int(((p.lat + 90) / callCellDegrees).rounded(.down))
-        let col = ((Int(((p.lon + 180) / callCellDegrees).rounded(.down)) % callLonCells) + callLonCells) % callLonCells
-        return row * callLonCells + col
-    }
-
-    /// The coarse cells a call's circle touches, or nil when it spans a pole or too many
-    /// cells to list.
-    private static func callCellKeys(_ center: GeoPoint, radiusKm: Double) -> [Int]? {
-        let box = Geo.boundingBox(center: center, radiusKm: radiusKm)
-        guard let half = box.lonHalfWidth else { return nil }
-        let rowLo = Int(((box.latLo + 90) / callCellDegrees).rounded(.down))
-        let rowHi = Int(((box.latHi + 90) / callCellDegrees).rounded(.down))
-        let colLo = Int(((center.lon - half + 180) / callCellDegrees).rounded(.down))
-        let colHi = Int(((center.lon + half + 180) / callCellDegrees).rounded(.down))
-        guard (rowHi - rowLo + 1) * (colHi - colLo + 1) <= 4096 else { return nil }
-        var keys: [Int] = []
-        for r in rowLo...rowHi {
-            for c in colLo...colHi {
-                keys.append(r * callLonCells + ((c % callLonCells) + callLonCells) % callLonCells)
-            }
-        }
-        return keys
     }
 }

@@ -1,10 +1,8 @@
-/// A small deterministic generator (SplitMix64) so that every random test is reproducible.
+/// SplitMix64: a small, fast generator, so every test case is reproducible from its seed.
 struct SeededRandom: RandomNumberGenerator {
     private var state: UInt64
 
-    init(seed: UInt64) {
-        state = seed
-    }
+    init(seed: UInt64) { state = seed }
 
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15

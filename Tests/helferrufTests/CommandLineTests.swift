@@ -91,7 +91,7 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// Waits for the `listening on http://HOST:PORT` line and returns the port.
-    func waitForPort(timeout: Duration = .seconds(30)) async throws -> Int {
+    func waitForPort(timeout: Duration = .seconds(90)) async throws -> Int {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let line = output.first(where: { $0.hasPrefix("listening on http") }),

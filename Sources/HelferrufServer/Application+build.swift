@@ -23,6 +23,9 @@ public struct ServerConfiguration: Sendable {
     public var logLevel: Logger.Level = .info
     /// How long `/readyz` answers 503 on shutdown before sockets are closed.
     public var drainDelay: Duration = .zero
+    /// Web origins besides the server's own that may use the API and sockets from a
+    /// browser, e.g. `https://helferruf.aachen.de`.
+    public var allowedOrigins: [String] = []
     /// PEM certificate chain and private key; both set serves HTTPS and WSS.
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
@@ -82,6 +85,8 @@ public func buildApplication(
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorShapeMiddleware(knownPaths: API.paths.map { $0.split(separator: "/") }))
+    let origins = OriginPolicy(allowed: config.allowedOrigins, tls: config.tlsCertificatePath != nil)
+    router.add(middleware: OriginMiddleware(policy: origins))
     API(hub: hub).register(on: router)
     if let web = config.webDirectory {
         WebPages(directory: web).register(on: router)
@@ -90,11 +95,13 @@ public func buildApplication(
     let wsRouter = Router(context: AppWebSocketContext.self)
     let volunteer = VolunteerSocket(hub: hub, helloTimeout: config.helloTimeout)
     let dashboard = DashboardSocket(hub: hub, helloTimeout: config.helloTimeout)
-    wsRouter.ws("/ws/volunteer") { inbound, outbound, _ in
-        try await volunteer.run(inbound: inbound, outbound: outbound)
+    // A foreign or "null" origin is closed with 1008 (policy) right after the upgrade, as
+    // PROTOCOL.md §4 lists it; Hummingbird answers any refused upgrade with a bare 400.
+    wsRouter.ws("/ws/volunteer") { inbound, outbound, context in
+        try await volunteer.run(inbound: inbound, outbound: outbound, originAllowed: origins.permits(context.request))
     }
-    wsRouter.ws("/ws/dashboard") { inbound, outbound, _ in
-        try await dashboard.run(inbound: inbound, outbound: outbound)
+    wsRouter.ws("/ws/dashboard") { inbound, outbound, context in
+        try await dashboard.run(inbound: inbound, outbound: outbound, originAllowed: origins.permits(context.request))
     }
 
     var server: HTTPServerBuilder = .http1WebSocketUpgrade(

@@ -14,8 +14,9 @@ struct DashboardSocket {
     /// How far back ended calls appear in the snapshot.
     static let recentMillis: Int64 = 24 * 3600 * 1000
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, originAllowed: Bool) async throws {
         let outbox = Outbox(capacity: hub.outboxCapacity)
+        if !originAllowed { outbox.close(code: 1008, reason: "origin not allowed") }
         let session = Mutex<DashboardConnection?>(nil)
         let timer = Task {
             try await Task.sleep(for: helloTimeout)

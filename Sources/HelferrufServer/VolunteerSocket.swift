@@ -11,8 +11,9 @@ struct VolunteerSocket {
     let hub: Hub
     let helloTimeout: Duration
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, originAllowed: Bool) async throws {
         let outbox = Outbox(capacity: hub.outboxCapacity)
+        if !originAllowed { outbox.close(code: 1008, reason: "origin not allowed") }
         let session = Mutex<VolunteerConnection?>(nil)
         let timer = Task {
             try await Task.sleep(for: helloTimeout)

@@ -58,6 +58,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("socket-queue"), help: "Frames a socket may have queued before it counts as too slow and is closed with 1013 (env HELFERRUF_SOCKET_QUEUE; default 1024).")
     var socketQueue: String?
 
+    @Option(name: .customLong("allowed-origins"), help: "Comma-separated web origins besides the server's own that may use the API and sockets from a browser (env HELFERRUF_ALLOWED_ORIGINS; default none).")
+    var allowedOrigins: String?
+
     @Option(name: .customLong("drain-delay"), help: "Seconds /readyz answers 503 on SIGTERM before sockets are closed with 1001 (env HELFERRUF_DRAIN_DELAY; default 0).")
     var drainDelay: String?
 
@@ -86,6 +89,10 @@ struct Serve: AsyncParsableCommand {
         }
         config.outboxCapacity = try Environment.value(socketQueue, "HELFERRUF_SOCKET_QUEUE", "--socket-queue", default: 1024) {
             Int($0).flatMap { (16...1_000_000).contains($0) ? $0 : nil }
+        }
+        config.allowedOrigins = try Environment.value(allowedOrigins, "HELFERRUF_ALLOWED_ORIGINS", "--allowed-origins", default: []) { text in
+            let list = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            return list.allSatisfy { $0.hasPrefix("http://") || $0.hasPrefix("https://") } ? list : nil
         }
         let delay = try Environment.value(drainDelay, "HELFERRUF_DRAIN_DELAY", "--drain-delay", default: 0.0) {
             Double($0).flatMap { $0.isFinite && (0...60).contains($0) ? $0 : nil }

@@ -152,6 +152,35 @@ import Testing
         }
     }
 
+    @Test func foreignAndNullOriginsAreRefused() async throws {
+        let s = try await LiveServer.start()
+        defer { Task { try? await s.stop() } }
+        for path in ["/ws/volunteer", "/ws/dashboard"] {
+            for origin in ["https://evil.example", "null"] {
+                let w = try await WSProbe.connect(port: s.port, path: path, origin: origin)
+                w.send(["type": "hello", "token": s.demoToken])
+                #expect(try await w.closeCode() == 1008, "\(path) \(origin)")
+            }
+            // The client sends its own origin, http://127.0.0.1:PORT, as a browser on the page would.
+            let own = try await WSProbe.connect(port: s.port, path: path)
+            own.send(["type": "hello", "token": s.demoToken])
+            if path == "/ws/dashboard" { #expect(try await own.receive()["type"] as? String == "snapshot") }
+            own.close()
+        }
+        // The HTTP API refuses foreign browser origins too.
+        #expect(try await s.httpText(.get, "/api/v1/calls", token: s.demoToken, headers: [.origin: "https://evil.example"]).status == 403)
+        #expect(try await s.httpText(.get, "/api/v1/calls", token: s.demoToken, headers: [.origin: "http://127.0.0.1:\(s.port)"]).status == 200)
+    }
+
+    @Test func configuredOriginsGetCORS() async throws {
+        let s = try await LiveServer.start { $0.allowedOrigins = ["https://helfer.example"] }
+        defer { Task { try? await s.stop() } }
+        let pre = try await s.httpText(.options, "/api/v1/calls", headers: [.origin: "https://helfer.example"])
+        #expect(pre.status == 204 && pre.headers[.accessControlAllowOrigin] == "https://helfer.example")
+        let get = try await s.httpText(.get, "/api/v1/calls", token: s.demoToken, headers: [.origin: "https://helfer.example"])
+        #expect(get.status == 200 && get.headers[.accessControlAllowOrigin] == "https://helfer.example")
+    }
+
     @Test func reachCountsConnectedAndAvailable() async throws {
         let s = try await LiveServer.start()
         defer { Task { try? await s.stop() } }

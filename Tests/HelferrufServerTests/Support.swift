@@ -54,10 +54,10 @@ struct LiveServer: Sendable {
         try await task.value
     }
 
-    func httpText(_ method: HTTPRequest.Method, _ path: String, token: String? = nil, body: String? = nil) async throws -> (status: Int, text: String, headers: HTTPFields) {
-        var headers: HTTPFields = [:]
+    func httpText(_ method: HTTPRequest.Method, _ path: String, token: String? = nil, body: String? = nil, headers extra: HTTPFields = [:]) async throws -> (status: Int, text: String, headers: HTTPFields) {
+        var headers: HTTPFields = extra
         if let token { headers[.authorization] = "Bearer \(token)" }
-        let request = TestClient.Request(path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+        let request = TestClient.Request(path, method: method, authority: "127.0.0.1:\(port)", headers: headers, body: body.map { ByteBuffer(string: $0) })
         let response = try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
             try await client.execute(request)
         }
@@ -67,7 +67,7 @@ struct LiveServer: Sendable {
     func http(_ method: HTTPRequest.Method, _ path: String, token: String? = nil, body: String? = nil) async throws -> (status: Int, json: JSON) {
         var headers: HTTPFields = [:]
         if let token { headers[.authorization] = "Bearer \(token)" }
-        let request = TestClient.Request(path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+        let request = TestClient.Request(path, method: method, authority: "127.0.0.1:\(port)", headers: headers, body: body.map { ByteBuffer(string: $0) })
         let response = try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
             try await client.execute(request)
         }
@@ -141,13 +141,15 @@ final class WSProbe: Sendable {
         self.task = task
     }
 
-    static func connect(port: Int, path: String) async throws -> WSProbe {
+    static func connect(port: Int, path: String, origin: String? = nil) async throws -> WSProbe {
+        var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 20)
+        if let origin { configuration.additionalHeaders[.origin] = origin }
         let (stream, continuation) = AsyncStream<String>.makeStream()
         let (connected, connectedContinuation) = AsyncStream<Bool>.makeStream()
         let probeState = Mutex<WSProbe?>(nil)
         let task = Task {
             let frame = try? await WebSocketClient.connect(
-                url: "ws://127.0.0.1:\(port)\(path)", configuration: .init(maxFrameSize: 1 << 20), logger: Logger(label: "probe")
+                url: "ws://127.0.0.1:\(port)\(path)", configuration: configuration, logger: Logger(label: "probe")
             ) { inbound, outbound, _ in
                 connectedContinuation.yield(true)
                 try await withThrowingTaskGroup(of: Void.self) { group in

@@ -10,7 +10,7 @@ struct Helferruf: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "helferruf",
         abstract: "Real-time alerts for spontaneous volunteering.",
-        subcommands: [Serve.self, Org.self],
+        subcommands: [Serve.self, Org.self, Backup.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -117,6 +117,23 @@ struct Org: AsyncParsableCommand {
     }
 }
 
+/// `helferruf backup --to PATH`: an online, consistent copy of the database
+/// (docs/OPERATIONS.md, "Backup and restore").
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Copy the database to a new file while the server runs.")
+
+    @Option(help: ArgumentHelp("Where to write the copy; must not exist yet.", valueName: "path"))
+    var to: String
+
+    @OptionGroup var database: DatabaseOption
+
+    func run() async throws {
+        guard FileManager.default.fileExists(atPath: database.db) else { throw ValidationError("no database at \(database.db)") }
+        let summary = try Store(path: database.db).backup(to: to)
+        print("{\"backup\":\(OrgLine.quote(summary.path)),\"calls\":\(summary.calls),\"confirmations\":\(summary.confirmations)}")
+    }
+}
+
 /// The one-line JSON that `org add` prints.
 enum OrgLine {
     static func json(id: String, name: String, token: String?) -> String {
@@ -126,7 +143,7 @@ enum OrgLine {
         return "{\(encoded)}"
     }
 
-    private static func quote(_ s: String) -> String {
+    static func quote(_ s: String) -> String {
         let data = try! JSONEncoder().encode(s)
         return String(decoding: data, as: UTF8.self)
     }

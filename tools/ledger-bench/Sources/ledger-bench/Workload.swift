@@ -111,7 +111,7 @@ func openLoop(fixture: Fixture, rate: Int, duration: Duration) async -> Histogra
     let latencies = Mutex<[UInt64]>([])
     let total = Int(Double(rate) * Double(micros(duration)) / 1e6)
     let start = ContinuousClock.now
-    await withTaskGroup(of: Void.self) { group in
+    await withDiscardingTaskGroup { group in
         var next = 0
         while next < total {
             let now = ContinuousClock.now

@@ -1,5 +1,10 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
+
+/// SwiftPM names a path dependency after its folder, which differs between clones.
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().lastPathComponent.lowercased()
 
 // Kept out of the root package so that `swift build` at the root never resolves or
 // compiles the benchmark's dependencies.
@@ -14,8 +19,8 @@ let package = Package(
         .executableTarget(
             name: "ledger-bench",
             dependencies: [
-                .product(name: "HelferrufStore", package: "helferruf"),
-                .product(name: "HelferrufCore", package: "helferruf"),
+                .product(name: "HelferrufStore", package: root),
+                .product(name: "HelferrufCore", package: root),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         )

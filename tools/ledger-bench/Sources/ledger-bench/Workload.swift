@@ -48,6 +48,16 @@ extension Histogram<UInt64> {
     func ms(_ percentile: Double) -> Double { Double(valueAtPercentile(percentile)) / 1000 }
 }
 
+/// State the concurrent senders of one run share.
+final class Shared: Sendable {
+    /// Indices of calls not known to be full.
+    let open: Mutex<[Int]>
+    let confirmations = Atomic<Int>(0)
+    let latencies = Mutex<[UInt64]>([])
+
+    init(open: [Int]) { self.open = Mutex(open) }
+}
+
 struct ClosedLoopResult {
     var confirmationsPerSecond: Double
     var latency: Histogram<UInt64>
@@ -60,8 +70,7 @@ struct ClosedLoopResult {
 /// Counts new confirmations until every call is full or `limit` has passed.
 func closedLoop(fixture: Fixture, needed: Int, maxBatch: Int, inFlight: Int, limit: Duration) async -> ClosedLoopResult {
     let ledger = Ledger(store: fixture.store, clock: { .now }, maxBatch: maxBatch)
-    let open = Mutex(Array(fixture.callIds.indices))
-    let confirmations = Atomic<Int>(0)
+    let shared = Shared(open: Array(fixture.callIds.indices))
     let start = ContinuousClock.now
     let deadline = start + limit
     let latencies = await withTaskGroup(of: [UInt64].self) { group in
@@ -75,7 +84,7 @@ func closedLoop(fixture: Fixture, needed: Int, maxBatch: Int, inFlight: Int, lim
                     if let last, Int.random(in: 0..<20, using: &rng) == 0 {
                         target = last
                     } else {
-                        guard let i = open.withLock({ $0.randomElement(using: &rng) }) else { break }
+                        guard let i = shared.open.withLock({ $0.randomElement(using: &rng) }) else { break }
                         target = (fixture.callIds[i], "v\(Int.random(in: 0..<1_000_000, using: &rng))")
                     }
                     let sent = ContinuousClock.now
@@ -83,11 +92,11 @@ func closedLoop(fixture: Fixture, needed: Int, maxBatch: Int, inFlight: Int, lim
                     mine.append(micros(ContinuousClock.now - sent))
                     if outcome.result == .answer(.confirmed) {
                         last = target
-                        if outcome.changed { confirmations.add(1, ordering: .relaxed) }
+                        if outcome.changed { shared.confirmations.add(1, ordering: .relaxed) }
                     }
                     if outcome.call.map({ $0.status != .open }) ?? false {
                         let cid = target.0
-                        open.withLock { list in list.removeAll { fixture.callIds[$0] == cid } }
+                        shared.open.withLock { list in list.removeAll { fixture.callIds[$0] == cid } }
                     }
                 }
                 return mine
@@ -98,7 +107,7 @@ func closedLoop(fixture: Fixture, needed: Int, maxBatch: Int, inFlight: Int, lim
     let elapsed = ContinuousClock.now - start
     let seconds = Double(micros(elapsed)) / 1e6
     let stats = ledger.statistics
-    let n = confirmations.load(ordering: .relaxed)
+    let n = shared.confirmations.load(ordering: .relaxed)
     return ClosedLoopResult(
         confirmationsPerSecond: Double(n) / seconds, latency: histogram(latencies),
         meanBatch: Double(stats.changes) / Double(max(1, stats.batches)), confirmations: n)
@@ -108,7 +117,7 @@ func closedLoop(fixture: Fixture, needed: Int, maxBatch: Int, inFlight: Int, lim
 /// from its scheduled send time (so a stalled sender cannot hide queueing delay).
 func openLoop(fixture: Fixture, rate: Int, duration: Duration) async -> Histogram<UInt64> {
     let ledger = Ledger(store: fixture.store, clock: { .now })
-    let latencies = Mutex<[UInt64]>([])
+    let latencies = Shared(open: [])
     let total = Int(Double(rate) * Double(micros(duration)) / 1e6)
     let start = ContinuousClock.now
     await withDiscardingTaskGroup { group in
@@ -123,14 +132,14 @@ func openLoop(fixture: Fixture, rate: Int, duration: Duration) async -> Histogra
                 group.addTask {
                     _ = await ledger.submit(.accept(callId: call, volunteerId: vid, eligible: true))
                     let waited = micros(ContinuousClock.now - scheduled)
-                    latencies.withLock { $0.append(waited) }
+                    latencies.latencies.withLock { $0.append(waited) }
                 }
                 next += 1
             }
             try? await Task.sleep(until: start + .microseconds(Int64(next) * 1_000_000 / Int64(rate)), clock: .continuous)
         }
     }
-    return histogram(latencies.withLock { $0 })
+    return histogram(latencies.latencies.withLock { $0 })
 }
 
 /// One accept at a time with a pause between, so each commit holds exactly one change.

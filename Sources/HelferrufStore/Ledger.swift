@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import GRDB
 import HelferrufCore
 import Synchronization
@@ -29,7 +31,8 @@ public struct RosterOutcome: Sendable {
         case notFound
         /// Cancel of a call that has already expired.
         case conflict
-        /// The commit failed (disk full, I/O error, lock held too long): nothing changed.
+        /// The commit failed (disk full, I/O error, lock held too long), or the database
+        /// refused this change: nothing of it was stored.
         case unavailable
     }
 
@@ -43,127 +46,220 @@ public struct RosterOutcome: Sendable {
     /// Any of the call's figures (status, confirmed, alerted, declined) changed.
     public var changed: Bool
 
+    static func unavailable(_ change: RosterChange) -> RosterOutcome {
+        RosterOutcome(change: change, result: .unavailable, call: nil, statusChanged: false, changed: false)
+    }
 }
 
 /// The single writer for everything that changes a call or its roster.
 ///
-/// Changes queue up; one drain loop applies everything pending in one `BEGIN IMMEDIATE`
-/// transaction (group commit) with `synchronous=FULL`, and answers each requester only
-/// after that commit. A lone change is applied at once, with no timer; under load a batch
-/// holds whatever arrived during the previous commit. When a commit fails, every change in
-/// the batch is answered ``RosterOutcome/Result/unavailable`` and nothing is applied.
+/// Changes queue up; one dedicated thread applies everything pending in one
+/// `BEGIN IMMEDIATE` transaction (group commit) with `synchronous=FULL`, and answers each
+/// requester only after that commit. A lone change is applied at once, with no timer;
+/// under load a batch holds whatever arrived during the previous commit. A thread rather
+/// than a task: the commit blocks in `fsync`, which must not occupy the few threads of
+/// Swift's cooperative pool, and waking a parked thread is cheaper than scheduling a task
+/// plus GRDB's own writer queue for every batch.
+///
+/// When a commit fails, every change in the batch is answered
+/// ``RosterOutcome/Result/unavailable`` and nothing is applied; the next batch tries again,
+/// so the ledger recovers by itself once the cause (full disk, held lock) is gone. A change
+/// the database refuses on its own (a constraint) is answered `unavailable` and the rest of
+/// its batch is committed without it.
 ///
 /// `onCommit` sees the outcomes of each committed batch in commit order, before any
 /// requester is answered: the place to update in-memory views from what was committed.
 public final class Ledger: Sendable {
     public typealias CommitHandler = @Sendable ([RosterOutcome]) -> Void
 
-    private struct Pending {
-        var change: RosterChange
-        var continuation: CheckedContinuation<RosterOutcome, Never>?
+    /// Counters since the ledger started.
+    public struct Statistics: Sendable, Equatable {
+        /// Transactions attempted (one per batch).
+        public var batches = 0
+        /// Changes in those batches.
+        public var changes = 0
+        /// Batches whose transaction failed, every change answered `unavailable`.
+        public var failedBatches = 0
     }
 
-    private struct State {
-        var pending: [Pending] = []
-        var draining = false
-        var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    private let writer: Writer
+
+    /// - Parameter maxBatch: the most changes one transaction takes. 1 gives one transaction
+    ///   per change: the baseline `scripts/bench-ledger` compares group commit with.
+    public init(store: Store, clock: @escaping @Sendable () -> Timestamp, maxBatch: Int = .max, onCommit: CommitHandler? = nil) {
+        writer = Writer(pool: store.pool, clock: clock, maxBatch: max(1, maxBatch), onCommit: onCommit)
+        let thread = Thread { [writer] in writer.run() }
+        thread.name = "helferruf-ledger"
+        thread.start()
     }
 
-    private let pool: DatabasePool
-    private let state = Mutex(State())
-    private let onCommit: Mutex<CommitHandler?>
-    private let clock: @Sendable () -> Timestamp
-
-    public init(store: Store, clock: @escaping @Sendable () -> Timestamp, onCommit: CommitHandler? = nil) {
-        self.pool = store.pool
-        self.clock = clock
-        self.onCommit = Mutex(onCommit)
-    }
+    deinit { writer.stop() }
 
     /// Sets the handler that sees every committed batch.
     public func setCommitHandler(_ handler: @escaping CommitHandler) {
-        onCommit.withLock { $0 = handler }
+        writer.onCommit.withLock { $0 = handler }
     }
 
     /// Applies `change` durably and returns what happened, after the commit.
     public func submit(_ change: RosterChange) async -> RosterOutcome {
         await withCheckedContinuation { continuation in
-            enqueue(Pending(change: change, continuation: continuation))
+            writer.enqueue(Writer.Pending(change: change, continuation: continuation))
         }
     }
 
     /// Queues `change` without waiting for its outcome; it is still applied in order.
     public func submitDetached(_ change: RosterChange) {
-        enqueue(Pending(change: change, continuation: nil))
+        writer.enqueue(Writer.Pending(change: change, continuation: nil))
     }
 
     /// Returns once nothing is pending or being committed.
     public func waitUntilIdle() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let idle = state.withLock { s -> Bool in
-                if !s.draining && s.pending.isEmpty { return true }
-                s.idleWaiters.append(c)
+            let idle = writer.queue.withLock { q -> Bool in
+                if !q.busy && q.pending.isEmpty { return true }
+                q.idleWaiters.append(c)
                 return false
             }
             if idle { c.resume() }
         }
     }
 
-    private func enqueue(_ p: Pending) {
-        let start = state.withLock { s -> Bool in
-            s.pending.append(p)
-            if s.draining { return false }
-            s.draining = true
-            return true
-        }
-        if start {
-            Task { await self.drain() }
-        }
+    public var statistics: Statistics { writer.queue.withLock { $0.statistics } }
+}
+
+/// The ledger's queue and the loop its thread runs.
+private final class Writer: Sendable {
+    struct Pending {
+        var change: RosterChange
+        var continuation: CheckedContinuation<RosterOutcome, Never>?
     }
 
-    private func drain() async {
-        while true {
-            let batch = state.withLock { s -> [Pending] in
-                let b = s.pending
-                s.pending.removeAll(keepingCapacity: true)
-                return b
+    struct Queue {
+        var pending: [Pending] = []
+        /// A batch is being committed.
+        var busy = false
+        /// The thread waits on `wake`.
+        var sleeping = false
+        var stopped = false
+        var idleWaiters: [CheckedContinuation<Void, Never>] = []
+        var statistics = Ledger.Statistics()
+    }
+
+    let queue = Mutex(Queue())
+    let onCommit: Mutex<Ledger.CommitHandler?>
+    private let wake = DispatchSemaphore(value: 0)
+    private let pool: DatabasePool
+    private let clock: @Sendable () -> Timestamp
+    private let maxBatch: Int
+
+    init(pool: DatabasePool, clock: @escaping @Sendable () -> Timestamp, maxBatch: Int, onCommit: Ledger.CommitHandler?) {
+        self.pool = pool
+        self.clock = clock
+        self.maxBatch = maxBatch
+        self.onCommit = Mutex(onCommit)
+    }
+
+    func enqueue(_ p: Pending) {
+        let sleeping = queue.withLock { q -> Bool in
+            q.pending.append(p)
+            defer { q.sleeping = false }
+            return q.sleeping
+        }
+        if sleeping { wake.signal() }
+    }
+
+    /// Lets the thread finish what is pending and exit.
+    func stop() {
+        let sleeping = queue.withLock { q -> Bool in
+            q.stopped = true
+            defer { q.sleeping = false }
+            return q.sleeping
+        }
+        if sleeping { wake.signal() }
+    }
+
+    func run() {
+        var sql = RosterSQL()
+        while let batch = nextBatch() {
+            let changes = batch.map(\.change)
+            let (outcomes, committed) = commit(changes, &sql)
+            queue.withLock { q in
+                q.statistics.batches += 1
+                q.statistics.changes += changes.count
+                if !committed { q.statistics.failedBatches += 1 }
             }
-            if batch.isEmpty {
-                let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>]? in
-                    guard s.pending.isEmpty else { return nil }
-                    s.draining = false
-                    defer { s.idleWaiters.removeAll() }
-                    return s.idleWaiters
-                }
-                guard let waiters else { continue }
-                for w in waiters { w.resume() }
-                return
-            }
-            let outcomes = await commit(batch.map(\.change))
-            if outcomes.first?.result != .unavailable, let handler = onCommit.withLock({ $0 }) {
-                handler(outcomes)
-            }
+            if committed, let handler = onCommit.withLock({ $0 }) { handler(outcomes) }
             for (p, outcome) in zip(batch, outcomes) { p.continuation?.resume(returning: outcome) }
         }
     }
 
-    private func commit(_ changes: [RosterChange]) async -> [RosterOutcome] {
-        let now = clock()
-        do {
-            return try await pool.writeWithoutTransaction { db in
-                var outcomes: [RosterOutcome] = []
-                outcomes.reserveCapacity(changes.count)
-                try db.inTransaction(.immediate) {
-                    for change in changes {
-                        let e = try RosterSQL.apply(change, db: db, now: now)
-                        outcomes.append(RosterOutcome(change: change, result: e.result, call: e.call, statusChanged: e.statusChanged, changed: e.changed))
-                    }
-                    return .commit
+    /// Everything pending, waiting while there is nothing; nil once stopped and drained.
+    private func nextBatch() -> [Pending]? {
+        while true {
+            enum Next { case batch([Pending]), sleep, stop }
+            var waiters: [CheckedContinuation<Void, Never>] = []
+            let next = queue.withLock { q -> Next in
+                if q.pending.count > maxBatch {
+                    q.busy = true
+                    defer { q.pending.removeFirst(maxBatch) }
+                    return .batch(Array(q.pending.prefix(maxBatch)))
                 }
-                return outcomes
+                if !q.pending.isEmpty {
+                    q.busy = true
+                    defer { q.pending.removeAll(keepingCapacity: true) }
+                    return .batch(q.pending)
+                }
+                q.busy = false
+                swap(&waiters, &q.idleWaiters)
+                if q.stopped { return .stop }
+                q.sleeping = true
+                return .sleep
             }
-        } catch {
-            return changes.map { RosterOutcome(change: $0, result: .unavailable, call: nil, statusChanged: false, changed: false) }
+            for w in waiters { w.resume() }
+            switch next {
+            case .batch(let b): return b
+            case .stop: return nil
+            case .sleep: wake.wait()
+            }
         }
+    }
+
+    /// Applies the batch in one transaction. A change that violates a constraint on its own
+    /// is set aside and the batch retried without it (a few times at most), so one bad
+    /// change cannot fail everyone else's.
+    private func commit(_ changes: [RosterChange], _ sql: inout RosterSQL) -> (outcomes: [RosterOutcome], committed: Bool) {
+        var refused = Set<Int>()
+        for _ in 0..<3 {
+            let now = clock()
+            var outcomes: [RosterOutcome] = []
+            outcomes.reserveCapacity(changes.count)
+            var culprit: Int?
+            do {
+                try pool.writeWithoutTransaction { db in
+                    try db.inTransaction(.immediate) {
+                        for (i, change) in changes.enumerated() {
+                            if refused.contains(i) {
+                                outcomes.append(.unavailable(change))
+                                continue
+                            }
+                            do {
+                                let e = try sql.apply(change, db: db, now: now)
+                                outcomes.append(RosterOutcome(change: change, result: e.result, call: e.call, statusChanged: e.statusChanged, changed: e.changed))
+                            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                                culprit = i
+                                throw error
+                            }
+                        }
+                        return .commit
+                    }
+                }
+                return (outcomes, true)
+            } catch {
+                sql.forgetCalls()
+                guard let culprit else { break }
+                refused.insert(culprit)
+            }
+        }
+        return (changes.map(RosterOutcome.unavailable), false)
     }
 }

@@ -6,11 +6,19 @@ import HelferrufCore
 public enum StoreError: Error, CustomStringConvertible {
     /// The database did not accept the durability settings the ledger relies on.
     case unsafeSettings(journalMode: String, synchronous: Int)
+    /// `backup` will not overwrite a file.
+    case backupExists(String)
+    /// The backup copy failed `PRAGMA integrity_check`.
+    case backupCorrupt(String)
 
     public var description: String {
         switch self {
         case .unsafeSettings(let mode, let sync):
             return "database refuses durable settings: journal_mode=\(mode), synchronous=\(sync) (need wal and 2)"
+        case .backupExists(let path):
+            return "backup destination already exists or cannot be created: \(path)"
+        case .backupCorrupt(let report):
+            return "backup copy failed its integrity check: \(report)"
         }
     }
 }
@@ -53,6 +61,36 @@ public final class Store: Sendable {
             let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
             let sync = try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
             return (mode.lowercased(), sync)
+        }
+    }
+
+    /// Writes a consistent copy of the database to `destination` while the server keeps
+    /// running, with SQLite's online backup API on a reader's snapshot (writers are not
+    /// blocked). The copy is built beside the destination and renamed into place only once
+    /// complete and checked, so a half-written backup never carries the final name.
+    /// Refuses to overwrite an existing file.
+    public func backup(to destination: String) throws -> BackupSummary {
+        let fm = FileManager.default
+        guard !fm.fileExists(atPath: destination) else { throw StoreError.backupExists(destination) }
+        let partial = destination + ".partial"
+        try? fm.removeItem(atPath: partial)
+        do {
+            let copy = try DatabaseQueue(path: partial)
+            try pool.backup(to: copy)
+            let summary = try copy.read { db in
+                let check = try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? ""
+                guard check == "ok" else { throw StoreError.backupCorrupt(check) }
+                return BackupSummary(
+                    path: destination,
+                    calls: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM calls") ?? 0,
+                    confirmations: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM confirmations") ?? 0)
+            }
+            try copy.close()
+            try fm.moveItem(atPath: partial, toPath: destination)
+            return summary
+        } catch {
+            try? fm.removeItem(atPath: partial)
+            throw error
         }
     }
 
@@ -308,6 +346,13 @@ public final class Store: Sendable {
             ).map(Call.init(row:))
         }
     }
+}
+
+/// What `Store.backup(to:)` copied.
+public struct BackupSummary: Sendable {
+    public var path: String
+    public var calls: Int
+    public var confirmations: Int
 }
 
 /// All data held about one volunteer (GDPR Art. 15 export).

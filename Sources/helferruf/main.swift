@@ -11,7 +11,7 @@ struct Helferruf: AsyncParsableCommand {
         commandName: "helferruf",
         abstract: "Real-time alerts for spontaneous volunteering.",
         discussion: "Every option can also be set by the environment variable named in its help; a flag wins over the environment.",
-        subcommands: [Serve.self, Org.self, Calls.self, Stats.self, Vacuum.self],
+        subcommands: [Serve.self, Org.self, Calls.self, Stats.self, Backup.self, Vacuum.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -266,6 +266,23 @@ struct Stats: AsyncParsableCommand {
         var fields: [String: Any] = ["organisations": s.organisations, "volunteers": s.volunteers, "confirmations": s.confirmations, "alerts": s.alerts]
         for status in CallStatus.allCases { fields["calls_\(status.rawValue)"] = s.callsByStatus[status.rawValue] ?? 0 }
         print(JSONLine.object(fields))
+    }
+}
+
+/// `helferruf backup --to PATH`: an online, consistent copy of the database
+/// (docs/OPERATIONS.md, "Backup and restore").
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Copy the database to a new file while the server runs.")
+
+    @Option(help: ArgumentHelp("Where to write the copy; must not exist yet.", valueName: "path"))
+    var to: String
+
+    @OptionGroup var database: DatabaseOption
+
+    func run() async throws {
+        guard FileManager.default.fileExists(atPath: database.path) else { throw ValidationError("no database at \(database.path)") }
+        let summary = try database.open().backup(to: to)
+        print(JSONLine.object(["backup": summary.path, "calls": summary.calls, "confirmations": summary.confirmations]))
     }
 }
 

@@ -108,7 +108,7 @@ public func buildApplication(
         webSocketRouter: wsRouter,
         configuration: .init(
             http1: .init(idleTimeout: .seconds(120)),
-            ws: .init(maxFrameSize: SocketPump.maxMessageBytes, extensions: [], autoPing: .enabled(timePeriod: .seconds(30)), closeTimeout: .seconds(5))
+            ws: .init(maxFrameSize: SocketPump.maxMessageBytes, extensions: [], autoPing: .enabled(timePeriod: .seconds(30)), closeTimeout: .seconds(3))
         )
     )
     if let cert = config.tlsCertificatePath, let key = config.tlsKeyPath {

@@ -25,7 +25,8 @@ struct Drainer: Service {
     /// How long `/readyz` reports unready before sockets are closed, so that a load
     /// balancer stops sending new clients first.
     var unreadyFor: Duration = .zero
-    var limit: Duration = .seconds(10)
+    /// With the close handshake timeout (3 s) this keeps the whole stop within 10 s.
+    var limit: Duration = .seconds(6)
 
     func run() async throws {
         try? await gracefulShutdown()

@@ -41,7 +41,8 @@ struct API {
         router.get("healthz") { _, _ in json(Array(#"{"status":"ok"}"#.utf8)) }
         router.get("readyz") { _, _ in try await ready() }
         router.get("metrics") { _, _ in
-            Response(
+            hub.refreshTelemetry()
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: hub.telemetry.render())))
         }

@@ -376,6 +376,14 @@ final class Hub: Sendable {
         state.withLock { $0.unready = true }
     }
 
+    /// Updates the scrape-time metrics from the live state and the ledger.
+    func refreshTelemetry() {
+        let (open, filled, live) = state.withLock { s in
+            (s.active.values.filter { $0.call.status == .open }.count, s.active.values.filter { $0.call.status == .filled }.count, s.matcher.volunteerCount)
+        }
+        telemetry.refresh(ledger: ledger.statistics, openCalls: open, filledCalls: filled, liveVolunteers: live)
+    }
+
     var isReady: Bool { state.withLock { !$0.unready && !$0.draining } }
 
     var openSocketCount: Int {

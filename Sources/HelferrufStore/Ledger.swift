@@ -80,6 +80,8 @@ public final class Ledger: Sendable {
         public var changes = 0
         /// Batches whose transaction failed, every change answered `unavailable`.
         public var failedBatches = 0
+
+        public init() {}
     }
 
     private let writer: Writer

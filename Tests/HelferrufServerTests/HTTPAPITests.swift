@@ -210,6 +210,13 @@ import Testing
         let text = try await metricsText(s)
         #expect(text.contains("helferruf_alerts_sent_total 1"))
         #expect(text.contains("helferruf_sockets_open{kind=\"volunteer\"} 1"))
+        #expect(text.contains("helferruf_calls{status=\"open\"} 1"))
+        #expect(text.contains("helferruf_ledger_batches_total "))
+        // Every sample line parses as Prometheus text: name{labels} value.
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.isEmpty {
+            let parts = line.split(separator: " ")
+            #expect(parts.count == 2 && Double(parts[1]) != nil, "bad sample line: \(line)")
+        }
         ws.close()
     }
 

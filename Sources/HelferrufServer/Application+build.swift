@@ -78,14 +78,18 @@ public func buildApplication(
         WebPages(directory: web).register(on: router)
     }
 
-    let wsRouter = Router(context: BasicWebSocketRequestContext.self)
+    let wsRouter = Router(context: SocketRequestContext.self)
     let volunteer = VolunteerSocket(hub: hub, helloTimeout: config.helloTimeout)
     let dashboard = DashboardSocket(hub: hub, helloTimeout: config.helloTimeout)
-    wsRouter.ws("/ws/volunteer") { inbound, outbound, _ in
-        try await volunteer.run(inbound: inbound, outbound: outbound)
+    wsRouter.ws("/ws/volunteer") { inbound, outbound, context in
+        try await SocketPump.$channel.withValue(context.requestContext.channel) {
+            try await volunteer.run(inbound: inbound, outbound: outbound)
+        }
     }
-    wsRouter.ws("/ws/dashboard") { inbound, outbound, _ in
-        try await dashboard.run(inbound: inbound, outbound: outbound)
+    wsRouter.ws("/ws/dashboard") { inbound, outbound, context in
+        try await SocketPump.$channel.withValue(context.requestContext.channel) {
+            try await dashboard.run(inbound: inbound, outbound: outbound)
+        }
     }
 
     let app = Application(
@@ -94,7 +98,7 @@ public func buildApplication(
             webSocketRouter: wsRouter,
             configuration: .init(
                 http1: .init(idleTimeout: .seconds(120)),
-                ws: .init(maxFrameSize: SocketPump.maxMessageBytes, extensions: [], autoPing: .enabled(timePeriod: .seconds(30)), closeTimeout: .seconds(5))
+                ws: .init(maxFrameSize: SocketPump.maxMessageBytes, extensions: [], autoPing: .enabled(timePeriod: .seconds(20)), closeTimeout: .seconds(5))
             )
         ),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil, reuseAddress: true),

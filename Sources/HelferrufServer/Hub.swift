@@ -197,7 +197,8 @@ final class Hub: Sendable {
     // MARK: Calls
 
     /// Alerts every eligible volunteer of an open call on each of their sockets that has not
-    /// had it yet. The call is encoded once; each recipient only adds its distance.
+    /// had it yet. The call is encoded once; each recipient only adds its distance. The
+    /// sockets' drains run as one task per event loop (``DrainBatch``).
     private func fanOut(_ cid: String, _ s: inout State, now: Timestamp) {
         guard let call = s.active[cid]?.call else { return }
         let started = ContinuousClock.now
@@ -205,16 +206,18 @@ final class Hub: Sendable {
         let prefix = Wire.alertPrefix(call)
         var newlyAlerted: [String] = []
         var sent = 0
+        var batch = DrainBatch()
         for m in matches {
             guard let sockets = s.volunteerSockets[m.id] else { continue }
             var frame: ByteBuffer?
             for conn in sockets.values where s.sentAlerts[conn.id, default: []].insert(cid).inserted {
                 if frame == nil { frame = Wire.alert(prefix: prefix, distanceKm: m.distanceKm) }
-                conn.outbox.send(frame!)
+                conn.outbox.send(frame!, batch: &batch)
                 sent += 1
             }
             if s.active[cid]!.alerted.insert(m.id).inserted { newlyAlerted.append(m.id) }
         }
+        batch.run()
         telemetry.alertsSent.increment(by: Int64(sent))
         telemetry.fanoutSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
         if !newlyAlerted.isEmpty {

@@ -35,6 +35,7 @@ func raiseFileLimit() {
 /// Runs a scenario with everything it starts stopped afterwards, and prints its JSON line.
 func runScenario(_ options: CommonOptions, _ body: (Bench) throws -> [String: Any]) throws {
     raiseFileLimit()
+    Cleanup.shared.installSignalHandlers()
     let bench = try Bench(options)
     var figures = try body(bench)
     figures["machine"] = machineLine()

@@ -65,6 +65,8 @@ final class LineProcess {
             process.standardOutput = output
         }
         try process.run()
+        let pid = process.processIdentifier
+        Cleanup.shared.add { kill(pid, SIGKILL) }
     }
 
     var pid: Int32 { process.processIdentifier }
@@ -147,15 +149,18 @@ final class NchanServer {
         let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "RUNDIR", with: runDir)
         try text.write(toFile: "\(runDir)/nginx.conf", atomically: true, encoding: .utf8)
         try? fm.removeItem(atPath: "\(runDir)/nginx.pid")
+        // nginx daemonises: its first process exits at once and the master writes a pid file.
+        // (Foundation's waitUntilExit can hang on such a child, so only the pid file counts.)
         let nginx = Process()
         nginx.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
         nginx.arguments = ["-p", runDir, "-c", "\(runDir)/nginx.conf"]
+        nginx.standardOutput = FileHandle.nullDevice
+        nginx.standardError = FileHandle.nullDevice
         try nginx.run()
-        nginx.waitUntilExit()
-        guard nginx.terminationStatus == 0 else { throw LoadError.failed("nginx did not start; see \(runDir)/error.log") }
         for _ in 0..<250 {
             if let pid = (try? String(contentsOfFile: "\(runDir)/nginx.pid", encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
                 masterPid = pid
+                Cleanup.shared.add { kill(pid, SIGQUIT) }
                 return
             }
             usleep(20_000)
@@ -179,5 +184,36 @@ enum LoadError: Error, CustomStringConvertible {
     var description: String {
         if case .failed(let why) = self { return why }
         return "failed"
+    }
+}
+
+/// Stops every process this run started when the run itself is interrupted (SIGINT, SIGTERM),
+/// so that no server, nginx or client process outlives it.
+final class Cleanup: @unchecked Sendable {
+    static let shared = Cleanup()
+    private let lock = NSLock()
+    private var actions: [() -> Void] = []
+    private var sources: [DispatchSourceSignal] = []
+
+    func add(_ action: @escaping () -> Void) {
+        lock.lock()
+        actions.append(action)
+        lock.unlock()
+    }
+
+    func installSignalHandlers() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                self.lock.lock()
+                let actions = self.actions
+                self.lock.unlock()
+                for a in actions { a() }
+                exit(130)
+            }
+            source.resume()
+            sources.append(source)
+        }
     }
 }

@@ -60,6 +60,9 @@ final class Hub: Sendable {
 
     /// How long a volunteer's live state outlives their last connection.
     static let graceMillis: Int64 = 120_000
+    /// Sockets queued before a fan-out hands them to their event loops, so the first
+    /// recipients are written while the rest are still being matched and encoded.
+    static let fanOutSlice = 256
     /// Minimum spacing of dashboard updates per call.
     static let dashboardIntervalMillis: Int64 = 1000
 
@@ -214,6 +217,10 @@ final class Hub: Sendable {
                 if frame == nil { frame = Wire.alert(prefix: prefix, distanceKm: m.distanceKm) }
                 conn.outbox.send(frame!, batch: &batch)
                 sent += 1
+                if sent % Self.fanOutSlice == 0 {
+                    batch.run()
+                    batch = DrainBatch()
+                }
             }
             if s.active[cid]!.alerted.insert(m.id).inserted { newlyAlerted.append(m.id) }
         }

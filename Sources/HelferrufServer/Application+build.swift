@@ -98,17 +98,21 @@ public func buildApplication(
     // A foreign or "null" origin is closed with 1008 (policy) right after the upgrade, as
     // PROTOCOL.md §4 lists it; Hummingbird answers any refused upgrade with a bare 400.
     wsRouter.ws("/ws/volunteer") { inbound, outbound, context in
-        try await volunteer.run(inbound: inbound, outbound: outbound, originAllowed: origins.permits(context.request))
+        try await SocketPump.$channel.withValue(context.requestContext.channel) {
+            try await volunteer.run(inbound: inbound, outbound: outbound, originAllowed: origins.permits(context.request))
+        }
     }
     wsRouter.ws("/ws/dashboard") { inbound, outbound, context in
-        try await dashboard.run(inbound: inbound, outbound: outbound, originAllowed: origins.permits(context.request))
+        try await SocketPump.$channel.withValue(context.requestContext.channel) {
+            try await dashboard.run(inbound: inbound, outbound: outbound, originAllowed: origins.permits(context.request))
+        }
     }
 
     var server: HTTPServerBuilder = .http1WebSocketUpgrade(
         webSocketRouter: wsRouter,
         configuration: .init(
             http1: .init(idleTimeout: .seconds(120)),
-            ws: .init(maxFrameSize: SocketPump.maxMessageBytes, extensions: [], autoPing: .enabled(timePeriod: .seconds(30)), closeTimeout: .seconds(3))
+            ws: .init(maxFrameSize: SocketPump.maxMessageBytes, extensions: [], autoPing: .enabled(timePeriod: .seconds(20)), closeTimeout: .seconds(3))
         )
     )
     if let cert = config.tlsCertificatePath, let key = config.tlsKeyPath {

@@ -15,16 +15,19 @@ struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     }
 }
 
-/// The request context of WebSocket upgrades, with the client's address.
+/// The request context of WebSocket upgrades: the client's address, and the connection's
+/// channel, which the ``Outbox`` writes to on its event loop (no task per frame).
 struct AppWebSocketContext: RequestContext, WebSocketRequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     let webSocket: WebSocketHandlerReference<Self>
     let remoteAddress: SocketAddress?
+    let channel: any Channel
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         webSocket = .init()
         remoteAddress = source.channel.remoteAddress
+        channel = source.channel
     }
 }
 

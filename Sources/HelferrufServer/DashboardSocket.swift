@@ -15,8 +15,15 @@ struct DashboardSocket {
     static let recentMillis: Int64 = 24 * 3600 * 1000
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, originAllowed: Bool) async throws {
+        guard originAllowed else {
+            // Closed with 1008 rather than refused: Hummingbird answers a refused upgrade with
+            // a bare 400. The short pause keeps the close frame out of the upgrade response's
+            // TCP segment, which some client libraries drop.
+            try? await Task.sleep(for: .milliseconds(50))
+            try await outbound.close(.policyViolation, reason: "origin not allowed")
+            return
+        }
         let outbox = Outbox(capacity: hub.outboxCapacity)
-        if !originAllowed { outbox.close(code: 1008, reason: "origin not allowed") }
         let session = Mutex<DashboardConnection?>(nil)
         let timer = Task {
             try await Task.sleep(for: helloTimeout)

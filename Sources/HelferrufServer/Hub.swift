@@ -61,6 +61,9 @@ final class Hub: Sendable {
 
     /// How long a volunteer's live state outlives their last connection.
     static let graceMillis: Int64 = 120_000
+    /// Sockets queued before a fan-out hands them to their event loops, so the first
+    /// recipients are written while the rest are still being matched and encoded.
+    static let fanOutSlice = 256
     /// Minimum spacing of dashboard updates per call.
     static let dashboardIntervalMillis: Int64 = 1000
 
@@ -198,7 +201,8 @@ final class Hub: Sendable {
     // MARK: Calls
 
     /// Alerts every eligible volunteer of an open call on each of their sockets that has not
-    /// had it yet. The call is encoded once; each recipient only adds its distance.
+    /// had it yet. The call is encoded once; each recipient only adds its distance. The
+    /// sockets' drains run as one task per event loop (``DrainBatch``).
     private func fanOut(_ cid: String, _ s: inout State, now: Timestamp) {
         guard let call = s.active[cid]?.call else { return }
         let started = ContinuousClock.now
@@ -206,16 +210,22 @@ final class Hub: Sendable {
         let prefix = Wire.alertPrefix(call)
         var newlyAlerted: [String] = []
         var sent = 0
+        var batch = DrainBatch()
         for m in matches {
             guard let sockets = s.volunteerSockets[m.id] else { continue }
             var frame: ByteBuffer?
             for conn in sockets.values where s.sentAlerts[conn.id, default: []].insert(cid).inserted {
                 if frame == nil { frame = Wire.alert(prefix: prefix, distanceKm: m.distanceKm) }
-                conn.outbox.send(frame!)
+                conn.outbox.send(frame!, batch: &batch)
                 sent += 1
+                if sent % Self.fanOutSlice == 0 {
+                    batch.run()
+                    batch = DrainBatch()
+                }
             }
             if s.active[cid]!.alerted.insert(m.id).inserted { newlyAlerted.append(m.id) }
         }
+        batch.run()
         telemetry.alertsSent.increment(by: Int64(sent))
         telemetry.fanoutSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
         if !newlyAlerted.isEmpty {

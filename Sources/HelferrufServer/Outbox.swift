@@ -1,96 +1,194 @@
 import DequeModule
 import NIOCore
+import NIOWebSocket
 import Synchronization
 
-/// The bounded queue of frames waiting for one socket's single writer task.
+/// The bounded queue of frames waiting for one socket, drained by exactly one writer: the
+/// socket's own event loop.
 ///
-/// Fan-out, replies and updates only ever enqueue here; exactly one task drains it into the
-/// socket, so frames never interleave. When the queue is full the client cannot keep up:
-/// the queue is dropped and replaced by a close with 1013, and the client recovers its
-/// alerts from `welcome` on reconnect.
+/// Fan-out, replies and updates only ever enqueue here. The drain runs on the channel's event
+/// loop, writes everything queued as whole frames and flushes once, so frames never
+/// interleave and no task is woken per frame (see ``DrainBatch`` for one hop per event loop
+/// per fan-out). Frames are handed to the channel only while it is writable; a client whose
+/// queue overflows, or whose socket stays unwritable for ``stallLimit``, is closed with 1013
+/// and recovers its alerts from `welcome` on reconnect.
 final class Outbox: Sendable {
-    enum Item: Sendable {
-        case text(ByteBuffer)
-        case close(code: UInt16, reason: String)
-    }
+    typealias CloseRequest = (code: UInt16, reason: String)
+    typealias CloseWaiter = CheckedContinuation<CloseRequest?, Never>
 
     private struct State {
-        var queue = Deque<Item>()
-        var waiter: CheckedContinuation<Item?, Never>?
-        /// A close is queued or sent: nothing more is accepted.
-        var closing = false
-        /// The writer has stopped: nothing is delivered any more.
+        var queue = Deque<ByteBuffer>()
+        var queuedBytes = 0
+        /// A close waiting behind the queued frames.
+        var pendingClose: CloseRequest?
+        var closeWaiter: CloseWaiter?
+        /// The close went to the writer (or the socket ended): nothing more is delivered.
+        var closeTaken = false
         var finished = false
+        /// A drain is scheduled on the event loop.
+        var scheduled = false
+        /// When the channel was first seen unwritable with frames waiting.
+        var stalledSince: NIODeadline?
     }
 
     let capacity: Int
+    /// Queued bytes beyond which a client counts as too slow, whatever the frame count.
+    let byteCapacity: Int
+    /// How long a socket may stay unwritable with frames waiting before it is closed.
+    static let stallLimit = TimeAmount.seconds(10)
     private let state = Mutex(State())
+    private let channel = Mutex<(any Channel)?>(nil)
 
-    init(capacity: Int) {
+    init(capacity: Int, byteCapacity: Int = 256 * 1024) {
         self.capacity = capacity
+        self.byteCapacity = byteCapacity
     }
 
-    /// Queues a text frame. Returns false when the socket is closing or overflowed.
+    /// Binds the outbox to its socket; frames queued before are drained now.
+    func bind(_ channel: any Channel) {
+        self.channel.withLock { $0 = channel }
+        channel.eventLoop.execute { self.drain() }
+    }
+
+    var eventLoop: (any EventLoop)? { channel.withLock { $0?.eventLoop } }
+
+    /// Queues a text frame and schedules a drain. Returns false when the socket is closing or overflowed.
     @discardableResult
     func send(_ frame: ByteBuffer) -> Bool {
-        var accepted = false
-        let (waiter, item) = state.withLock { s -> (CheckedContinuation<Item?, Never>?, Item?) in
-            guard !s.closing, !s.finished else { return (nil, nil) }
-            if s.queue.count >= capacity {
-                s.queue.removeAll()
-                s.closing = true
-                return Self.deliver(.close(code: 1013, reason: "too slow to keep up"), &s)
-            }
-            accepted = true
-            return Self.deliver(.text(frame), &s)
-        }
-        if let waiter { waiter.resume(returning: item) }
+        let (accepted, schedule) = enqueue(frame)
+        if schedule, let loop = eventLoop { loop.execute { self.drain() } }
         return accepted
+    }
+
+    /// Queues a text frame; the caller runs `batch` afterwards (one hop per event loop).
+    @discardableResult
+    func send(_ frame: ByteBuffer, batch: inout DrainBatch) -> Bool {
+        let (accepted, schedule) = enqueue(frame)
+        if schedule { batch.add(self) }
+        return accepted
+    }
+
+    private func enqueue(_ frame: ByteBuffer) -> (accepted: Bool, schedule: Bool) {
+        state.withLock { s in
+            guard s.pendingClose == nil, !s.closeTaken, !s.finished else { return (false, false) }
+            if s.queue.count >= capacity || s.queuedBytes + frame.readableBytes > byteCapacity {
+                s.queue.removeAll()
+                s.queuedBytes = 0
+                s.pendingClose = (1013, "too slow to keep up")
+                return (false, Self.claim(&s))
+            }
+            s.queue.append(frame)
+            s.queuedBytes += frame.readableBytes
+            return (true, Self.claim(&s))
+        }
     }
 
     /// Queues a close frame after what is already queued; later sends are dropped.
     func close(code: UInt16, reason: String) {
-        let (waiter, item) = state.withLock { s -> (CheckedContinuation<Item?, Never>?, Item?) in
-            guard !s.closing, !s.finished else { return (nil, nil) }
-            s.closing = true
-            return Self.deliver(.close(code: code, reason: reason), &s)
+        let schedule = state.withLock { s -> Bool in
+            guard s.pendingClose == nil, !s.closeTaken, !s.finished else { return false }
+            s.pendingClose = (code, reason)
+            return Self.claim(&s)
         }
-        if let waiter { waiter.resume(returning: item) }
+        if schedule, let loop = eventLoop { loop.execute { self.drain() } }
     }
 
-    /// Stops the queue: the writer's `next()` returns nil.
+    /// Stops the queue: nothing more is written and ``nextClose()`` returns nil.
     func finish() {
-        let waiter = state.withLock { s -> CheckedContinuation<Item?, Never>? in
+        let waiter = state.withLock { s -> CloseWaiter? in
             s.finished = true
             s.queue.removeAll()
-            defer { s.waiter = nil }
-            return s.waiter
+            s.queuedBytes = 0
+            defer { s.closeWaiter = nil }
+            return s.closeWaiter
         }
         waiter?.resume(returning: nil)
     }
 
-    var isClosing: Bool { state.withLock { $0.closing || $0.finished } }
+    var isClosing: Bool { state.withLock { $0.pendingClose != nil || $0.closeTaken || $0.finished } }
 
-    /// The next item for the writer, or nil once finished.
-    func next() async -> Item? {
+    /// Waits until a close is due (after every frame queued before it was written), or nil
+    /// once the socket ended. The close handshake itself is the WebSocket library's.
+    func nextClose() async -> CloseRequest? {
         await withCheckedContinuation { continuation in
-            let ready = state.withLock { s -> Item?? in
-                if let item = s.queue.popFirst() { return .some(item) }
+            let ready = state.withLock { s -> CloseRequest?? in
                 if s.finished { return .some(nil) }
-                s.waiter = continuation
+                if s.closeTaken, let close = s.pendingClose { return .some(close) }
+                s.closeWaiter = continuation
                 return .none
             }
             if let ready { continuation.resume(returning: ready) }
         }
     }
 
-    /// Hands `item` straight to a waiting writer, or queues it.
-    private static func deliver(_ item: Item, _ s: inout State) -> (CheckedContinuation<Item?, Never>?, Item?) {
-        if let waiter = s.waiter {
-            s.waiter = nil
-            return (waiter, item)
+    private static func claim(_ s: inout State) -> Bool {
+        guard !s.scheduled else { return false }
+        s.scheduled = true
+        return true
+    }
+
+    /// Runs on the channel's event loop: writes what is queued while the channel is writable,
+    /// flushes once, then hands a due close to ``nextClose()``.
+    func drain() {
+        guard let channel = channel.withLock({ $0 }) else {
+            state.withLock { $0.scheduled = false }
+            return
         }
-        s.queue.append(item)
-        return (nil, nil)
+        let writable = channel.isWritable
+        let now = NIODeadline.now()
+        let (frames, closeWaiter, close, recheck) = state.withLock { s -> ([ByteBuffer], CloseWaiter?, CloseRequest?, Bool) in
+            s.scheduled = false
+            guard !s.finished, !s.closeTaken else {
+                return ([], nil, nil, false)
+            }
+            var frames: [ByteBuffer] = []
+            if writable || s.queue.isEmpty {
+                s.stalledSince = nil
+                frames = Array(s.queue)
+                s.queue.removeAll(keepingCapacity: false)
+                s.queuedBytes = 0
+            } else if let since = s.stalledSince, now - since > Self.stallLimit {
+                s.queue.removeAll()
+                s.queuedBytes = 0
+                s.pendingClose = (1013, "too slow to keep up")
+            } else {
+                if s.stalledSince == nil { s.stalledSince = now }
+                s.scheduled = true
+                return ([], nil, nil, true)
+            }
+            guard let close = s.pendingClose else { return (frames, nil, nil, false) }
+            s.closeTaken = true
+            defer { s.closeWaiter = nil }
+            return (frames, s.closeWaiter, close, false)
+        }
+        for frame in frames {
+            channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)
+        }
+        if !frames.isEmpty { channel.flush() }
+        if recheck {
+            channel.eventLoop.scheduleTask(in: .milliseconds(100)) { self.drain() }
+        }
+        if let close {
+            closeWaiter?.resume(returning: close)
+            // A client that never answers (or never reads) must not hold its socket forever.
+            channel.eventLoop.scheduleTask(in: Self.stallLimit + .seconds(5)) { channel.close(promise: nil) }
+        }
+    }
+}
+
+/// Outboxes that need a drain, grouped by event loop, so that a fan-out costs one hop per
+/// event loop rather than one per socket.
+struct DrainBatch {
+    private var byLoop: [ObjectIdentifier: (loop: any EventLoop, outboxes: [Outbox])] = [:]
+
+    mutating func add(_ outbox: Outbox) {
+        guard let loop = outbox.eventLoop else { return }
+        byLoop[ObjectIdentifier(loop), default: (loop, [])].outboxes.append(outbox)
+    }
+
+    func run() {
+        for (loop, outboxes) in byLoop.values {
+            loop.execute { for o in outboxes { o.drain() } }
+        }
     }
 }

@@ -2,13 +2,18 @@ import HummingbirdWebSocket
 import NIOCore
 import NIOWebSocket
 
-/// Runs one WebSocket connection as exactly two tasks: this one writes whatever the
-/// ``Outbox`` yields, a child task reads and handles inbound messages. A close queued in
-/// the outbox ends the connection with that code; the reader ending (the client closed, or
-/// a protocol error such as a message over 16 KiB) ends the writer.
+/// Runs one WebSocket connection: a child task reads and handles inbound messages, this task
+/// waits for a close from the ``Outbox`` and performs it with the library's close handshake.
+/// Frames themselves never pass through a task: the outbox writes them on the channel's
+/// event loop. The reader ending (the client closed, or a protocol error such as a message
+/// over 16 KiB) ends the outbox.
 enum SocketPump {
     /// Largest message a client may send.
     static let maxMessageBytes = 16 * 1024
+
+    /// The connection's channel, bound by the route (see ``SocketRequestContext``), so that
+    /// the socket handlers need not pass it along.
+    @TaskLocal static var channel: (any Channel)?
 
     static func run(
         inbound: WebSocketInboundStream,
@@ -16,6 +21,8 @@ enum SocketPump {
         outbox: Outbox,
         onMessage: @escaping @Sendable (WebSocketMessage) async -> Void
     ) async throws {
+        guard let channel else { preconditionFailure("SocketPump.run needs SocketPump.channel bound by the route") }
+        outbox.bind(channel)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 defer { outbox.finish() }
@@ -23,18 +30,8 @@ enum SocketPump {
                     await onMessage(message)
                 }
             }
-            writing: while let item = await outbox.next() {
-                switch item {
-                case .text(let buffer):
-                    do {
-                        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: buffer)))
-                    } catch {
-                        break writing
-                    }
-                case .close(let code, let reason):
-                    try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code)), reason: reason)
-                    break writing
-                }
+            if let close = await outbox.nextClose() {
+                try? await outbound.close(WebSocketErrorCode(codeNumber: Int(close.code)), reason: close.reason)
             }
             outbox.finish()
             group.cancelAll()

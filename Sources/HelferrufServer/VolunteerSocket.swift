@@ -2,7 +2,6 @@ import HelferrufCore
 import HelferrufStore
 import HummingbirdWebSocket
 import NIOCore
-import Synchronization
 
 /// `/ws/volunteer` (PROTOCOL.md §4): hello within 10 s, then availability, location,
 /// accept, decline and withdraw. A bad message gets an `error` reply and the socket stays
@@ -12,46 +11,18 @@ struct VolunteerSocket {
     let helloTimeout: Duration
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, originAllowed: Bool) async throws {
-        guard originAllowed else {
-            // Closed with 1008 rather than refused: Hummingbird answers a refused upgrade with
-            // a bare 400. The short pause keeps the close frame out of the upgrade response's
-            // TCP segment, which some client libraries drop.
-            try? await Task.sleep(for: .milliseconds(50))
-            try await outbound.close(.policyViolation, reason: "origin not allowed")
-            return
-        }
-        let outbox = Outbox(capacity: hub.outboxCapacity)
-        let session = Mutex<VolunteerConnection?>(nil)
-        let timer = Task {
-            try await Task.sleep(for: helloTimeout)
-            if session.withLock({ $0 == nil }) { outbox.close(code: 4408, reason: "no hello in time") }
-        }
-        defer {
-            timer.cancel()
-            if let conn = session.withLock({ $0 }) { hub.detach(conn) }
-        }
-        try await SocketPump.run(inbound: inbound, outbound: outbound, outbox: outbox) { message in
-            if let conn = session.withLock({ $0 }) {
-                await handle(message, conn: conn)
-                return
-            }
-            guard !outbox.isClosing else { return }
-            guard let token = Hello.token(from: message) else {
-                outbox.close(code: 4400, reason: "first message must be a hello")
-                return
-            }
-            guard let profile = try? await hub.store.volunteer(token: token) else {
-                outbox.close(code: 4401, reason: "unknown token")
-                return
-            }
-            let confirmed = (try? await hub.store.confirmedCalls(volunteerId: profile.id)) ?? []
-            guard let conn = hub.attachVolunteer(profile, outbox: outbox, confirmed: confirmed) else {
-                outbox.close(code: 1001, reason: "server shutting down")
-                return
-            }
-            timer.cancel()
-            session.withLock { $0 = conn }
-        }
+        let hub = self.hub
+        let gate = HelloGate<VolunteerConnection>(
+            capacity: hub.outboxCapacity, helloTimeout: helloTimeout,
+            admit: { token, outbox in
+                guard let profile = try? await hub.store.volunteer(token: token) else { return .unknownToken }
+                let confirmed = (try? await hub.store.confirmedCalls(volunteerId: profile.id)) ?? []
+                guard let conn = hub.attachVolunteer(profile, outbox: outbox, confirmed: confirmed) else { return .draining }
+                return .admitted(conn)
+            },
+            handle: { message, conn in await handle(message, conn: conn) },
+            detach: { hub.detach($0) })
+        try await gate.run(inbound: inbound, outbound: outbound, originAllowed: originAllowed)
     }
 
     private func handle(_ message: WebSocketMessage, conn: VolunteerConnection) async {

@@ -1,0 +1,66 @@
+import HummingbirdWebSocket
+import NIOCore
+import Synchronization
+
+/// What a socket kind decides about a good-looking hello.
+enum Admission<Connection: Sendable>: Sendable {
+    case admitted(Connection)
+    /// Unknown token, or one of the wrong kind: close 4401.
+    case unknownToken
+    /// The server is shutting down: close 1001.
+    case draining
+}
+
+/// The life of a socket that must say hello first, shared by `/ws/volunteer` and
+/// `/ws/dashboard` (PROTOCOL.md §4, §5): a refused origin closes with 1008, no hello within
+/// the timeout with 4408, a first message that is not a hello with 4400, an unknown token
+/// with 4401; after a good hello every message goes to `handle`, and the connection is
+/// detached when the socket ends.
+struct HelloGate<Connection: Sendable> {
+    let capacity: Int
+    let helloTimeout: Duration
+    let admit: @Sendable (_ token: String, _ outbox: Outbox) async -> Admission<Connection>
+    let handle: @Sendable (WebSocketMessage, Connection) async -> Void
+    let detach: @Sendable (Connection) -> Void
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, originAllowed: Bool) async throws {
+        guard originAllowed else {
+            // Closed with 1008 rather than refused: Hummingbird answers a refused upgrade with
+            // a bare 400. The short pause keeps the close frame out of the upgrade response's
+            // TCP segment, which some client libraries drop.
+            try? await Task.sleep(for: .milliseconds(50))
+            try await outbound.close(.policyViolation, reason: "origin not allowed")
+            return
+        }
+        let outbox = Outbox(capacity: capacity)
+        let session = Mutex<Connection?>(nil)
+        let timer = Task {
+            try await Task.sleep(for: helloTimeout)
+            if session.withLock({ $0 == nil }) { outbox.close(code: 4408, reason: "no hello in time") }
+        }
+        defer {
+            timer.cancel()
+            if let conn = session.withLock({ $0 }) { detach(conn) }
+        }
+        try await SocketPump.run(inbound: inbound, outbound: outbound, outbox: outbox) { message in
+            if let conn = session.withLock({ $0 }) {
+                await handle(message, conn)
+                return
+            }
+            guard !outbox.isClosing else { return }
+            guard let token = Hello.token(from: message) else {
+                outbox.close(code: 4400, reason: "first message must be a hello")
+                return
+            }
+            switch await admit(token, outbox) {
+            case .admitted(let conn):
+                timer.cancel()
+                session.withLock { $0 = conn }
+            case .unknownToken:
+                outbox.close(code: 4401, reason: "unknown token")
+            case .draining:
+                outbox.close(code: 1001, reason: "server shutting down")
+            }
+        }
+    }
+}

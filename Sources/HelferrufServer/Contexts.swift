@@ -57,7 +57,7 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
             "method": "\(request.method)",
             "path": "\(request.uri.path)",
             "status": "\(status)",
-            "ms": "\(Double(elapsed.components.attoseconds / 1_000_000_000_000) / 1000 + Double(elapsed.components.seconds) * 1000)",
+            "ms": "\(Double(elapsed.nanoseconds) / 1_000_000)",
         ])
     }
 }

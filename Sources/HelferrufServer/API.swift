@@ -181,6 +181,7 @@ struct API {
     // MARK: Calls
 
     func createCall(_ req: Request) async throws -> Response {
+        let received = ContinuousClock.now
         let org = try await organisation(req)
         let input = try await body(CallCreateInput.self, req)
         let created = now()
@@ -199,8 +200,12 @@ struct API {
         if valid.dispatch.isWaves {
             call.acceptanceRate = try await storeWrite { try store.acceptanceRate(orgId: org.id) }
         }
+        hub.expectCall(call.id, postedAt: received)
         let outcome = await hub.ledger.submit(.createCall(call))
-        guard outcome.result == .done, let stored = outcome.call else { throw APIError.unavailable }
+        guard outcome.result == .done, let stored = outcome.call else {
+            hub.forgetExpectedCall(call.id)
+            throw APIError.unavailable
+        }
         return json(Wire.call(hub.activeCall(stored.id) ?? stored), status: .created)
     }
 

@@ -80,6 +80,7 @@ public func buildApplication(
     let ledger = Ledger(store: store, clock: clock)
     let hub = try Hub(store: store, ledger: ledger, clock: clock, telemetry: telemetry, outboxCapacity: config.outboxCapacity)
     ledger.setCommitHandler { [weak hub] outcomes in hub?.apply(outcomes) }
+    ledger.setBatchObserver { [telemetry] changes, duration, _ in telemetry.observeCommit(changes: changes, duration: duration) }
 
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware())

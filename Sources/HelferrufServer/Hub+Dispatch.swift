@@ -20,8 +20,9 @@ struct Suppressions {
         if reason == .quiet { byCall[cid, default: ([], [])].quiet.append(vid) } else { byCall[cid, default: ([], [])].daily.append(vid) }
     }
 
-    func submit(to ledger: Ledger) {
+    func submit(to ledger: Ledger, telemetry: Telemetry) {
         for (cid, lists) in byCall {
+            telemetry.alertsSuppressed.increment(by: Int64(lists.quiet.count + lists.daily.count))
             if !lists.quiet.isEmpty { ledger.submitDetached(.recordSuppressed(callId: cid, volunteerIds: lists.quiet, reason: .quiet)) }
             if !lists.daily.isEmpty { ledger.submitDetached(.recordSuppressed(callId: cid, volunteerIds: lists.daily, reason: .daily)) }
         }
@@ -99,7 +100,7 @@ extension Hub {
             s.active[cid]!.call.reachedRadiusKm = wider
             s.matcher.addCall(Self.matchCall(s.active[cid]!.call, declined: a.declined))
         }
-        suppressed.submit(to: ledger)
+        suppressed.submit(to: ledger, telemetry: telemetry)
         guard !picked.isEmpty || reached != a.call.reachedRadiusKm else { return }
         if !picked.isEmpty {
             s.active[cid]!.call.waves += 1
@@ -136,7 +137,7 @@ extension Hub {
     func send(_ message: CallMessage, to volunteers: [String], _ s: inout State) {
         let frame = Wire.message(message)
         for vid in volunteers {
-            for conn in (s.volunteerSockets[vid] ?? [:]).values { conn.outbox.send(frame) }
+            for conn in (s.volunteerSockets[vid] ?? [:]).values where conn.outbox.send(frame) { telemetry.messagesSent.increment() }
         }
     }
 }

@@ -63,6 +63,8 @@ final class Hub: Sendable {
         var fatigue: [String: VolunteerFatigue] = [:]
         /// Volunteers with alerts held by quiet hours, and when those end.
         var quietUntil: [String: Timestamp] = [:]
+        /// When the POST of each call about to be created arrived, for the fan-out latency.
+        var postedAt: [String: ContinuousClock.Instant] = [:]
         var expiring: Set<String> = []
         var nextConnectionId = 0
         var draining = false
@@ -120,6 +122,7 @@ final class Hub: Sendable {
             guard !s.draining else { return nil }
             s.nextConnectionId += 1
             let conn = VolunteerConnection(id: s.nextConnectionId, volunteerId: profile.id, outbox: outbox)
+            outbox.onOverload { [telemetry] in telemetry.overloaded($0) }
             s.matcher.connect(id: profile.id, skills: profile.skills, maxDistanceKm: profile.maxDistanceKm)
             s.volunteerSockets[profile.id, default: [:]][conn.id] = conn
             if s.fatigue[profile.id] == nil {
@@ -133,7 +136,7 @@ final class Hub: Sendable {
                 volunteerId: profile.id, alerts: alerts, confirmed: stored.confirmed.map(live), standby: stored.standby.map(live)))
             for message in stored.messages { outbox.send(Wire.message(message)) }
             telemetry.alertsSent.increment(by: Int64(alerts.count))
-            suppressed.submit(to: ledger)
+            suppressed.submit(to: ledger, telemetry: telemetry)
             flushDashboards(&s, now: now)
             return conn
         }
@@ -225,7 +228,7 @@ final class Hub: Sendable {
                 telemetry.alertsSent.increment()
             }
         }
-        suppressed.submit(to: ledger)
+        suppressed.submit(to: ledger, telemetry: telemetry)
         flushDashboards(&s, now: now)
     }
 
@@ -242,9 +245,10 @@ final class Hub: Sendable {
     /// Alerts every eligible volunteer of an open call on each of their sockets that has not
     /// had it yet. The call is encoded once; each recipient only adds its distance. The
     /// sockets' drains run as one task per event loop (``DrainBatch``).
-    func fanOut(_ cid: String, _ s: inout State, now: Timestamp) {
+    func fanOut(_ cid: String, _ s: inout State, now: Timestamp, postedAt: ContinuousClock.Instant? = nil) {
         guard let call = s.active[cid]?.call else { return }
         let started = ContinuousClock.now
+        let tracker = postedAt.map { [telemetry] in FanOutTracker(postedAt: $0) { telemetry.fanoutLatency.recordNanoseconds($0.nanoseconds) } }
         let matches = s.matcher.eligibleVolunteers(forCall: cid, now: now)
         let prefix = Wire.alertPrefix(call)
         var newlyAlerted: [String] = []
@@ -260,14 +264,15 @@ final class Hub: Sendable {
                 conn.outbox.send(frame!, batch: &batch)
                 sent += 1
                 if sent % Self.fanOutSlice == 0 {
-                    batch.run()
+                    batch.run(tracker: tracker)
                     batch = DrainBatch()
                 }
             }
             if s.active[cid]!.alerted.insert(m.id).inserted { newlyAlerted.append(m.id) }
         }
-        batch.run()
-        suppressed.submit(to: ledger)
+        batch.run(tracker: tracker)
+        tracker?.end()
+        suppressed.submit(to: ledger, telemetry: telemetry)
         telemetry.alertsSent.increment(by: Int64(sent))
         telemetry.fanoutSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
         if !newlyAlerted.isEmpty {
@@ -289,7 +294,8 @@ final class Hub: Sendable {
                     s.matcher.addCall(Self.matchCall(call))
                     telemetry.callsCreated.increment()
                     s.dashboardPending[call.id] = call
-                    if call.dispatch.isWaves { runWave(call.id, &s, now: now) } else { fanOut(call.id, &s, now: now) }
+                    let postedAt = s.postedAt.removeValue(forKey: call.id)
+                    if call.dispatch.isWaves { runWave(call.id, &s, now: now) } else { fanOut(call.id, &s, now: now, postedAt: postedAt) }
                     continue
                 }
                 if case .decline(let cid, let vid) = outcome.change, outcome.result == .done {
@@ -300,7 +306,10 @@ final class Hub: Sendable {
                     telemetry.confirmations.increment()
                 }
                 if let message = outcome.message { send(message, to: outcome.recipients, &s) }
-                if !outcome.promoted.isEmpty { tellPromoted(outcome.promoted, callId: call.id, &s) }
+                if !outcome.promoted.isEmpty {
+                    tellPromoted(outcome.promoted, callId: call.id, &s)
+                    telemetry.promotions.increment(by: Int64(outcome.promoted.count))
+                }
                 guard outcome.changed else { continue }
                 guard let previous = s.active[call.id] else {
                     s.dashboardPending[call.id] = call
@@ -325,6 +334,7 @@ final class Hub: Sendable {
                 case .filled:
                     s.matcher.removeCall(call.id)
                 case .cancelled, .expired:
+                    if call.status == .cancelled { telemetry.callsCancelled.increment() } else { telemetry.callsExpired.increment() }
                     s.matcher.removeCall(call.id)
                     s.active[call.id] = nil
                     s.expiring.remove(call.id)
@@ -376,6 +386,7 @@ final class Hub: Sendable {
             guard !s.draining else { return nil }
             s.nextConnectionId += 1
             let conn = DashboardConnection(id: s.nextConnectionId, orgId: orgId, outbox: outbox)
+            outbox.onOverload { [telemetry] in telemetry.overloaded($0) }
             s.dashboards[orgId, default: [:]][conn.id] = conn
             outbox.send(Wire.snapshot(stored.map { s.active[$0.id]?.call ?? $0 }))
             return conn
@@ -454,12 +465,27 @@ final class Hub: Sendable {
         state.withLock { $0.unready = true }
     }
 
+    /// Notes when the POST of a call arrived, before the call goes to the ledger.
+    func expectCall(_ id: String, postedAt: ContinuousClock.Instant) {
+        state.withLock { $0.postedAt[id] = postedAt }
+    }
+
+    /// Forgets a call the ledger did not create.
+    func forgetExpectedCall(_ id: String) {
+        _ = state.withLock { $0.postedAt.removeValue(forKey: id) }
+    }
+
     /// Updates the scrape-time metrics from the live state and the ledger.
     func refreshTelemetry() {
-        let (open, filled, live) = state.withLock { s in
-            (s.active.values.filter { $0.call.status == .open }.count, s.active.values.filter { $0.call.status == .filled }.count, s.matcher.volunteerCount)
+        let (open, filled, live, outboxes) = state.withLock { s in
+            (s.active.values.filter { $0.call.status == .open }.count, s.active.values.filter { $0.call.status == .filled }.count,
+             s.matcher.volunteerCount,
+             s.volunteerSockets.values.flatMap { $0.values.map(\.outbox) } + s.dashboards.values.flatMap { $0.values.map(\.outbox) })
         }
-        telemetry.refresh(ledger: ledger.statistics, openCalls: open, filledCalls: filled, liveVolunteers: live)
+        let depths = outboxes.map(\.depth)
+        telemetry.refresh(
+            ledger: ledger.statistics, openCalls: open, filledCalls: filled, liveVolunteers: live,
+            queues: (ledger.queueDepth, depths.reduce(0, +), depths.max() ?? 0))
     }
 
     var isReady: Bool { state.withLock { !$0.unready && !$0.draining } }

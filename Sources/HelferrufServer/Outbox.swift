@@ -38,6 +38,15 @@ final class Outbox: Sendable {
     static let stallLimit = TimeAmount.seconds(10)
     private let state = Mutex(State())
     private let channel = Mutex<(any Channel)?>(nil)
+    /// Told why, when this outbox closes its socket with 1013 (for the metrics).
+    private let overloaded = Mutex<(@Sendable (OverloadReason) -> Void)?>(nil)
+
+    enum OverloadReason: String {
+        /// The queue reached its frame or byte limit.
+        case queueFull = "queue_full"
+        /// The socket stayed unwritable past ``stallLimit``.
+        case stalled
+    }
 
     init(capacity: Int, byteCapacity: Int = 256 * 1024) {
         self.capacity = capacity
@@ -51,6 +60,13 @@ final class Outbox: Sendable {
     }
 
     var eventLoop: (any EventLoop)? { channel.withLock { $0?.eventLoop } }
+
+    func onOverload(_ handler: @escaping @Sendable (OverloadReason) -> Void) {
+        overloaded.withLock { $0 = handler }
+    }
+
+    /// Frames waiting to be written.
+    var depth: Int { state.withLock { $0.queue.count } }
 
     /// Queues a text frame and schedules a drain. Returns false when the socket is closing or overflowed.
     @discardableResult
@@ -69,18 +85,20 @@ final class Outbox: Sendable {
     }
 
     private func enqueue(_ frame: ByteBuffer) -> (accepted: Bool, schedule: Bool) {
-        state.withLock { s in
-            guard s.pendingClose == nil, !s.closeTaken, !s.finished else { return (false, false) }
+        let (accepted, schedule, overflowed) = state.withLock { s -> (Bool, Bool, Bool) in
+            guard s.pendingClose == nil, !s.closeTaken, !s.finished else { return (false, false, false) }
             if s.queue.count >= capacity || s.queuedBytes + frame.readableBytes > byteCapacity {
                 s.queue.removeAll()
                 s.queuedBytes = 0
                 s.pendingClose = (1013, "too slow to keep up")
-                return (false, Self.claim(&s))
+                return (false, Self.claim(&s), true)
             }
             s.queue.append(frame)
             s.queuedBytes += frame.readableBytes
-            return (true, Self.claim(&s))
+            return (true, Self.claim(&s), false)
         }
+        if overflowed { overloaded.withLock { $0 }?(.queueFull) }
+        return (accepted, schedule)
     }
 
     /// Queues a close frame after what is already queued; later sends are dropped.
@@ -136,6 +154,7 @@ final class Outbox: Sendable {
         }
         let writable = channel.isWritable
         let now = NIODeadline.now()
+        var stalled = false
         let (frames, closeWaiter, close, recheck) = state.withLock { s -> ([ByteBuffer], CloseWaiter?, CloseRequest?, Bool) in
             s.scheduled = false
             guard !s.finished, !s.closeTaken else {
@@ -151,6 +170,7 @@ final class Outbox: Sendable {
                 s.queue.removeAll()
                 s.queuedBytes = 0
                 s.pendingClose = (1013, "too slow to keep up")
+                stalled = true
             } else {
                 if s.stalledSince == nil { s.stalledSince = now }
                 s.scheduled = true
@@ -161,6 +181,7 @@ final class Outbox: Sendable {
             defer { s.closeWaiter = nil }
             return (frames, s.closeWaiter, close, false)
         }
+        if stalled { overloaded.withLock { $0 }?(.stalled) }
         for frame in frames {
             channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)
         }
@@ -186,9 +207,35 @@ struct DrainBatch {
         byLoop[ObjectIdentifier(loop), default: (loop, [])].outboxes.append(outbox)
     }
 
-    func run() {
+    /// Drains each event loop's outboxes on that loop; `tracker`, if given, hears when each
+    /// loop is done.
+    func run(tracker: FanOutTracker? = nil) {
         for (loop, outboxes) in byLoop.values {
-            loop.execute { for o in outboxes { o.drain() } }
+            tracker?.begin()
+            loop.execute {
+                for o in outboxes { o.drain() }
+                tracker?.end()
+            }
         }
+    }
+}
+
+/// Measures one fan-out from the POST that created the call to the last socket write: the
+/// drains of every slice and event loop count down, and the last one records the time.
+final class FanOutTracker: Sendable {
+    private let outstanding = Atomic<Int>(1)
+    private let postedAt: ContinuousClock.Instant
+    private let record: @Sendable (Duration) -> Void
+
+    init(postedAt: ContinuousClock.Instant, record: @escaping @Sendable (Duration) -> Void) {
+        self.postedAt = postedAt
+        self.record = record
+    }
+
+    func begin() { outstanding.add(1, ordering: .relaxed) }
+
+    /// One drain task, or the fan-out itself once every slice is scheduled, is done.
+    func end() {
+        if outstanding.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { record(ContinuousClock.now - postedAt) }
     }
 }

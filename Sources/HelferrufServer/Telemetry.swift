@@ -11,9 +11,21 @@ final class Telemetry: Sendable {
     let alertsSent: Counter
     let callsCreated: Counter
     let confirmations: Counter
-    let slowClientCloses: Counter
+    let slowQueueFull: Counter
+    let slowStalled: Counter
     let commitFailures: Counter
     let fanoutSeconds: DurationHistogram
+    let fanoutLatency: DurationHistogram
+    let commitSeconds: DurationHistogram
+    let commitBatchSize: ValueHistogram
+    let ledgerQueueDepth: Gauge
+    let outboxFrames: Gauge
+    let outboxMaxFrames: Gauge
+    let callsCancelled: Counter
+    let callsExpired: Counter
+    let promotions: Counter
+    let messagesSent: Counter
+    let alertsSuppressed: Counter
     let ledgerBatches: Counter
     let ledgerChanges: Counter
     let openCalls: Gauge
@@ -28,12 +40,33 @@ final class Telemetry: Sendable {
         alertsSent = registry.makeCounter(name: "helferruf_alerts_sent_total", help: "Alert frames queued to volunteer sockets")
         callsCreated = registry.makeCounter(name: "helferruf_calls_created_total", help: "Calls posted")
         confirmations = registry.makeCounter(name: "helferruf_confirmations_total", help: "Confirmations committed")
-        slowClientCloses = registry.makeCounter(name: "helferruf_slow_client_closes_total", help: "Sockets closed with 1013 because their queue was full")
+        let slowHelp = "Sockets closed with 1013 because the client could not keep up, by reason"
+        slowQueueFull = registry.makeCounter(name: "helferruf_slow_client_closes_total", labels: [("reason", "queue_full")], help: slowHelp)
+        slowStalled = registry.makeCounter(name: "helferruf_slow_client_closes_total", labels: [("reason", "stalled")], help: slowHelp)
         commitFailures = registry.makeCounter(name: "helferruf_commit_failures_total", help: "Ledger batches whose commit failed (nothing in them was applied)")
         fanoutSeconds = registry.makeDurationHistogram(
             name: "helferruf_fanout_seconds",
             buckets: [.microseconds(100), .milliseconds(1), .milliseconds(5), .milliseconds(20), .milliseconds(100), .milliseconds(500)],
             help: "Time to queue one call's alerts to every eligible socket")
+        fanoutLatency = registry.makeDurationHistogram(
+            name: "helferruf_fanout_latency_seconds",
+            buckets: [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2)],
+            help: "From the POST that created a call to the last alert written to a socket")
+        commitSeconds = registry.makeDurationHistogram(
+            name: "helferruf_commit_seconds",
+            buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1)],
+            help: "Ledger transactions from BEGIN to the end of the commit's fsync")
+        commitBatchSize = registry.makeValueHistogram(
+            name: "helferruf_commit_batch_size", buckets: [1, 2, 5, 10, 25, 50, 100, 250, 1000],
+            help: "Roster changes per ledger transaction (group commit)")
+        ledgerQueueDepth = registry.makeGauge(name: "helferruf_ledger_queue_depth", help: "Roster changes waiting for the ledger writer")
+        outboxFrames = registry.makeGauge(name: "helferruf_outbox_frames", help: "Frames queued to all sockets, not yet written")
+        outboxMaxFrames = registry.makeGauge(name: "helferruf_outbox_max_frames", help: "Frames queued to the most backed-up socket")
+        callsCancelled = registry.makeCounter(name: "helferruf_calls_ended_total", labels: [("status", "cancelled")], help: "Calls that ended, by status")
+        callsExpired = registry.makeCounter(name: "helferruf_calls_ended_total", labels: [("status", "expired")], help: "Calls that ended, by status")
+        promotions = registry.makeCounter(name: "helferruf_standby_promotions_total", help: "Volunteers confirmed from a standby list")
+        messagesSent = registry.makeCounter(name: "helferruf_messages_sent_total", help: "Message frames sent to confirmed helpers")
+        alertsSuppressed = registry.makeCounter(name: "helferruf_alerts_suppressed_total", help: "Alerts held back by volunteers' fatigue limits")
         ledgerBatches = registry.makeCounter(name: "helferruf_ledger_batches_total", help: "Ledger transactions committed (group commits)")
         ledgerChanges = registry.makeCounter(name: "helferruf_ledger_changes_total", help: "Roster changes committed; divided by batches gives the mean batch size")
         openCalls = registry.makeGauge(name: "helferruf_calls", labels: [("status", "open")], help: "Active calls by status")
@@ -42,7 +75,10 @@ final class Telemetry: Sendable {
     }
 
     /// Brings the scrape-time figures up to date: ledger counters and live-state gauges.
-    func refresh(ledger: Ledger.Statistics, openCalls open: Int, filledCalls filled: Int, liveVolunteers live: Int) {
+    func refresh(ledger: Ledger.Statistics, openCalls open: Int, filledCalls filled: Int, liveVolunteers live: Int, queues: (ledger: Int, frames: Int, maxFrames: Int)) {
+        ledgerQueueDepth.set(Double(queues.ledger))
+        outboxFrames.set(Double(queues.frames))
+        outboxMaxFrames.set(Double(queues.maxFrames))
         let previous = seen.withLock { s -> Ledger.Statistics in
             defer { s = ledger }
             return s
@@ -53,6 +89,18 @@ final class Telemetry: Sendable {
         openCalls.set(Double(open))
         filledCalls.set(Double(filled))
         liveVolunteers.set(Double(live))
+    }
+
+    func observeCommit(changes: Int, duration: Duration) {
+        commitSeconds.recordNanoseconds(duration.nanoseconds)
+        commitBatchSize.record(Double(changes))
+    }
+
+    func overloaded(_ reason: Outbox.OverloadReason) {
+        switch reason {
+        case .queueFull: slowQueueFull.increment()
+        case .stalled: slowStalled.increment()
+        }
     }
 
     func render() -> [UInt8] {

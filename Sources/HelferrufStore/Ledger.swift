@@ -123,6 +123,17 @@ public final class Ledger: Sendable {
         writer.onCommit.withLock { $0 = handler }
     }
 
+    /// Sees every transaction the writer attempts: its size, how long it took (from
+    /// `BEGIN` to the end of the commit's fsync), and whether it committed.
+    public typealias BatchObserver = @Sendable (_ changes: Int, _ duration: Duration, _ committed: Bool) -> Void
+
+    public func setBatchObserver(_ observer: @escaping BatchObserver) {
+        writer.observer.withLock { $0 = observer }
+    }
+
+    /// Changes waiting for the writer.
+    public var queueDepth: Int { writer.queue.withLock { $0.pending.count } }
+
     /// Applies `change` durably and returns what happened, after the commit.
     public func submit(_ change: RosterChange) async -> RosterOutcome {
         await withCheckedContinuation { continuation in
@@ -170,6 +181,7 @@ private final class Writer: Sendable {
 
     let queue = Mutex(Queue())
     let onCommit: Mutex<Ledger.CommitHandler?>
+    let observer = Mutex<Ledger.BatchObserver?>(nil)
     private let wake = DispatchSemaphore(value: 0)
     private let pool: DatabasePool
     private let clock: @Sendable () -> Timestamp
@@ -205,7 +217,9 @@ private final class Writer: Sendable {
         var sql = RosterSQL()
         while let batch = nextBatch() {
             let changes = batch.map(\.change)
+            let started = ContinuousClock.now
             let (outcomes, committed) = commit(changes, &sql)
+            observer.withLock { $0 }?(changes.count, ContinuousClock.now - started, committed)
             queue.withLock { q in
                 q.statistics.batches += 1
                 q.statistics.changes += changes.count

@@ -212,12 +212,23 @@ import Testing
         #expect(text.contains("helferruf_sockets_open{kind=\"volunteer\"} 1"))
         #expect(text.contains("helferruf_calls{status=\"open\"} 1"))
         #expect(text.contains("helferruf_ledger_batches_total "))
+        // The POST-to-last-write latency of that one fan-out, and the commits behind it.
+        #expect(sample(text, "helferruf_fanout_latency_seconds_count") == 1)
+        #expect((sample(text, "helferruf_commit_seconds_count") ?? 0) >= 1)
+        #expect((sample(text, "helferruf_commit_batch_size_count") ?? 0) >= 1)
+        #expect(sample(text, "helferruf_ledger_queue_depth") != nil && sample(text, "helferruf_outbox_frames") != nil)
+        #expect(text.contains("helferruf_slow_client_closes_total{reason=\"queue_full\"} 0"))
         // Every sample line parses as Prometheus text: name{labels} value.
         for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.isEmpty {
             let parts = line.split(separator: " ")
             #expect(parts.count == 2 && Double(parts[1]) != nil, "bad sample line: \(line)")
         }
         ws.close()
+    }
+
+    /// The value of the sample line that starts with `name` (labels included).
+    private func sample(_ text: String, _ name: String) -> Double? {
+        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
     }
 
     private func metricsText(_ s: LiveServer) async throws -> String {

@@ -610,7 +610,8 @@ function renderConfirmed(entry) {
     where.append(" ", el("a", { href: mapLink(c.location), target: "_blank", rel: "noopener" }, t("v.confirmed.mapLink")));
   }
   const party = partyOf(c.id);
-  node.append(el("dl", { class: "facts" },
+  // A card made for a message about an unknown ended call has no facts to show.
+  if (c.startsAt || c.address || c.location) node.append(el("dl", { class: "facts" },
     el("dt", null, t("v.confirmed.where")), where,
     el("dt", null, t("v.confirmed.when")), el("dd", null, c.startsAt && c.endsAt ? fmtWindow(c.startsAt, c.endsAt) : ""),
     party > 1 ? el("dt", null, t("v.confirmed.party")) : null,

@@ -1,9 +1,10 @@
-// Check-in and check-out on confirmed calls (§7). The server sends no
-// acknowledgement, only an `error` frame when it refuses one (e.g.
-// validation_failed without a confirmation). So the new state is shown at
-// once, kept in localStorage, and reverted when an error names the request or,
-// for a validation_failed error without requestId, arrives while the request
-// is still pending.
+// Check-in and check-out on confirmed calls (§7). The contract names no
+// acknowledgement, only an `error` frame when the server refuses one (e.g.
+// validation_failed without a confirmation); our server also answers
+// {"type":"checkin_result","callId","requestId","checkedIn"}. So the new state
+// is shown at once, kept in localStorage, set from a checkin_result, and
+// reverted when an error names the request or, for a validation_failed error
+// without requestId, arrives while the request is still pending.
 
 import { note, patchNote } from "./mycalls.js";
 import { requestId } from "./util.js";
@@ -40,6 +41,18 @@ export class CheckIns {
     this.pending.set(rid, { callId, prev, timer });
     this.onChange(callId, false);
     return true;
+  }
+
+  /** A checkin_result: where the volunteer stands now (also after one sent from another device). */
+  onResult(msg) {
+    const p = msg.requestId ? this.pending.get(msg.requestId) : null;
+    if (p) {
+      clearTimeout(p.timer);
+      this.pending.delete(msg.requestId);
+    }
+    if (typeof msg.checkedIn !== "boolean" || !msg.callId) return;
+    patchNote(msg.callId, { checkin: msg.checkedIn ? "in" : "out" });
+    this.onChange(msg.callId, false);
   }
 
   /** An error frame from the server; true when it answered a check-in or check-out. */

@@ -67,7 +67,7 @@ function showConsole(calls) {
           const next = calls.get(id);
           state.calls.set(id, { ...(prev || {}), ...next });
           const card = state.cards.get(id);
-          if (card && card.helpersOpen && prev && prev.confirmed !== next.confirmed) loadHelpers(id);
+          if (card && card.helpersOpen && prev && (prev.confirmed !== next.confirmed || prev.checkedIn !== next.checkedIn)) loadHelpers(id);
         }
         renderCalls();
       },
@@ -408,6 +408,8 @@ function renderHelpers(id, card) {
   } else if (card.helpers.length === 0) {
     box.append(el("p", { class: "hint" }, t("c.call.noHelpers")));
   } else {
+    // Party size and on-site state come from a 1.1 server (our addition to the list).
+    const v11 = card.helpers.some((h) => typeof h.party === "number");
     const body = el("tbody");
     for (const h of card.helpers) {
       body.append(el("tr", null,
@@ -415,12 +417,16 @@ function renderHelpers(id, card) {
           ? el("td", { class: "erased" }, t("c.call.erased"))
           : el("td", null, h.displayName),
         el("td", null, h.contact || ""),
+        v11 ? el("td", { class: "num" }, String(h.party ?? 1)) : null,
+        v11 ? el("td", null, h.checkedIn ? t("c.call.onSite") : "") : null,
         el("td", null, h.confirmedAt ? new Date(h.confirmedAt).toLocaleString(locale(), { dateStyle: "short", timeStyle: "short" }) : "")));
     }
     box.append(el("table", null,
       el("thead", null, el("tr", null,
         el("th", { scope: "col" }, t("c.call.helperName")),
         el("th", { scope: "col" }, t("c.call.helperContact")),
+        v11 ? el("th", { scope: "col" }, t("c.call.helperParty")) : null,
+        v11 ? el("th", { scope: "col" }, t("c.call.helperOnSite")) : null,
         el("th", { scope: "col" }, t("c.call.helperAt")))),
       body));
   }

@@ -1,7 +1,8 @@
 // Messages from the organisation to its confirmed helpers (§7 "message"
 // frames), per call. The server sends every message again after each welcome,
-// so they are deduplicated by call, time and text, and kept in localStorage so
-// that a reloaded page shows them at once and does not ring for old ones.
+// so they are deduplicated (by their id where the server sends one, else by
+// call, time and text), and kept in localStorage so that a reloaded page shows
+// them at once and does not ring for old ones.
 
 import { t } from "./i18n.js";
 import { el, fmtDateTime, storageGet, storageSet } from "./util.js";
@@ -20,10 +21,11 @@ export class Inbox {
     const callId = String(msg.callId || "");
     const text = String(msg.text ?? "");
     const at = String(msg.at || "");
+    const id = msg.id ? String(msg.id) : undefined;
     if (!callId || !text) return false;
     const list = this.byCall[callId] || (this.byCall[callId] = []);
-    if (list.some((m) => m.at === at && m.text === text)) return false;
-    list.push({ at, text, received: Date.now() });
+    if (list.some((m) => (id && m.id === id) || (m.at === at && m.text === text))) return false;
+    list.push({ id, at, text, received: Date.now() });
     this._save();
     return true;
   }

@@ -65,9 +65,13 @@ export function messageComposer(callId, { token, onUnauthorized }) {
     send.disabled = true;
     send.textContent = t("c.msg.sending");
     try {
-      await api("POST", `/calls/${encodeURIComponent(callId)}/messages`, { token: token(), body: { text: value } });
+      const res = await api("POST", `/calls/${encodeURIComponent(callId)}/messages`, { token: token(), body: { text: value } });
       text.value = "";
-      showStatus(t("c.msg.sent", { time: fmtTime(new Date()) }), true);
+      const time = fmtTime(new Date());
+      // Our server says how many helpers were connected; the contract does not promise it.
+      showStatus(res && typeof res.recipients === "number"
+        ? t("c.msg.sentTo", { time, n: res.recipients })
+        : t("c.msg.sent", { time }), true);
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) {
         onUnauthorized();

@@ -124,12 +124,13 @@ function handleMessage(msg) {
     case "alert":
       if (msg.call && msg.call.id) {
         receipts.received(msg.call.id);
-        upsertAlert(msg.call, { fresh: true });
+        upsertAlert(msg.call);
       }
       break;
     case "call_update": onCallUpdate(msg); break;
     case "accept_result": onAcceptResult(msg.callId, msg.result, msg.requestId, !!msg.promoted); break;
     case "message": onOrgMessage(msg); break;
+    case "checkin_result": checkIns.onResult(msg); break;
     case "error": onServerError(msg); break;
     default: break; // unknown message types are ignored (forward compatibility)
   }
@@ -160,8 +161,9 @@ function onWelcome(msg) {
     // Call objects with distanceKm; an {call: …} wrapper is accepted too.
     const call = item && item.call ? { distanceKm: item.distanceKm, ...item.call } : item;
     if (call && call.id) receipts.received(call.id);
-    upsertAlert(call, { fresh: true });
+    upsertAlert(call);
   }
+  onWelcomeStandby(msg);
   saveKnown();
   receipts.flush();
   // Alerts shown before the reconnect that the server does not list again
@@ -175,6 +177,31 @@ function onWelcome(msg) {
     renderLists();
   }, 5000);
   renderLists();
+}
+
+/** welcome.standby (our server's addition): the calls whose waiting list holds us. */
+function onWelcomeStandby(msg) {
+  if (!Array.isArray(msg.standby)) return;
+  const queued = new Set();
+  for (const call of msg.standby) {
+    if (!call || !call.id) continue;
+    queued.add(call.id);
+    patchNote(call.id, { standby: true });
+    state.known.add(call.id); // shown before: no new ring
+    upsertAlert(call);
+    const entry = state.alerts.get(call.id);
+    if (entry && entry.result !== "standby") {
+      entry.result = "standby";
+      renderAlert(entry);
+    }
+  }
+  for (const entry of state.alerts.values()) {
+    if (entry.result === "standby" && !queued.has(entry.id)) {
+      entry.result = null;
+      patchNote(entry.id, { standby: null });
+      renderAlert(entry);
+    }
+  }
 }
 
 function onServerError(msg) {
@@ -192,7 +219,7 @@ function onServerError(msg) {
 
 // ---------------------------------------------------------------- alerts
 
-function upsertAlert(call, { fresh }) {
+function upsertAlert(call) {
   if (!call || !call.id) return;
   if (state.confirmed.has(call.id) && !state.confirmed.get(call.id).gone) {
     // Already confirmed: just refresh the figures.

@@ -61,6 +61,8 @@ def test_waves_standby_party_checkin_and_messages(server, browsers):
     text_in(anna, card + " .counter-text", "0 von 3 bestätigt · noch 3 gesucht")
     status, call = server.api("GET", f"/calls/{call_id}", token=server.org_token)
     assert status == 200 and call.get("waves") == 1 and call.get("reachedRadiusKm") == 3, call
+    dispatch = call.get("dispatch") or {}
+    assert dispatch.get("mode") == "waves" and dispatch.get("maxRadiusKm") == 8 and dispatch.get("waveSeconds") == 30, call
 
     # The console's funnel: both alerted, delivered and seen (the pages are visible).
     con_css = f'.call-card[data-call-id="{call_id}"]'
@@ -89,6 +91,9 @@ def test_waves_standby_party_checkin_and_messages(server, browsers):
     text_in(ben, card + " .card-status", "Auf der Warteliste", timeout=5)
     assert ben.find_elements(By.CSS_SELECTOR, card + ' [data-action="leave-standby"]')
     text_in(con, con_css + ' [data-metric="standby"]', "1 auf der Warteliste", timeout=5)
+    # A reload keeps the place on the waiting list.
+    ben.refresh()
+    text_in(ben, card + " .card-status", "Auf der Warteliste", timeout=10)
 
     # --- Anna arrives and checks in; the console counts her on site
     click_css(anna, conf_css + ' [data-action="checkin"]')

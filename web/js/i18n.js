@@ -379,7 +379,7 @@ const en = {
   "v.alert.skills": "Needed: {skills}",
   "v.alert.by": "by {org}",
   "v.alert.dismiss": "Hide",
-  "v.alert.party": "How many of you are coming (with you)?",
+  "v.alert.party": "How many people in all, you included?",
 
   "v.confirmed.heading": "You said yes",
   "v.confirmed.thanks": "Thank you! You are confirmed.",

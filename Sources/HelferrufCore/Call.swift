@@ -27,6 +27,26 @@ public struct Call: Sendable, Equatable {
     public var declined: Int
     public var endedAt: Timestamp?
 
+    // PROTOCOL.md §7, with their v1 defaults.
+    public var dispatch: DispatchMode = .broadcast
+    /// The acceptance rate that sizes the waves, learnt when the call was posted.
+    public var acceptanceRate = Waves.defaultAcceptanceRate
+    /// Accepts that do not fit are queued (the input's `standby: true`).
+    public var standbyEnabled = false
+    /// The radius waves have reached so far; `radiusKm` in broadcast mode.
+    public var reachedRadiusKm = 0.0
+    /// Waves that alerted at least one volunteer.
+    public var waves = 0
+    /// Distinct alerted volunteers whose client reported the alert received, and shown.
+    public var delivered = 0
+    public var seen = 0
+    /// Volunteers on site now: checked in and not checked out.
+    public var checkedIn = 0
+    /// Entries on the standby list.
+    public var standby = 0
+    /// Distinct volunteers whose alert was held back by their fatigue limits.
+    public var suppressed = 0
+
     public init(
         id: String, orgId: String, orgName: String, title: String, description: String, address: String,
         location: GeoPoint, radiusKm: Double, needed: Int, skills: [String], startsAt: Timestamp, endsAt: Timestamp,
@@ -51,6 +71,13 @@ public struct Call: Sendable, Equatable {
         self.alerted = alerted
         self.declined = declined
         self.endedAt = endedAt
+        self.reachedRadiusKm = radiusKm
+    }
+
+    /// The largest radius the call may reach.
+    public var maxRadiusKm: Double {
+        if case .waves(let max, _) = dispatch { return max }
+        return radiusKm
     }
 }
 
@@ -66,8 +93,17 @@ public struct CallDraft: Sendable {
     public var skills: [String]?
     public var startsAt: String?
     public var endsAt: String
+    /// `dispatch.mode`: "broadcast" (default) or "waves".
+    public var dispatchMode: String?
+    public var maxRadiusKm: Double?
+    public var waveSeconds: Double?
+    public var standby: Bool?
 
-    public init(title: String, description: String?, address: String?, lat: Double, lon: Double, radiusKm: Double, needed: Int, skills: [String]?, startsAt: String?, endsAt: String) {
+    public init(
+        title: String, description: String?, address: String?, lat: Double, lon: Double, radiusKm: Double, needed: Int,
+        skills: [String]?, startsAt: String?, endsAt: String, dispatchMode: String? = nil, maxRadiusKm: Double? = nil,
+        waveSeconds: Double? = nil, standby: Bool? = nil
+    ) {
         self.title = title
         self.description = description
         self.address = address
@@ -78,6 +114,10 @@ public struct CallDraft: Sendable {
         self.skills = skills
         self.startsAt = startsAt
         self.endsAt = endsAt
+        self.dispatchMode = dispatchMode
+        self.maxRadiusKm = maxRadiusKm
+        self.waveSeconds = waveSeconds
+        self.standby = standby
     }
 
     /// The validated fields of a new call.
@@ -91,6 +131,8 @@ public struct CallDraft: Sendable {
         public var skills: [String]
         public var startsAt: Timestamp
         public var endsAt: Timestamp
+        public var dispatch: DispatchMode = .broadcast
+        public var standby = false
     }
 
     /// Applies the call rules of PROTOCOL.md §3 in field order.
@@ -132,8 +174,31 @@ public struct CallDraft: Sendable {
         guard ends.millis - starts.millis <= Rules.maxCallDurationMillis else {
             throw ValidationError(field: "endsAt", message: "must be at most 7 days after startsAt")
         }
-        return Valid(
+        var valid = Valid(
             title: title, description: description, address: address, location: location, radiusKm: radius,
             needed: needed, skills: skills, startsAt: starts, endsAt: ends)
+        valid.dispatch = try dispatch(radiusKm: radius)
+        valid.standby = standby ?? false
+        return valid
+    }
+
+    /// The §7 dispatch settings; the wave fields are only read in `waves` mode.
+    private func dispatch(radiusKm: Double) throws(ValidationError) -> DispatchMode {
+        switch dispatchMode ?? "broadcast" {
+        case "broadcast":
+            return .broadcast
+        case "waves":
+            let max = try Rules.distance(maxRadiusKm ?? radiusKm, field: "dispatch.maxRadiusKm")
+            guard max >= radiusKm else {
+                throw ValidationError(field: "dispatch.maxRadiusKm", message: "must be at least radiusKm")
+            }
+            let seconds = waveSeconds ?? Double(Waves.defaultWaveSeconds)
+            guard seconds.isFinite, seconds.rounded() == seconds, Waves.waveSecondsRange.contains(Int(exactly: seconds) ?? 0) else {
+                throw ValidationError(field: "dispatch.waveSeconds", message: "must be a whole number of seconds from 1 to 3600")
+            }
+            return .waves(maxRadiusKm: max, waveSeconds: Int(seconds))
+        default:
+            throw ValidationError(field: "dispatch.mode", message: "must be \"broadcast\" or \"waves\"")
+        }
     }
 }

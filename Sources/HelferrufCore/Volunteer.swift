@@ -7,6 +7,8 @@ public struct VolunteerProfile: Sendable, Equatable {
     public var maxDistanceKm: Double
     public var contact: String?
     public var createdAt: Timestamp
+    /// `maxAlertsPerDay` and `quietHours` (PROTOCOL.md §7).
+    public var fatigue = FatigueLimits()
 
     public init(id: String, displayName: String, skills: [String], maxDistanceKm: Double, contact: String?, createdAt: Timestamp) {
         self.id = id

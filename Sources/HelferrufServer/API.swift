@@ -17,7 +17,7 @@ struct API {
     static let paths: [String] = [
         "/api/v1/volunteers", "/api/v1/volunteers/me", "/api/v1/volunteers/me/export",
         "/api/v1/calls", "/api/v1/calls/{id}", "/api/v1/calls/{id}/cancel", "/api/v1/calls/{id}/confirmations",
-        "/api/v1/calls/{id}/accept", "/api/v1/calls/{id}/withdraw", "/api/v1/reach", "/healthz", "/readyz", "/metrics",
+        "/api/v1/calls/{id}/accept", "/api/v1/calls/{id}/withdraw", "/api/v1/calls/{id}/messages", "/api/v1/reach", "/healthz", "/readyz", "/metrics",
     ]
 
     func register(on router: Router<AppRequestContext>) {
@@ -34,6 +34,11 @@ struct API {
         v1.get("calls/{id}/confirmations") { req, ctx in
             let call = try await ownCall(req, ctx)
             return json(Wire.confirmations(try await store.confirmations(callId: call.id)))
+        }
+        v1.post("calls/{id}/messages") { req, ctx in try await postMessage(req, ctx) }
+        v1.get("calls/{id}/messages") { req, ctx in
+            let call = try await ownCall(req, ctx)
+            return json(Wire.messages(try await store.messages(callId: call.id)))
         }
         v1.post("calls/{id}/accept") { req, ctx in try await roster(req, ctx, accept: true) }
         v1.post("calls/{id}/withdraw") { req, ctx in try await roster(req, ctx, accept: false) }
@@ -123,16 +128,19 @@ struct API {
     func createVolunteer(_ req: Request) async throws -> Response {
         let input = try await body(VolunteerCreateInput.self, req)
         let name: String, skills: [String], distance: Double, contact: String?
+        var fatigue = FatigueLimits()
         do throws(ValidationError) {
             name = try Rules.displayName(input.displayName)
             skills = try Rules.skills(input.skills)
             distance = try Rules.maxDistance(input.maxDistanceKm ?? Rules.defaultMaxDistanceKm)
             contact = try input.contact.map(Rules.contact)
+            try input.fatigue.apply(to: &fatigue)
         } catch {
             throw APIError.validation(error)
         }
+        let limits = fatigue
         let (profile, token) = try await storeWrite {
-            try await store.createVolunteer(displayName: name, skills: skills, maxDistanceKm: distance, contact: contact, now: now())
+            try await store.createVolunteer(displayName: name, skills: skills, maxDistanceKm: distance, contact: contact, fatigue: limits, now: now())
         }
         return json(Wire.profile(profile, token: token), status: .created)
     }
@@ -145,6 +153,7 @@ struct API {
             if let skills = input.skills { profile.skills = try Rules.skills(skills) }
             if let d = input.maxDistanceKm { profile.maxDistanceKm = try Rules.maxDistance(d) }
             if let contact = input.contact { profile.contact = try contact.map(Rules.contact) }
+            try input.fatigue.apply(to: &profile.fatigue)
         } catch {
             throw APIError.validation(error)
         }
@@ -181,10 +190,15 @@ struct API {
         } catch {
             throw APIError.validation(error)
         }
-        let call = Call(
+        var call = Call(
             id: Tokens.newId(), orgId: org.id, orgName: org.name, title: valid.title, description: valid.description,
             address: valid.address, location: valid.location, radiusKm: valid.radiusKm, needed: valid.needed,
             skills: valid.skills, startsAt: valid.startsAt, endsAt: valid.endsAt, createdAt: created)
+        call.dispatch = valid.dispatch
+        call.standbyEnabled = valid.standby
+        if valid.dispatch.isWaves {
+            call.acceptanceRate = try await storeWrite { try store.acceptanceRate(orgId: org.id) }
+        }
         let outcome = await hub.ledger.submit(.createCall(call))
         guard outcome.result == .done, let stored = outcome.call else { throw APIError.unavailable }
         return json(Wire.call(hub.activeCall(stored.id) ?? stored), status: .created)
@@ -215,16 +229,18 @@ struct API {
         case .conflict: throw APIError.conflict("the call has already expired")
         case .notFound: throw APIError.notFound
         case .unavailable: throw APIError.unavailable
-        case .answer: throw APIError.internalError
+        case .answer, .invalid: throw APIError.internalError
         }
     }
 
+    /// Accept (with an optional body `{"party":N}`) or withdraw over HTTP.
     func roster(_ req: Request, _ ctx: AppRequestContext, accept: Bool) async throws -> Response {
         let v = try await volunteer(req)
         let id = try callId(ctx)
-        try await drainBody(req)
+        let party = accept ? try await optionalParty(req) : 1
+        if !accept { try await drainBody(req) }
         let change: RosterChange = accept
-            ? .accept(callId: id, volunteerId: v.id, eligible: hub.mayAccept(volunteer: v.id, call: id))
+            ? .accept(callId: id, volunteerId: v.id, eligible: hub.mayAccept(volunteer: v.id, call: id), party: party)
             : .withdraw(callId: id, volunteerId: v.id)
         let outcome = await hub.ledger.submit(change)
         switch outcome.result {
@@ -234,7 +250,48 @@ struct API {
             return json(w.bytes)
         case .notFound: throw APIError.notFound
         case .unavailable: throw APIError.unavailable
-        case .done, .conflict: throw APIError.internalError
+        case .done, .conflict, .invalid: throw APIError.internalError
+        }
+    }
+
+    /// The party size from an accept's body: 1 without a body; otherwise the body must be
+    /// a JSON object whose optional `party` is 1–10.
+    func optionalParty(_ req: Request) async throws -> Int {
+        let buffer = try await req.body.collect(upTo: Self.maxBodyBytes)
+        guard buffer.readableBytesView.contains(where: { ![32, 9, 10, 13].contains($0) }) else { return 1 }
+        switch JSONInput.decode(AcceptInput.self, from: buffer.readableBytesView) {
+        case .failure(.badJSON(let why)): throw APIError.badJSON(why)
+        case .failure(.invalid(let e)): throw APIError.validation(e)
+        case .success(let input):
+            do throws(ValidationError) {
+                return try Party.validate(input.party)
+            } catch {
+                throw APIError.validation(error)
+            }
+        }
+    }
+
+    /// `POST /calls/{id}/messages`: stores the message and sends it to the call's confirmed
+    /// helpers who are connected; later connections get it after their `welcome`.
+    func postMessage(_ req: Request, _ ctx: AppRequestContext) async throws -> Response {
+        let org = try await organisation(req)
+        let id = try callId(ctx)
+        let input = try await body(MessageInput.self, req)
+        let text: String
+        do throws(ValidationError) {
+            text = try input.validated()
+        } catch {
+            throw APIError.validation(error)
+        }
+        let outcome = await hub.ledger.submit(.postMessage(callId: id, orgId: org.id, text: text))
+        switch outcome.result {
+        case .done:
+            guard let message = outcome.message else { throw APIError.internalError }
+            return json(Wire.messageObject(message, recipients: outcome.recipients.count), status: .created)
+        case .notFound: throw APIError.notFound
+        case .conflict: throw APIError.conflict("messages can be sent until 24 hours after the call ends")
+        case .unavailable: throw APIError.unavailable
+        case .answer, .invalid: throw APIError.internalError
         }
     }
 

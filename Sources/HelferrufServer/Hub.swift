@@ -41,6 +41,10 @@ final class Hub: Sendable {
         var call: Call
         var alerted: Set<String>
         var declined: Set<String> = []
+        /// Volunteers whose alert fatigue limits held back (recorded once each).
+        var suppressed: Set<String> = []
+        /// When the next wave of a `waves` call is due.
+        var nextWaveAt = Timestamp(millis: 0)
     }
 
     struct State {
@@ -52,6 +56,13 @@ final class Hub: Sendable {
         var dashboards: [String: [Int: DashboardConnection]] = [:]
         var dashboardLastSent: [String: Timestamp] = [:]
         var dashboardPending: [String: Call] = [:]
+        /// `call_update` frames for alerted volunteers, coalesced like dashboard updates.
+        var updateLastSent: [String: Timestamp] = [:]
+        var updatePending: [String: Call] = [:]
+        /// Fatigue limits and recent alerts of connected volunteers.
+        var fatigue: [String: VolunteerFatigue] = [:]
+        /// Volunteers with alerts held by quiet hours, and when those end.
+        var quietUntil: [String: Timestamp] = [:]
         var expiring: Set<String> = []
         var nextConnectionId = 0
         var draining = false
@@ -64,7 +75,7 @@ final class Hub: Sendable {
     /// Sockets queued before a fan-out hands them to their event loops, so the first
     /// recipients are written while the rest are still being matched and encoded.
     static let fanOutSlice = 256
-    /// Minimum spacing of dashboard updates per call.
+    /// Minimum spacing of dashboard updates, and of live counter updates, per call.
     static let dashboardIntervalMillis: Int64 = 1000
 
     let state = Mutex(State())
@@ -81,22 +92,29 @@ final class Hub: Sendable {
         self.telemetry = telemetry
         self.outboxCapacity = outboxCapacity
         let active = try store.activeCalls()
+        let now = clock()
         state.withLock { s in
             for (call, alerted, declined) in active {
-                s.active[call.id] = ActiveCall(call: call, alerted: alerted, declined: declined)
+                var a = ActiveCall(call: call, alerted: alerted, declined: declined)
+                // After a restart clients are still reconnecting: a wave now would find too
+                // few of them and widen the radius for nothing.
+                if case .waves(_, let seconds) = call.dispatch { a.nextWaveAt = now.adding(millis: Int64(seconds) * 1000) }
+                s.active[call.id] = a
                 if call.status == .open { s.matcher.addCall(Self.matchCall(call, declined: declined)) }
             }
         }
     }
 
+    /// The matcher's view of a call; a `waves` call matches within the radius reached so far.
     static func matchCall(_ c: Call, declined: Set<String> = []) -> Matcher.MatchCall {
-        .init(id: c.id, location: c.location, radiusKm: c.radiusKm, skills: c.skills, needed: c.needed, confirmed: c.confirmed, declined: declined)
+        .init(id: c.id, location: c.location, radiusKm: c.reachedRadiusKm, skills: c.skills, needed: c.needed, confirmed: c.confirmed, declined: declined)
     }
 
     // MARK: Volunteer sockets
 
-    /// Registers a volunteer socket and queues its `welcome`. Returns nil while draining.
-    func attachVolunteer(_ profile: VolunteerProfile, outbox: Outbox, confirmed: [Call]) -> VolunteerConnection? {
+    /// Registers a volunteer socket and queues its `welcome`, then the messages of the
+    /// volunteer's confirmed calls. Returns nil while draining.
+    func attachVolunteer(_ profile: VolunteerProfile, outbox: Outbox, stored: WelcomeState) -> VolunteerConnection? {
         let now = clock()
         let conn: VolunteerConnection? = state.withLock { s in
             guard !s.draining else { return nil }
@@ -104,21 +122,38 @@ final class Hub: Sendable {
             let conn = VolunteerConnection(id: s.nextConnectionId, volunteerId: profile.id, outbox: outbox)
             s.matcher.connect(id: profile.id, skills: profile.skills, maxDistanceKm: profile.maxDistanceKm)
             s.volunteerSockets[profile.id, default: [:]][conn.id] = conn
-            let matches = s.matcher.eligibleCalls(forVolunteer: profile.id, now: now)
-            s.sentAlerts[conn.id] = Set(matches.map(\.id))
-            let liveConfirmed = confirmed.map { s.active[$0.id]?.call ?? $0 }
-            var alerts: [(Call, Double)] = []
-            for m in matches {
-                Self.markAlerted(m.id, volunteer: profile.id, &s, ledger: ledger, now: now)
-                if let call = s.active[m.id]?.call { alerts.append((call, m.distanceKm)) }
+            if s.fatigue[profile.id] == nil {
+                s.fatigue[profile.id] = VolunteerFatigue(limits: profile.fatigue, window: AlertWindow(times: stored.recentAlerts), dropped: stored.dropped)
             }
-            outbox.send(Wire.welcome(volunteerId: profile.id, alerts: alerts, confirmed: liveConfirmed))
+            var suppressed = Suppressions()
+            let alerts = admittedAlerts(for: profile.id, &s, now: now, suppressed: &suppressed)
+            s.sentAlerts[conn.id] = Set(alerts.map(\.call.id))
+            let live = { (c: Call) in s.active[c.id]?.call ?? c }
+            outbox.send(Wire.welcome(
+                volunteerId: profile.id, alerts: alerts, confirmed: stored.confirmed.map(live), standby: stored.standby.map(live)))
+            for message in stored.messages { outbox.send(Wire.message(message)) }
             telemetry.alertsSent.increment(by: Int64(alerts.count))
+            suppressed.submit(to: ledger)
             flushDashboards(&s, now: now)
             return conn
         }
         if conn != nil { telemetry.volunteerSockets.increment() }
         return conn
+    }
+
+    /// The open calls a volunteer may be alerted for now, most urgent first, each recorded
+    /// as alerted: eligible calls that their fatigue limits let through, where a `waves`
+    /// call only counts once a wave has alerted the volunteer.
+    func admittedAlerts(for vid: String, _ s: inout State, now: Timestamp, suppressed: inout Suppressions) -> [(call: Call, distanceKm: Double)] {
+        var out: [(call: Call, distanceKm: Double)] = []
+        for m in s.matcher.eligibleCalls(forVolunteer: vid, now: now) {
+            guard let active = s.active[m.id] else { continue }
+            if active.call.dispatch.isWaves && !active.alerted.contains(vid) && s.fatigue[vid]?.held.contains(m.id) != true { continue }
+            guard admitAlert(m.id, volunteer: vid, &s, now: now, suppressed: &suppressed) else { continue }
+            Self.markAlerted(m.id, volunteer: vid, &s, ledger: ledger)
+            out.append((s.active[m.id]!.call, m.distanceKm))
+        }
+        return out
     }
 
     func detach(_ conn: VolunteerConnection) {
@@ -128,6 +163,10 @@ final class Hub: Sendable {
             if s.volunteerSockets[conn.volunteerId]?.isEmpty == true { s.volunteerSockets[conn.volunteerId] = nil }
             s.sentAlerts[conn.id] = nil
             s.matcher.disconnect(id: conn.volunteerId, now: now)
+            if s.volunteerSockets[conn.volunteerId] == nil {
+                s.fatigue[conn.volunteerId] = nil
+                s.quietUntil[conn.volunteerId] = nil
+            }
             return true
         }
         if removed { telemetry.volunteerSockets.decrement() }
@@ -151,6 +190,7 @@ final class Hub: Sendable {
         state.withLock { s in
             guard s.matcher.volunteer(profile.id) != nil else { return }
             s.matcher.updateProfile(profile.id, skills: profile.skills, maxDistanceKm: profile.maxDistanceKm)
+            s.fatigue[profile.id]?.limits = profile.fatigue
             alertNewlyEligible(profile.id, &s)
         }
     }
@@ -171,27 +211,26 @@ final class Hub: Sendable {
         }
     }
 
-    /// Sends the volunteer, on each of their sockets, every eligible call not yet alerted there.
-    private func alertNewlyEligible(_ vid: String, _ s: inout State) {
+    /// Sends the volunteer, on each of their sockets, every eligible call not yet alerted
+    /// there, most urgent first.
+    func alertNewlyEligible(_ vid: String, _ s: inout State) {
         guard let sockets = s.volunteerSockets[vid], !sockets.isEmpty else { return }
         let now = clock()
-        let matches = s.matcher.eligibleCalls(forVolunteer: vid, now: now)
-        guard !matches.isEmpty else { return }
-        for m in matches {
-            guard let call = s.active[m.id]?.call else { continue }
+        var suppressed = Suppressions()
+        for (call, distance) in admittedAlerts(for: vid, &s, now: now, suppressed: &suppressed) {
             var frame: ByteBuffer?
-            for conn in sockets.values where s.sentAlerts[conn.id, default: []].insert(m.id).inserted {
-                if frame == nil { frame = Wire.alert(prefix: Wire.alertPrefix(call), distanceKm: m.distanceKm) }
+            for conn in sockets.values where s.sentAlerts[conn.id, default: []].insert(call.id).inserted {
+                if frame == nil { frame = Wire.alert(prefix: Wire.alertPrefix(call), distanceKm: distance) }
                 conn.outbox.send(frame!)
                 telemetry.alertsSent.increment()
             }
-            if frame != nil { Self.markAlerted(m.id, volunteer: vid, &s, ledger: ledger, now: now) }
         }
+        suppressed.submit(to: ledger)
         flushDashboards(&s, now: now)
     }
 
     /// Records a first alert of `vid` for `cid` in memory and queues it for the ledger.
-    private static func markAlerted(_ cid: String, volunteer vid: String, _ s: inout State, ledger: Ledger, now: Timestamp) {
+    static func markAlerted(_ cid: String, volunteer vid: String, _ s: inout State, ledger: Ledger) {
         guard s.active[cid]?.alerted.insert(vid).inserted == true else { return }
         s.active[cid]!.call.alerted = s.active[cid]!.alerted.count
         ledger.submitDetached(.recordAlerts(callId: cid, volunteerIds: [vid]))
@@ -203,16 +242,18 @@ final class Hub: Sendable {
     /// Alerts every eligible volunteer of an open call on each of their sockets that has not
     /// had it yet. The call is encoded once; each recipient only adds its distance. The
     /// sockets' drains run as one task per event loop (``DrainBatch``).
-    private func fanOut(_ cid: String, _ s: inout State, now: Timestamp) {
+    func fanOut(_ cid: String, _ s: inout State, now: Timestamp) {
         guard let call = s.active[cid]?.call else { return }
         let started = ContinuousClock.now
         let matches = s.matcher.eligibleVolunteers(forCall: cid, now: now)
         let prefix = Wire.alertPrefix(call)
         var newlyAlerted: [String] = []
+        var suppressed = Suppressions()
         var sent = 0
         var batch = DrainBatch()
         for m in matches {
             guard let sockets = s.volunteerSockets[m.id] else { continue }
+            guard admitAlert(cid, volunteer: m.id, &s, now: now, suppressed: &suppressed) else { continue }
             var frame: ByteBuffer?
             for conn in sockets.values where s.sentAlerts[conn.id, default: []].insert(cid).inserted {
                 if frame == nil { frame = Wire.alert(prefix: prefix, distanceKm: m.distanceKm) }
@@ -226,6 +267,7 @@ final class Hub: Sendable {
             if s.active[cid]!.alerted.insert(m.id).inserted { newlyAlerted.append(m.id) }
         }
         batch.run()
+        suppressed.submit(to: ledger)
         telemetry.alertsSent.increment(by: Int64(sent))
         telemetry.fanoutSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
         if !newlyAlerted.isEmpty {
@@ -243,11 +285,11 @@ final class Hub: Sendable {
             for outcome in outcomes {
                 guard var call = outcome.call else { continue }
                 if case .createCall = outcome.change {
-                    s.active[call.id] = ActiveCall(call: call, alerted: [])
+                    s.active[call.id] = ActiveCall(call: call, alerted: [], nextWaveAt: now)
                     s.matcher.addCall(Self.matchCall(call))
                     telemetry.callsCreated.increment()
                     s.dashboardPending[call.id] = call
-                    fanOut(call.id, &s, now: now)
+                    if call.dispatch.isWaves { runWave(call.id, &s, now: now) } else { fanOut(call.id, &s, now: now) }
                     continue
                 }
                 if case .decline(let cid, let vid) = outcome.change, outcome.result == .done {
@@ -257,20 +299,26 @@ final class Hub: Sendable {
                 if case .accept = outcome.change, outcome.result == .answer(.confirmed), outcome.changed {
                     telemetry.confirmations.increment()
                 }
+                if let message = outcome.message { send(message, to: outcome.recipients, &s) }
+                if !outcome.promoted.isEmpty { tellPromoted(outcome.promoted, callId: call.id, &s) }
                 guard outcome.changed else { continue }
                 guard let previous = s.active[call.id] else {
                     s.dashboardPending[call.id] = call
                     continue
                 }
-                call.alerted = max(call.alerted, previous.alerted.count)
+                call.keepLiveFigures(of: previous.call)
                 s.active[call.id]!.call = call
                 s.dashboardPending[call.id] = call
-                if outcome.statusChanged { sendCallUpdate(call, to: previous.alerted, &s) }
+                if outcome.statusChanged {
+                    sendCallUpdate(call, to: previous.alerted, &s, now: now)
+                } else if call.confirmed != previous.call.confirmed {
+                    s.updatePending[call.id] = call
+                }
                 switch call.status {
                 case .open:
                     if previous.call.status != .open {
                         s.matcher.addCall(Self.matchCall(call, declined: previous.declined))
-                        fanOut(call.id, &s, now: now)
+                        if !call.dispatch.isWaves { fanOut(call.id, &s, now: now) }
                     } else {
                         s.matcher.setConfirmed(call.id, call.confirmed)
                     }
@@ -280,16 +328,32 @@ final class Hub: Sendable {
                     s.matcher.removeCall(call.id)
                     s.active[call.id] = nil
                     s.expiring.remove(call.id)
+                    s.updatePending[call.id] = nil
                 }
             }
+            flushCallUpdates(&s, now: now)
             flushDashboards(&s, now: now)
         }
     }
 
-    private func sendCallUpdate(_ call: Call, to volunteers: Set<String>, _ s: inout State) {
+    /// Sends a status change to every alerted volunteer at once (never held back); it also
+    /// carries the current count, so a pending counter update is dropped.
+    private func sendCallUpdate(_ call: Call, to volunteers: Set<String>, _ s: inout State, now: Timestamp) {
         let frame = Wire.callUpdate(call)
         for vid in volunteers {
             for conn in (s.volunteerSockets[vid] ?? [:]).values { conn.outbox.send(frame) }
+        }
+        s.updatePending[call.id] = nil
+        s.updateLastSent[call.id] = now
+    }
+
+    /// Sends pending live counter updates whose call has not had one within the last second.
+    func flushCallUpdates(_ s: inout State, now: Timestamp) {
+        guard !s.updatePending.isEmpty else { return }
+        for (cid, call) in s.updatePending {
+            if let last = s.updateLastSent[cid], now.millis - last.millis < Self.dashboardIntervalMillis { continue }
+            let current = s.active[cid]?.call ?? call
+            sendCallUpdate(current, to: s.active[cid]?.alerted ?? [], &s, now: now)
         }
     }
 
@@ -331,7 +395,7 @@ final class Hub: Sendable {
 
     /// Sends pending dashboard updates whose call has not been sent within the last second;
     /// the rest wait for a later flush, so the last update always carries current figures.
-    private func flushDashboards(_ s: inout State, now: Timestamp) {
+    func flushDashboards(_ s: inout State, now: Timestamp) {
         guard !s.dashboardPending.isEmpty else { return }
         for (cid, call) in s.dashboardPending {
             guard let sockets = s.dashboards[call.orgId], !sockets.isEmpty else {
@@ -353,11 +417,15 @@ final class Hub: Sendable {
     func tick() -> [String] {
         let now = clock()
         return state.withLock { s in
+            runDueWaves(&s, now: now)
+            releaseQuietHours(&s, now: now)
+            flushCallUpdates(&s, now: now)
             flushDashboards(&s, now: now)
             if now.millis - s.lastSweep.millis >= 5000 {
                 s.lastSweep = now
                 s.matcher.forgetDisconnected(before: now.adding(millis: -Self.graceMillis))
                 s.dashboardLastSent = s.dashboardLastSent.filter { now.millis - $0.value.millis < Self.dashboardIntervalMillis }
+                s.updateLastSent = s.updateLastSent.filter { now.millis - $0.value.millis < Self.dashboardIntervalMillis }
             }
             var due: [String] = []
             for (cid, a) in s.active where a.call.endsAt <= now && !s.expiring.contains(cid) {

@@ -1,5 +1,6 @@
 import Foundation
 import HelferrufCore
+import HelferrufStore
 import NIOCore
 
 /// Strict decoding of client JSON. Unknown fields are ignored (one policy everywhere, so
@@ -75,11 +76,59 @@ struct LocationInput: Decodable {
     var lon: Double
 }
 
+struct QuietHoursInput: Decodable {
+    var from: String
+    var to: String
+}
+
+/// The §7 fatigue fields of a profile: absent leaves them unchanged, `null` removes the limit.
+struct FatigueInput {
+    var maxAlertsPerDay: Double??
+    var quietHours: QuietHoursInput??
+
+    /// Applies the fields to `limits`, validating them.
+    func apply(to limits: inout FatigueLimits) throws(ValidationError) {
+        if let max = maxAlertsPerDay {
+            if let max {
+                guard max.isFinite, max.rounded() == max, let n = Int(exactly: max), FatigueLimits.alertsPerDayRange.contains(n) else {
+                    throw ValidationError(field: "maxAlertsPerDay", message: "must be a whole number from 1 to 100, or null")
+                }
+                limits.maxAlertsPerDay = n
+            } else {
+                limits.maxAlertsPerDay = nil
+            }
+        }
+        if let quiet = quietHours {
+            limits.quietHours = try quiet.map { q throws(ValidationError) in try QuietHours.parse(from: q.from, to: q.to) }
+        }
+    }
+
+    enum Keys: String, CodingKey { case maxAlertsPerDay, quietHours }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        maxAlertsPerDay = try c.decodeNullable(Double.self, forKey: .maxAlertsPerDay)
+        quietHours = try c.decodeNullable(QuietHoursInput.self, forKey: .quietHours)
+    }
+}
+
 struct VolunteerCreateInput: Decodable {
     var displayName: String
     var skills: [String]
     var maxDistanceKm: Double?
     var contact: String?
+    var fatigue: FatigueInput
+
+    enum CodingKeys: String, CodingKey { case displayName, skills, maxDistanceKm, contact }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        displayName = try c.decode(String.self, forKey: .displayName)
+        skills = try c.decode([String].self, forKey: .skills)
+        maxDistanceKm = try c.decodeIfPresent(Double.self, forKey: .maxDistanceKm)
+        contact = try c.decodeIfPresent(String.self, forKey: .contact)
+        fatigue = try FatigueInput(from: decoder)
+    }
 }
 
 struct VolunteerPatchInput: Decodable {
@@ -88,6 +137,7 @@ struct VolunteerPatchInput: Decodable {
     var maxDistanceKm: Double?
     /// nil: unchanged; .some(nil): erase.
     var contact: String??
+    var fatigue: FatigueInput
 
     enum CodingKeys: String, CodingKey { case displayName, skills, maxDistanceKm, contact }
 
@@ -97,6 +147,7 @@ struct VolunteerPatchInput: Decodable {
         skills = try c.decodeIfPresent([String].self, forKey: .skills)
         maxDistanceKm = try c.decodeIfPresent(Double.self, forKey: .maxDistanceKm)
         contact = try c.decodeNullable(String.self, forKey: .contact)
+        fatigue = try FatigueInput(from: decoder)
     }
 }
 
@@ -112,6 +163,14 @@ struct CallCreateInput: Decodable {
     var skills: [String]?
     var startsAt: String?
     var endsAt: String
+    var dispatch: DispatchInput?
+    var standby: Bool?
+
+    struct DispatchInput: Decodable {
+        var mode: String?
+        var maxRadiusKm: Double?
+        var waveSeconds: Double?
+    }
 
     func draft() throws(ValidationError) -> CallDraft {
         guard needed.isFinite, needed.rounded() == needed, abs(needed) < 1e9 else {
@@ -119,7 +178,39 @@ struct CallCreateInput: Decodable {
         }
         return CallDraft(
             title: title, description: description, address: address, lat: location.lat, lon: location.lon,
-            radiusKm: radiusKm, needed: Int(needed), skills: skills, startsAt: startsAt, endsAt: endsAt)
+            radiusKm: radiusKm, needed: Int(needed), skills: skills, startsAt: startsAt, endsAt: endsAt,
+            dispatchMode: dispatch?.mode, maxRadiusKm: dispatch?.maxRadiusKm, waveSeconds: dispatch?.waveSeconds, standby: standby)
+    }
+}
+
+/// `POST /calls/{id}/messages`.
+struct MessageInput: Decodable {
+    var text: String
+
+    static let length = 1...500
+
+    func validated() throws(ValidationError) -> String {
+        let trimmed = text.trimmingWhitespace()
+        guard Self.length.contains(trimmed.count) else {
+            throw ValidationError(field: "text", message: "must be 1 to 500 characters")
+        }
+        return trimmed
+    }
+}
+
+/// The optional body of `POST /calls/{id}/accept`.
+struct AcceptInput: Decodable {
+    var party: Double?
+}
+
+enum Party {
+    /// Checks a party size: a whole number from 1 to 10; absent means 1.
+    static func validate(_ raw: Double?) throws(ValidationError) -> Int {
+        guard let raw else { return 1 }
+        guard raw.isFinite, raw.rounded() == raw, let n = Int(exactly: raw), FillRules.partyRange.contains(n) else {
+            throw ValidationError(field: "party", message: "must be a whole number from 1 to 10")
+        }
+        return n
     }
 }
 
@@ -128,9 +219,11 @@ enum ClientMessage {
     case hello(token: String)
     case availability(available: Bool, until: Timestamp?)
     case location(GeoPoint)
-    case accept(callId: String, requestId: String?)
+    case accept(callId: String, requestId: String?, party: Int)
     case decline(callId: String)
     case withdraw(callId: String, requestId: String?)
+    case funnel(callId: String, stage: FunnelStage)
+    case checkin(callId: String, requestId: String?, arrived: Bool)
 
     enum Failure: Error {
         case badJSON
@@ -159,6 +252,7 @@ enum ClientMessage {
     private struct CallRef: Decodable {
         var callId: String
         var requestId: String?
+        var party: Double?
     }
 
     static func parse(_ bytes: some DataProtocol) -> Result<ClientMessage, Failure> {
@@ -198,12 +292,21 @@ enum ClientMessage {
                     return .failure(.invalid("\(error.field) \(error.message)", requestId: rid))
                 }
             }
-        case "accept", "decline", "withdraw":
+        case "accept", "decline", "withdraw", "received", "seen", "checkin", "checkout":
             return body(CallRef.self).flatMap { r in
                 guard !r.callId.isEmpty, r.callId.utf8.count <= 64 else { return .failure(.invalid("callId is not a call id", requestId: rid)) }
                 switch envelope.type {
-                case "accept": return .success(.accept(callId: r.callId, requestId: r.requestId))
+                case "accept":
+                    do throws(ValidationError) {
+                        return .success(.accept(callId: r.callId, requestId: r.requestId, party: try Party.validate(r.party)))
+                    } catch {
+                        return .failure(.invalid("\(error.field) \(error.message)", requestId: rid))
+                    }
                 case "withdraw": return .success(.withdraw(callId: r.callId, requestId: r.requestId))
+                case "received": return .success(.funnel(callId: r.callId, stage: .received))
+                case "seen": return .success(.funnel(callId: r.callId, stage: .seen))
+                case "checkin": return .success(.checkin(callId: r.callId, requestId: r.requestId, arrived: true))
+                case "checkout": return .success(.checkin(callId: r.callId, requestId: r.requestId, arrived: false))
                 default: return .success(.decline(callId: r.callId))
                 }
             }

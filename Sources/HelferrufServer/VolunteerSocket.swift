@@ -3,8 +3,8 @@ import HelferrufStore
 import HummingbirdWebSocket
 import NIOCore
 
-/// `/ws/volunteer` (PROTOCOL.md §4): hello within 10 s, then availability, location,
-/// accept, decline and withdraw. A bad message gets an `error` reply and the socket stays
+/// `/ws/volunteer` (PROTOCOL.md §4 and §7): hello within 10 s, then availability, location,
+/// accept, decline, withdraw, received, seen, checkin and checkout. A bad message gets an `error` reply and the socket stays
 /// open; a bad hello closes it.
 struct VolunteerSocket {
     let hub: Hub
@@ -16,8 +16,8 @@ struct VolunteerSocket {
             capacity: hub.outboxCapacity, helloTimeout: helloTimeout,
             admit: { token, outbox in
                 guard let profile = try? await hub.store.volunteer(token: token) else { return .unknownToken }
-                let confirmed = (try? await hub.store.confirmedCalls(volunteerId: profile.id)) ?? []
-                guard let conn = hub.attachVolunteer(profile, outbox: outbox, confirmed: confirmed) else { return .draining }
+                let stored = (try? await hub.store.welcomeState(volunteerId: profile.id, now: hub.clock())) ?? WelcomeState()
+                guard let conn = hub.attachVolunteer(profile, outbox: outbox, stored: stored) else { return .draining }
                 return .admitted(conn)
             },
             handle: { message, conn in await handle(message, conn: conn) },
@@ -44,9 +44,9 @@ struct VolunteerSocket {
             hub.setAvailability(conn.volunteerId, available ? .available(until: until) : .unavailable)
         case .success(.location(let point)):
             hub.setLocation(conn.volunteerId, point)
-        case .success(.accept(let cid, let rid)):
+        case .success(.accept(let cid, let rid, let party)):
             let eligible = hub.mayAccept(volunteer: conn.volunteerId, call: cid)
-            let outcome = await hub.ledger.submit(.accept(callId: cid, volunteerId: conn.volunteerId, eligible: eligible))
+            let outcome = await hub.ledger.submit(.accept(callId: cid, volunteerId: conn.volunteerId, eligible: eligible, party: party))
             reply(outcome, callId: cid, requestId: rid, outbox: outbox)
         case .success(.withdraw(let cid, let rid)):
             let outcome = await hub.ledger.submit(.withdraw(callId: cid, volunteerId: conn.volunteerId))
@@ -54,6 +54,21 @@ struct VolunteerSocket {
         case .success(.decline(let cid)):
             let outcome = await hub.ledger.submit(.decline(callId: cid, volunteerId: conn.volunteerId))
             if outcome.result != .done { reply(outcome, callId: cid, requestId: nil, outbox: outbox) }
+        case .success(.funnel(let cid, let stage)):
+            // Every alert is answered by `received`: for a live call nothing waits for the commit.
+            if hub.activeCall(cid) != nil {
+                hub.ledger.submitDetached(.funnel(callId: cid, volunteerId: conn.volunteerId, stage: stage))
+            } else {
+                let outcome = await hub.ledger.submit(.funnel(callId: cid, volunteerId: conn.volunteerId, stage: stage))
+                if outcome.result != .done { reply(outcome, callId: cid, requestId: nil, outbox: outbox) }
+            }
+        case .success(.checkin(let cid, let rid, let arrived)):
+            let outcome = await hub.ledger.submit(.checkin(callId: cid, volunteerId: conn.volunteerId, arrived: arrived))
+            if outcome.result == .done {
+                outbox.send(Wire.checkinResult(callId: cid, requestId: rid, checkedIn: arrived))
+            } else {
+                reply(outcome, callId: cid, requestId: rid, outbox: outbox)
+            }
         }
     }
 
@@ -65,6 +80,8 @@ struct VolunteerSocket {
             outbox.send(Wire.error(code: "not_found", message: "no such call", requestId: requestId))
         case .unavailable:
             outbox.send(Wire.error(code: "unavailable", message: "could not store the change, try again", requestId: requestId))
+        case .invalid(let why):
+            outbox.send(Wire.error(code: "validation_failed", message: why, requestId: requestId))
         case .done, .conflict:
             break
         }

@@ -26,6 +26,30 @@ enum Wire {
         w.key("alerted"); w.int(c.alerted)
         w.key("declined"); w.int(c.declined)
         w.key("endedAt"); w.optionalTime(c.endedAt)
+        dispatchFields(c, into: &w)
+    }
+
+    /// The call object's §7 fields. The input's `standby: true` comes back as
+    /// `standbyEnabled`, because the object's `standby` counts the entries queued.
+    static func dispatchFields(_ c: Call, into w: inout JSONWriter) {
+        w.key("delivered"); w.int(c.delivered)
+        w.key("seen"); w.int(c.seen)
+        w.key("checkedIn"); w.int(c.checkedIn)
+        w.key("standby"); w.int(c.standby)
+        w.key("standbyEnabled"); w.raw(c.standbyEnabled ? "true" : "false")
+        w.key("suppressed"); w.int(c.suppressed)
+        w.key("reachedRadiusKm"); w.number(c.reachedRadiusKm)
+        w.key("waves"); w.int(c.waves)
+        w.key("dispatch")
+        switch c.dispatch {
+        case .broadcast:
+            w.raw("{\"mode\":\"broadcast\"}")
+        case .waves(let maxRadius, let seconds):
+            w.raw("{\"mode\":\"waves\",\"maxRadiusKm\":"); w.number(maxRadius)
+            w.raw(",\"waveSeconds\":"); w.int(seconds)
+            w.raw(",\"acceptanceRate\":"); w.number(c.acceptanceRate)
+            w.raw("}")
+        }
     }
 
     static func call(_ c: Call, into w: inout JSONWriter) {
@@ -107,8 +131,8 @@ enum Wire {
         w.raw("}")
     }
 
-    static func welcome(volunteerId: String, alerts: [(Call, Double)], confirmed: [Call]) -> ByteBuffer {
-        var w = JSONWriter(capacity: 128 + 600 * (alerts.count + confirmed.count))
+    static func welcome(volunteerId: String, alerts: [(call: Call, distanceKm: Double)], confirmed: [Call], standby: [Call]) -> ByteBuffer {
+        var w = JSONWriter(capacity: 128 + 700 * (alerts.count + confirmed.count + standby.count))
         w.raw("{\"type\":\"welcome\",\"volunteerId\":")
         w.string(volunteerId)
         w.raw(",\"alerts\":[")
@@ -121,8 +145,82 @@ enum Wire {
             if i > 0 { w.raw(",") }
             call(c, into: &w)
         }
+        w.raw("],\"standby\":[")
+        for (i, c) in standby.enumerated() {
+            if i > 0 { w.raw(",") }
+            call(c, into: &w)
+        }
         w.raw("]}")
         return ByteBuffer(bytes: w.bytes)
+    }
+
+    /// A standby volunteer was confirmed: sent on every open connection, with no request.
+    static func promoted(callId: String) -> ByteBuffer {
+        var w = JSONWriter(capacity: 128)
+        w.raw("{\"type\":\"accept_result\",\"callId\":")
+        w.string(callId)
+        w.raw(",\"requestId\":null,\"result\":\"confirmed\",\"promoted\":true}")
+        return ByteBuffer(bytes: w.bytes)
+    }
+
+    static func message(_ m: CallMessage) -> ByteBuffer {
+        var w = JSONWriter(capacity: 128 + m.text.utf8.count)
+        w.raw("{\"type\":\"message\",\"callId\":")
+        w.string(m.callId)
+        w.raw(",\"text\":")
+        w.string(m.text)
+        w.raw(",\"at\":")
+        w.time(m.at)
+        w.raw(",\"id\":")
+        w.string(m.id)
+        w.raw(",\"kind\":")
+        w.string(m.kind.rawValue)
+        w.raw("}")
+        return ByteBuffer(bytes: w.bytes)
+    }
+
+    /// The answer to a `checkin` or `checkout` (an addition to the contract, which names
+    /// none): where the volunteer stands now.
+    static func checkinResult(callId: String, requestId: String?, checkedIn: Bool) -> ByteBuffer {
+        var w = JSONWriter(capacity: 128)
+        w.raw("{\"type\":\"checkin_result\",\"callId\":")
+        w.string(callId)
+        w.raw(",\"requestId\":")
+        w.optionalString(requestId)
+        w.raw(",\"checkedIn\":")
+        w.raw(checkedIn ? "true" : "false")
+        w.raw("}")
+        return ByteBuffer(bytes: w.bytes)
+    }
+
+    /// `GET /calls/{id}/messages`.
+    static func messages(_ list: [CallMessage]) -> [UInt8] {
+        var w = JSONWriter(capacity: 64 + 200 * list.count)
+        w.raw("{\"messages\":[")
+        for (i, m) in list.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.raw("{\"id\":"); w.string(m.id)
+            w.raw(",\"callId\":"); w.string(m.callId)
+            w.raw(",\"kind\":"); w.string(m.kind.rawValue)
+            w.raw(",\"text\":"); w.string(m.text)
+            w.raw(",\"at\":"); w.time(m.at)
+            w.raw("}")
+        }
+        w.raw("]}")
+        return w.bytes
+    }
+
+    /// The answer to `POST /calls/{id}/messages`.
+    static func messageObject(_ m: CallMessage, recipients: Int) -> [UInt8] {
+        var w = JSONWriter(capacity: 128 + m.text.utf8.count)
+        w.raw("{")
+        w.key("id", first: true); w.string(m.id)
+        w.key("callId"); w.string(m.callId)
+        w.key("text"); w.string(m.text)
+        w.key("at"); w.time(m.at)
+        w.key("recipients"); w.int(recipients)
+        w.raw("}")
+        return w.bytes
     }
 
     static func callUpdate(_ c: Call) -> ByteBuffer {
@@ -195,6 +293,14 @@ enum Wire {
         w.key("skills"); w.stringArray(p.skills)
         w.key("maxDistanceKm"); w.number(p.maxDistanceKm)
         w.key("contact"); w.optionalString(p.contact)
+        w.key("maxAlertsPerDay")
+        if let max = p.fatigue.maxAlertsPerDay { w.int(max) } else { w.raw("null") }
+        w.key("quietHours")
+        if let q = p.fatigue.quietHours {
+            w.raw("{\"from\":"); w.string(q.fromText); w.raw(",\"to\":"); w.string(q.toText); w.raw("}")
+        } else {
+            w.raw("null")
+        }
         w.key("createdAt"); w.time(p.createdAt)
         w.raw("}")
         return w.bytes
@@ -237,6 +343,8 @@ enum Wire {
             w.raw(",\"displayName\":"); w.optionalString(c.displayName)
             w.raw(",\"contact\":"); w.optionalString(c.contact)
             w.raw(",\"confirmedAt\":"); w.time(c.confirmedAt)
+            w.raw(",\"party\":"); w.int(c.party)
+            w.raw(",\"checkedIn\":"); w.raw(c.checkedIn ? "true" : "false")
             w.raw("}")
         }
         w.raw("]}")

@@ -8,13 +8,26 @@ import Synchronization
 public enum RosterChange: Sendable {
     /// Stores a newly posted call.
     case createCall(Call)
-    /// A volunteer accepts. `eligible` says the live state found them eligible now or
-    /// already alerted; otherwise the stored alert records decide.
-    case accept(callId: String, volunteerId: String, eligible: Bool)
+    /// A volunteer accepts for a party of `party` people (themselves included). `eligible`
+    /// says the live state found them eligible now or already alerted; otherwise the stored
+    /// alert records decide.
+    case accept(callId: String, volunteerId: String, eligible: Bool, party: Int = 1)
+    /// Withdraws a confirmation or leaves the standby list; freed places go to the standby
+    /// list in the same transaction.
     case withdraw(callId: String, volunteerId: String)
     case decline(callId: String, volunteerId: String)
     /// Records that these volunteers were alerted for the call (first alert per volunteer counts).
     case recordAlerts(callId: String, volunteerIds: [String])
+    /// A wave of a `waves` call: the radius it reached and the volunteers it alerted.
+    case recordWave(callId: String, reachedRadiusKm: Double, volunteerIds: [String])
+    /// Volunteers whose alert for the call their fatigue limits held back.
+    case recordSuppressed(callId: String, volunteerIds: [String], reason: SuppressionReason)
+    /// A client reported an alert received or shown (counted only for alerted volunteers).
+    case funnel(callId: String, volunteerId: String, stage: FunnelStage)
+    /// A confirmed volunteer arrives (`arrived`) or leaves.
+    case checkin(callId: String, volunteerId: String, arrived: Bool)
+    /// The organisation writes to the call's confirmed helpers.
+    case postMessage(callId: String, orgId: String, text: String)
     /// The organisation cancels its call.
     case cancel(callId: String, orgId: String)
     /// The call's end time has passed.
@@ -29,8 +42,10 @@ public struct RosterOutcome: Sendable {
         /// Applied (create, decline, alerts, cancel, expire), or nothing to do.
         case done
         case notFound
-        /// Cancel of a call that has already expired.
+        /// Cancel of a call that has already expired; a message after the call's window.
         case conflict
+        /// The change breaks a rule (a check-in without a confirmation).
+        case invalid(String)
         /// The commit failed (disk full, I/O error, lock held too long), or the database
         /// refused this change: nothing of it was stored.
         case unavailable
@@ -45,6 +60,12 @@ public struct RosterOutcome: Sendable {
     public var statusChanged: Bool
     /// Any of the call's figures (status, confirmed, alerted, declined) changed.
     public var changed: Bool
+    /// Volunteers confirmed from the standby list by this change.
+    public var promoted: [String] = []
+    /// A message this change stored (posted, or the close-out summary of an expiry), and
+    /// the confirmed volunteers it is for.
+    public var message: CallMessage?
+    public var recipients: [String] = []
 
     static func unavailable(_ change: RosterChange) -> RosterOutcome {
         RosterOutcome(change: change, result: .unavailable, call: nil, statusChanged: false, changed: false)
@@ -246,7 +267,9 @@ private final class Writer: Sendable {
                             }
                             do {
                                 let e = try sql.apply(change, db: db, now: now)
-                                outcomes.append(RosterOutcome(change: change, result: e.result, call: e.call, statusChanged: e.statusChanged, changed: e.changed))
+                                outcomes.append(RosterOutcome(
+                                    change: change, result: e.result, call: e.call, statusChanged: e.statusChanged, changed: e.changed,
+                                    promoted: e.promoted, message: e.message, recipients: e.recipients))
                             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                                 culprit = i
                                 throw error

@@ -16,6 +16,10 @@ public struct Confirmation: Sendable, Equatable {
     public var displayName: String?
     public var contact: String?
     public var confirmedAt: Timestamp
+    /// People the volunteer brings, themselves included.
+    public var party = 1
+    /// On site now: checked in and not checked out.
+    public var checkedIn = false
 }
 
 extension Timestamp {
@@ -36,6 +40,10 @@ extension VolunteerProfile {
             id: row["id"], displayName: row["display_name"], skills: SkillList.decode(row["skills"]),
             maxDistanceKm: row["max_distance_km"], contact: row["contact"],
             createdAt: Timestamp(row["created_at"] as Int64))
+        let from: Int? = row["quiet_from"], to: Int? = row["quiet_to"]
+        fatigue = FatigueLimits(
+            maxAlertsPerDay: row["max_alerts_per_day"],
+            quietHours: from.flatMap { f in to.map { QuietHours(from: f, to: $0) } })
     }
 }
 
@@ -54,6 +62,44 @@ extension Call {
             status: CallStatus(rawValue: row["status"]) ?? .open,
             confirmed: row["confirmed"], alerted: row["alerted"], declined: row["declined"],
             endedAt: (row["ended_at"] as Int64?).map { Timestamp(millis: $0) })
+        if (row["dispatch_mode"] as String?) == "waves" {
+            dispatch = .waves(maxRadiusKm: row["max_radius_km"] ?? radiusKm, waveSeconds: row["wave_seconds"] ?? Waves.defaultWaveSeconds)
+        }
+        acceptanceRate = row["acceptance_rate"] ?? Waves.defaultAcceptanceRate
+        standbyEnabled = (row["standby_enabled"] as Int64? ?? 0) != 0
+        reachedRadiusKm = row["reached_radius_km"] ?? radiusKm
+        waves = row["waves"] ?? 0
+        delivered = row["delivered"] ?? 0
+        seen = row["seen"] ?? 0
+        checkedIn = row["checked_in"] ?? 0
+        standby = row["standby"] ?? 0
+        suppressed = row["suppressed"] ?? 0
+    }
+}
+
+/// A message to a call's confirmed helpers: from the organisation, or the summary the
+/// server sends when the call expires.
+public struct CallMessage: Sendable, Equatable {
+    public enum Kind: String, Sendable { case organisation, closeout }
+
+    public var id: String
+    public var callId: String
+    public var kind: Kind
+    public var text: String
+    public var at: Timestamp
+
+    public init(id: String, callId: String, kind: Kind, text: String, at: Timestamp) {
+        self.id = id
+        self.callId = callId
+        self.kind = kind
+        self.text = text
+        self.at = at
+    }
+
+    init(row: Row) {
+        self.init(
+            id: row["id"], callId: row["call_id"], kind: Kind(rawValue: row["kind"]) ?? .organisation, text: row["text"],
+            at: Timestamp(row["at"] as Int64))
     }
 }
 
@@ -63,4 +109,16 @@ enum SkillList {
     static func decode(_ text: String) -> [String] {
         text.isEmpty ? [] : text.split(separator: ",").map(String.init)
     }
+}
+
+/// Why an alert was held back (PROTOCOL.md §7 "Fatigue limits").
+public enum SuppressionReason: String, Sendable {
+    case quiet, daily
+}
+
+/// The funnel stages a client reports for an alert.
+public enum FunnelStage: String, Sendable {
+    case received, seen
+
+    var column: String { self == .received ? "delivered" : "seen" }
 }

@@ -5,7 +5,7 @@ import HelferrufCore
 ///
 /// The exactly-N rule holds three times over in the database itself: the (call, volunteer)
 /// primary key of `confirmations`, a conditional count update
-/// (`... WHERE confirmed < needed`), and the `confirmed <= needed` CHECK constraint.
+/// (`... WHERE confirmed + party <= needed`), and the `confirmed <= needed` CHECK constraint.
 ///
 /// To keep the writer cheap per accept, it remembers each call's row between batches
 /// (``calls``) instead of selecting it again, and uses cached prepared statements. That is
@@ -19,26 +19,45 @@ struct RosterSQL {
         var call: Call?
         var statusChanged: Bool
         var changed: Bool
+        var promoted: [String] = []
+        var message: CallMessage?
+        var recipients: [String] = []
 
         static let notFound = Effect(result: .notFound, call: nil, statusChanged: false, changed: false)
+
+        static func unchanged(_ result: RosterOutcome.Result, _ call: Call, expired: Bool) -> Effect {
+            Effect(result: result, call: call, statusChanged: expired, changed: expired)
+        }
     }
 
     /// Committed (or, inside the current transaction, about to be committed) call rows.
-    private var calls: [String: Call] = [:]
+    private(set) var calls: [String: Call] = [:]
     /// Beyond this many calls the cache starts over, so memory stays bounded.
     private let cacheLimit = 20_000
+    /// The close-out message of a call that expired during the current change.
+    var closeout: (message: CallMessage, recipients: [String])?
 
     /// Forgets every remembered row: after a rollback they may be ahead of the database.
     mutating func forgetCalls() { calls.removeAll(keepingCapacity: true) }
 
     mutating func apply(_ change: RosterChange, db: Database, now: Timestamp) throws -> Effect {
+        closeout = nil
+        var effect = try effect(of: change, db: db, now: now)
+        if let closeout {
+            effect.message = closeout.message
+            effect.recipients = closeout.recipients
+        }
+        return effect
+    }
+
+    private mutating func effect(of change: RosterChange, db: Database, now: Timestamp) throws -> Effect {
         switch change {
         case .createCall(let call):
             try insert(call, db: db)
             remember(call)
             return Effect(result: .done, call: call, statusChanged: true, changed: true)
-        case .accept(let callId, let volunteerId, let eligible):
-            return try accept(callId, volunteerId, eligible: eligible, db: db, now: now)
+        case .accept(let callId, let volunteerId, let eligible, let party):
+            return try accept(callId, volunteerId, eligible: eligible, party: party, db: db, now: now)
         case .withdraw(let callId, let volunteerId):
             return try withdraw(callId, volunteerId, db: db, now: now)
         case .decline(let callId, let volunteerId):
@@ -50,17 +69,17 @@ struct RosterSQL {
             remember(call)
             return Effect(result: .done, call: call, statusChanged: false, changed: true)
         case .recordAlerts(let callId, let volunteerIds):
-            guard var call = try fetch(callId, db) else { return .notFound }
-            let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO alerts (call_id, volunteer_id, alerted_at) VALUES (?, ?, ?)")
-            var added = 0
-            for vid in volunteerIds {
-                try statement.execute(arguments: [callId, vid, now.millis])
-                added += db.changesCount
-            }
-            guard added > 0 else { return Effect(result: .done, call: call, statusChanged: false, changed: false) }
-            call.alerted = try updateCount("alerted", by: added, callId, db)
-            remember(call)
-            return Effect(result: .done, call: call, statusChanged: false, changed: true)
+            return try recordAlerts(callId, volunteerIds, wave: nil, db: db, now: now)
+        case .recordWave(let callId, let reached, let volunteerIds):
+            return try recordAlerts(callId, volunteerIds, wave: reached, db: db, now: now)
+        case .recordSuppressed(let callId, let volunteerIds, let reason):
+            return try recordSuppressed(callId, volunteerIds, reason: reason, db: db, now: now)
+        case .funnel(let callId, let volunteerId, let stage):
+            return try funnel(callId, volunteerId, stage: stage, db: db, now: now)
+        case .checkin(let callId, let volunteerId, let arrived):
+            return try checkin(callId, volunteerId, arrived: arrived, db: db, now: now)
+        case .postMessage(let callId, let orgId, let text):
+            return try postMessage(callId, orgId: orgId, text: text, db: db, now: now)
         case .cancel(let callId, let orgId):
             guard var call = try fetch(callId, db), call.orgId == orgId else { return .notFound }
             if call.status == .cancelled { return Effect(result: .done, call: call, statusChanged: false, changed: false) }
@@ -79,107 +98,132 @@ struct RosterSQL {
     }
 
     /// Decides an accept in the contract's order (``FillRules/decideAccept``). The common
-    /// case (an eligible volunteer, an open call with room) costs one insert and one update.
-    private mutating func accept(_ callId: String, _ vid: String, eligible: Bool, db: Database, now: Timestamp) throws -> Effect {
+    /// case (an eligible volunteer, an open call with room and nobody on standby) costs one
+    /// insert and one update.
+    private mutating func accept(_ callId: String, _ vid: String, eligible: Bool, party: Int, db: Database, now: Timestamp) throws -> Effect {
         guard var call = try fetch(callId, db) else { return .notFound }
         let expired = try expireIfDue(&call, db: db, now: now)
-        let likelyRoom = eligible && call.status == .open && call.confirmed < call.needed
+        let likelyRoom = eligible && call.status == .open && call.confirmed + party <= call.needed && call.standby == 0
         if !likelyRoom {
             let already = try exists("confirmations", callId, vid, db)
+            let queued = try !already && call.standby > 0 && onStandby(callId, vid, db)
             let alerted = try eligible || (!already && !call.status.isEnded && exists("alerts", callId, vid, db))
             let decision = FillRules.decideAccept(
-                alreadyConfirmed: already, status: call.status, eligibleOrAlerted: alerted, confirmed: call.confirmed, needed: call.needed)
-            guard decision == .confirmed, !already else {
-                return Effect(result: .answer(decision), call: call, statusChanged: expired, changed: expired)
-            }
+                alreadyConfirmed: already, onStandby: queued, status: call.status, eligibleOrAlerted: alerted,
+                confirmed: call.confirmed, needed: call.needed, party: party, standbyEnabled: call.standbyEnabled)
+            if decision == .standby && !queued { return try enqueue(&call, vid, party: party, expired: expired, db: db, now: now) }
+            guard decision == .confirmed, !already else { return .unchanged(.answer(decision), call, expired: expired) }
         }
-        try db.cachedStatement(sql: "INSERT OR IGNORE INTO confirmations (call_id, volunteer_id, confirmed_at) VALUES (?, ?, ?)")
-            .execute(arguments: [callId, vid, now.millis])
-        guard db.changesCount == 1 else {
-            // The key says this volunteer is confirmed already.
-            return Effect(result: .answer(.confirmed), call: call, statusChanged: expired, changed: expired)
+        switch try confirm(&call, vid, party: party, db: db, now: now) {
+        case .confirmed(let before):
+            return Effect(result: .answer(.confirmed), call: call, statusChanged: call.status != before || expired, changed: true)
+        case .alreadyConfirmed:
+            return .unchanged(.answer(.confirmed), call, expired: expired)
+        case .noRoom:
+            // The database refused the places: answer from the row as stored.
+            calls[callId] = nil
+            guard var stored = try fetch(callId, db) else { return .notFound }
+            let decision = FillRules.decideAccept(
+                alreadyConfirmed: false, status: stored.status, eligibleOrAlerted: true, confirmed: stored.confirmed,
+                needed: stored.needed, party: party, standbyEnabled: stored.standbyEnabled)
+            if decision == .standby { return try enqueue(&stored, vid, party: party, expired: expired, db: db, now: now) }
+            return .unchanged(.answer(decision == .confirmed ? .full : decision), stored, expired: expired)
         }
+    }
+
+    enum ConfirmResult {
+        case confirmed(statusBefore: CallStatus)
+        case alreadyConfirmed
+        case noRoom
+    }
+
+    /// Inserts a confirmation for a party and takes its places with the conditional count
+    /// update; takes the confirmation back when the database finds no room.
+    mutating func confirm(_ call: inout Call, _ vid: String, party: Int, db: Database, now: Timestamp) throws -> ConfirmResult {
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO confirmations (call_id, volunteer_id, confirmed_at, party) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [call.id, vid, now.millis, party])
+        guard db.changesCount == 1 else { return .alreadyConfirmed }
         let row = try Row.fetchOne(
             db.cachedStatement(sql: """
-                UPDATE calls SET confirmed = confirmed + 1,
-                    status = CASE WHEN confirmed + 1 >= needed THEN 'filled' ELSE status END
-                WHERE id = ? AND status = 'open' AND confirmed < needed
+                UPDATE calls SET confirmed = confirmed + ?1,
+                    status = CASE WHEN confirmed + ?1 >= needed THEN 'filled' ELSE status END
+                WHERE id = ?2 AND status = 'open' AND confirmed + ?1 <= needed
                 RETURNING confirmed, status
                 """),
-            arguments: [callId])
+            arguments: [party, call.id])
         guard let row else {
-            // The database refused the place: take the confirmation back and answer from
-            // the row as stored.
-            try db.cachedStatement(sql: "DELETE FROM confirmations WHERE call_id = ? AND volunteer_id = ?").execute(arguments: [callId, vid])
-            calls[callId] = nil
-            guard let stored = try fetch(callId, db) else { return .notFound }
-            let decision = FillRules.decideAccept(
-                alreadyConfirmed: false, status: stored.status, eligibleOrAlerted: true, confirmed: stored.confirmed, needed: stored.needed)
-            return Effect(result: .answer(decision == .confirmed ? .full : decision), call: stored, statusChanged: expired, changed: expired)
+            try db.cachedStatement(sql: "DELETE FROM confirmations WHERE call_id = ? AND volunteer_id = ?").execute(arguments: [call.id, vid])
+            return .noRoom
         }
         let before = call.status
         call.confirmed = row[0]
         call.status = CallStatus(rawValue: row[1]) ?? .open
         remember(call)
-        return Effect(result: .answer(.confirmed), call: call, statusChanged: call.status != before || expired, changed: true)
+        return .confirmed(statusBefore: before)
     }
 
     private mutating func withdraw(_ callId: String, _ vid: String, db: Database, now: Timestamp) throws -> Effect {
         guard var call = try fetch(callId, db) else { return .notFound }
         let expired = try expireIfDue(&call, db: db, now: now)
         guard FillRules.decideWithdraw(status: call.status) == .withdrawn else {
-            return Effect(result: .answer(.closed), call: call, statusChanged: expired, changed: expired)
+            return .unchanged(.answer(.closed), call, expired: expired)
         }
-        try db.cachedStatement(sql: "DELETE FROM confirmations WHERE call_id = ? AND volunteer_id = ?").execute(arguments: [callId, vid])
-        guard db.changesCount == 1 else {
-            return Effect(result: .answer(.withdrawn), call: call, statusChanged: false, changed: false)
+        let party = try Int.fetchOne(
+            db.cachedStatement(sql: "DELETE FROM confirmations WHERE call_id = ? AND volunteer_id = ? RETURNING party"),
+            arguments: [callId, vid])
+        guard let party else {
+            return try leaveStandby(&call, vid, db: db, now: now)
         }
+        let before = call.status
         let row = try Row.fetchOne(
             db.cachedStatement(sql: """
-                UPDATE calls SET confirmed = confirmed - 1, status = CASE WHEN status = 'filled' THEN 'open' ELSE status END
+                UPDATE calls SET confirmed = confirmed - ?, status = CASE WHEN status = 'filled' THEN 'open' ELSE status END
                 WHERE id = ? RETURNING confirmed, status
                 """),
-            arguments: [callId])
+            arguments: [party, callId])
         try db.cachedStatement(sql: "INSERT INTO withdrawals (call_id, volunteer_id, withdrawn_at) VALUES (?, ?, ?)")
             .execute(arguments: [callId, vid, now.millis])
-        let before = call.status
         if let row {
             call.confirmed = row[0]
             call.status = CallStatus(rawValue: row[1]) ?? .open
         }
+        try checkOut(&call, vid, db: db, now: now)
+        let promoted = try promote(&call, db: db, now: now)
         remember(call)
-        return Effect(result: .answer(.withdrawn), call: call, statusChanged: call.status != before, changed: true)
+        return Effect(result: .answer(.withdrawn), call: call, statusChanged: call.status != before, changed: true, promoted: promoted)
     }
 
     /// Marks an open or filled call expired when its end time has passed; true when it did.
-    private mutating func expireIfDue(_ call: inout Call, db: Database, now: Timestamp) throws -> Bool {
+    /// An expiry stores the close-out message for the call's confirmed helpers.
+    mutating func expireIfDue(_ call: inout Call, db: Database, now: Timestamp) throws -> Bool {
         guard !call.status.isEnded, call.endsAt <= now else { return false }
         try db.cachedStatement(sql: "UPDATE calls SET status = 'expired', ended_at = ? WHERE id = ?").execute(arguments: [call.endsAt.millis, call.id])
         call.status = .expired
         call.endedAt = call.endsAt
         remember(call)
+        closeout = try storeCloseout(call, db: db, now: now)
         return true
     }
 
     /// Adds to one of the call's counters and returns its new value.
-    private func updateCount(_ column: String, by n: Int, _ callId: String, _ db: Database) throws -> Int {
+    func updateCount(_ column: String, by n: Int, _ callId: String, _ db: Database) throws -> Int {
         try Int.fetchOne(
             db.cachedStatement(sql: "UPDATE calls SET \(column) = \(column) + ? WHERE id = ? RETURNING \(column)"),
             arguments: [n, callId]) ?? 0
     }
 
-    private func exists(_ table: String, _ callId: String, _ vid: String, _ db: Database) throws -> Bool {
+    func exists(_ table: String, _ callId: String, _ vid: String, _ db: Database) throws -> Bool {
         try Bool.fetchOne(
             db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM \(table) WHERE call_id = ? AND volunteer_id = ?)"),
             arguments: [callId, vid]) ?? false
     }
 
-    private mutating func remember(_ call: Call) {
+    mutating func remember(_ call: Call) {
         if calls.count >= cacheLimit, calls[call.id] == nil { calls.removeAll(keepingCapacity: true) }
         calls[call.id] = call
     }
 
-    private mutating func fetch(_ id: String, _ db: Database) throws -> Call? {
+    mutating func fetch(_ id: String, _ db: Database) throws -> Call? {
         if let call = calls[id] { return call }
         guard let call = try Row.fetchOne(db.cachedStatement(sql: Call.selectSQL + " WHERE c.id = ?"), arguments: [id]).map(Call.init(row:)) else {
             return nil
@@ -189,14 +233,18 @@ struct RosterSQL {
     }
 
     private func insert(_ c: Call, db: Database) throws {
+        var maxRadius: Double?, waveSeconds: Int?
+        if case .waves(let m, let s) = c.dispatch { (maxRadius, waveSeconds) = (m, s) }
         try db.cachedStatement(sql: """
             INSERT INTO calls (id, org_id, title, description, address, lat, lon, radius_km, needed, skills,
-                starts_at, ends_at, created_at, status, confirmed, alerted, declined, ended_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                starts_at, ends_at, created_at, status, confirmed, alerted, declined, ended_at,
+                dispatch_mode, max_radius_km, wave_seconds, acceptance_rate, standby_enabled, reached_radius_km)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
                 c.id, c.orgId, c.title, c.description, c.address, c.location.lat, c.location.lon, c.radiusKm, c.needed,
                 SkillList.encode(c.skills), c.startsAt.millis, c.endsAt.millis, c.createdAt.millis, c.status.rawValue,
                 c.confirmed, c.alerted, c.declined, c.endedAt?.millis,
+                c.dispatch.isWaves ? "waves" : "broadcast", maxRadius, waveSeconds, c.dispatch.isWaves ? c.acceptanceRate : nil, c.standbyEnabled ? 1 : 0, c.reachedRadiusKm,
             ])
     }
 }

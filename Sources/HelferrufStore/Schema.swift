@@ -76,6 +76,75 @@ enum Schema {
                 CREATE INDEX withdrawals_volunteer ON withdrawals(volunteer_id);
                 """)
         }
+        migrator.registerMigration("v2-dispatch") { db in
+            try db.execute(sql: dispatchSQL)
+        }
         return migrator
     }
+
+    /// PROTOCOL.md §7: dispatch settings and funnel counters on calls, party sizes, fatigue
+    /// limits, and the funnel, check-in, standby, suppression and message records.
+    /// `standby` rows stay after they leave the queue (`left_at`), so that the acceptance
+    /// rate of later wave calls can count who got a standby place.
+    static let dispatchSQL = """
+        ALTER TABLE calls ADD COLUMN dispatch_mode TEXT NOT NULL DEFAULT 'broadcast' CHECK (dispatch_mode IN ('broadcast','waves'));
+        ALTER TABLE calls ADD COLUMN max_radius_km REAL;
+        ALTER TABLE calls ADD COLUMN wave_seconds INTEGER;
+        ALTER TABLE calls ADD COLUMN acceptance_rate REAL;
+        ALTER TABLE calls ADD COLUMN standby_enabled INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE calls ADD COLUMN reached_radius_km REAL;
+        ALTER TABLE calls ADD COLUMN waves INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE calls ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE calls ADD COLUMN seen INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE calls ADD COLUMN checked_in INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE calls ADD COLUMN standby INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE calls ADD COLUMN suppressed INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE confirmations ADD COLUMN party INTEGER NOT NULL DEFAULT 1 CHECK (party BETWEEN 1 AND 10);
+        ALTER TABLE volunteers ADD COLUMN max_alerts_per_day INTEGER;
+        ALTER TABLE volunteers ADD COLUMN quiet_from INTEGER;
+        ALTER TABLE volunteers ADD COLUMN quiet_to INTEGER;
+        CREATE TABLE funnel (
+            call_id TEXT NOT NULL REFERENCES calls(id),
+            volunteer_id TEXT NOT NULL,
+            stage TEXT NOT NULL CHECK (stage IN ('received','seen')),
+            at INTEGER NOT NULL,
+            PRIMARY KEY (call_id, volunteer_id, stage)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX funnel_volunteer ON funnel(volunteer_id);
+        CREATE TABLE checkins (
+            call_id TEXT NOT NULL REFERENCES calls(id),
+            volunteer_id TEXT NOT NULL,
+            checked_in_at INTEGER NOT NULL,
+            checked_out_at INTEGER,
+            PRIMARY KEY (call_id, volunteer_id)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX checkins_volunteer ON checkins(volunteer_id);
+        CREATE TABLE standby (
+            call_id TEXT NOT NULL REFERENCES calls(id),
+            volunteer_id TEXT NOT NULL,
+            party INTEGER NOT NULL CHECK (party BETWEEN 1 AND 10),
+            seq INTEGER NOT NULL,
+            queued_at INTEGER NOT NULL,
+            left_at INTEGER,
+            PRIMARY KEY (call_id, volunteer_id)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX standby_queue ON standby(call_id, seq) WHERE left_at IS NULL;
+        CREATE INDEX standby_volunteer ON standby(volunteer_id);
+        CREATE TABLE suppressions (
+            call_id TEXT NOT NULL REFERENCES calls(id),
+            volunteer_id TEXT NOT NULL,
+            reason TEXT NOT NULL CHECK (reason IN ('quiet','daily')),
+            at INTEGER NOT NULL,
+            PRIMARY KEY (call_id, volunteer_id)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX suppressions_volunteer ON suppressions(volunteer_id);
+        CREATE TABLE messages (
+            id TEXT PRIMARY KEY NOT NULL,
+            call_id TEXT NOT NULL REFERENCES calls(id),
+            kind TEXT NOT NULL CHECK (kind IN ('organisation','closeout')),
+            text TEXT NOT NULL,
+            at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX messages_call ON messages(call_id, at);
+        """
 }

@@ -208,18 +208,24 @@ public final class Store: Sendable {
 
     // MARK: Volunteers
 
-    public func createVolunteer(displayName: String, skills: [String], maxDistanceKm: Double, contact: String?, now: Timestamp) async throws -> (VolunteerProfile, token: String) {
-        let profile = VolunteerProfile(
+    public func createVolunteer(
+        displayName: String, skills: [String], maxDistanceKm: Double, contact: String?, fatigue: FatigueLimits = FatigueLimits(), now: Timestamp
+    ) async throws -> (VolunteerProfile, token: String) {
+        var profile = VolunteerProfile(
             id: Tokens.newId(), displayName: displayName, skills: skills, maxDistanceKm: maxDistanceKm,
             contact: contact, createdAt: now)
+        profile.fatigue = fatigue
+        let id = profile.id
         let token = Tokens.generate(.volunteer)
         try await pool.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO volunteers (id, token_hash, display_name, skills, max_distance_km, contact, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO volunteers (id, token_hash, display_name, skills, max_distance_km, contact, created_at,
+                        max_alerts_per_day, quiet_from, quiet_to)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [profile.id, Tokens.hash(token), displayName, SkillList.encode(skills), maxDistanceKm, contact, now.millis])
+                arguments: [id, Tokens.hash(token), displayName, SkillList.encode(skills), maxDistanceKm, contact, now.millis,
+                            fatigue.maxAlertsPerDay, fatigue.quietHours?.from, fatigue.quietHours?.to])
         }
         return (profile, token)
     }
@@ -241,8 +247,13 @@ public final class Store: Sendable {
     public func updateVolunteer(_ p: VolunteerProfile) async throws -> Bool {
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE volunteers SET display_name = ?, skills = ?, max_distance_km = ?, contact = ? WHERE id = ?",
-                arguments: [p.displayName, SkillList.encode(p.skills), p.maxDistanceKm, p.contact, p.id])
+                sql: """
+                    UPDATE volunteers SET display_name = ?, skills = ?, max_distance_km = ?, contact = ?,
+                        max_alerts_per_day = ?, quiet_from = ?, quiet_to = ?
+                    WHERE id = ?
+                    """,
+                arguments: [p.displayName, SkillList.encode(p.skills), p.maxDistanceKm, p.contact,
+                            p.fatigue.maxAlertsPerDay, p.fatigue.quietHours?.from, p.fatigue.quietHours?.to, p.id])
             return db.changesCount == 1
         }
     }
@@ -325,25 +336,21 @@ public final class Store: Sendable {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT x.volunteer_id, x.confirmed_at, v.display_name, v.contact
+                    SELECT x.volunteer_id, x.confirmed_at, x.party, v.display_name, v.contact,
+                        (k.checked_in_at IS NOT NULL AND k.checked_out_at IS NULL) AS on_site
                     FROM confirmations x LEFT JOIN volunteers v ON v.id = x.volunteer_id
+                    LEFT JOIN checkins k ON k.call_id = x.call_id AND k.volunteer_id = x.volunteer_id
                     WHERE x.call_id = ? ORDER BY x.confirmed_at, x.volunteer_id
                     """,
                 arguments: [callId]
             ).map {
-                Confirmation(volunteerId: $0["volunteer_id"], displayName: $0["display_name"], contact: $0["contact"], confirmedAt: Timestamp($0["confirmed_at"] as Int64))
+                var c = Confirmation(
+                    volunteerId: $0["volunteer_id"], displayName: $0["display_name"], contact: $0["contact"],
+                    confirmedAt: Timestamp($0["confirmed_at"] as Int64))
+                c.party = $0["party"]
+                c.checkedIn = $0["on_site"]
+                return c
             }
-        }
-    }
-
-    /// Open or filled calls for which the volunteer holds a confirmation.
-    public func confirmedCalls(volunteerId: String) async throws -> [Call] {
-        try await pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: Call.selectSQL + " JOIN confirmations x ON x.call_id = c.id WHERE x.volunteer_id = ? AND c.status IN ('open','filled') ORDER BY c.starts_at, c.id",
-                arguments: [volunteerId]
-            ).map(Call.init(row:))
         }
     }
 }

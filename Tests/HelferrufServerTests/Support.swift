@@ -24,7 +24,10 @@ struct LiveServer: Sendable {
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    static func start(dbPath: String? = nil, demoToken: String? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> LiveServer {
+    static func start(
+        dbPath: String? = nil, demoToken: String? = nil, clock: TestClock? = nil,
+        configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) async throws -> LiveServer {
         let path = dbPath ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("helferruf-test-\(UUID().uuidString)/helferruf.sqlite").path
         var config = ServerConfiguration()
@@ -35,7 +38,8 @@ struct LiveServer: Sendable {
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
         config.onListening = { _, port in portContinuation.yield(port) }
         let demo = Mutex<String?>(demoToken)
-        let (app, server) = try await buildApplication(config, onDemoOrganisation: { line in
+        let now: @Sendable () -> Timestamp = { clock?.now() ?? Timestamp.now }
+        let (app, server) = try await buildApplication(config, clock: now, onDemoOrganisation: { line in
             let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? JSON
             demo.withLock { $0 = obj?["token"] as? String }
         })
@@ -116,6 +120,22 @@ struct LiveServer: Sendable {
         ws.send(["type": "availability", "status": "available"])
         return (ws, welcome)
     }
+}
+
+/// A server clock for tests: real time passing from a chosen start, moved on at will.
+final class TestClock: Sendable {
+    private let start: Int64
+    private let began = ContinuousClock.now
+    private let skipped = Mutex<Int64>(0)
+
+    init(startingAt start: Timestamp) { self.start = start.millis }
+
+    func now() -> Timestamp {
+        let (seconds, attoseconds) = (ContinuousClock.now - began).components
+        return Timestamp(millis: start + seconds * 1000 + attoseconds / 1_000_000_000_000_000 + skipped.withLock { $0 })
+    }
+
+    func advance(minutes: Int64) { skipped.withLock { $0 += minutes * 60_000 } }
 }
 
 struct TestFailure: Error, CustomStringConvertible {

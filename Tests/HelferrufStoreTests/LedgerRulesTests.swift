@@ -73,7 +73,7 @@ private final class Seen: Sendable {
         let ledger = t.ledger { outcomes in
             seen.set.withLock { s in
                 for o in outcomes where o.result == .answer(.confirmed) {
-                    if case .accept(_, let vid, _) = o.change { s.insert(vid) }
+                    if case .accept(_, let vid, _, _) = o.change { s.insert(vid) }
                 }
             }
         }

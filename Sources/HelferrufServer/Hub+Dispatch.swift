@@ -1,0 +1,152 @@
+import HelferrufCore
+import HelferrufStore
+import NIOCore
+
+/// A connected volunteer's fatigue limits (PROTOCOL.md §7) and what they count.
+struct VolunteerFatigue {
+    var limits: FatigueLimits
+    var window: AlertWindow
+    /// Calls dropped over the daily limit: never alerted to this volunteer.
+    var dropped: Set<String>
+    /// Calls held by quiet hours: they go out when the quiet hours end, waves calls included.
+    var held: Set<String> = []
+}
+
+/// Suppressions found while matching, submitted to the ledger after the matching is done.
+struct Suppressions {
+    private var byCall: [String: (quiet: [String], daily: [String])] = [:]
+
+    mutating func add(_ cid: String, _ vid: String, _ reason: SuppressionReason) {
+        if reason == .quiet { byCall[cid, default: ([], [])].quiet.append(vid) } else { byCall[cid, default: ([], [])].daily.append(vid) }
+    }
+
+    func submit(to ledger: Ledger) {
+        for (cid, lists) in byCall {
+            if !lists.quiet.isEmpty { ledger.submitDetached(.recordSuppressed(callId: cid, volunteerIds: lists.quiet, reason: .quiet)) }
+            if !lists.daily.isEmpty { ledger.submitDetached(.recordSuppressed(callId: cid, volunteerIds: lists.daily, reason: .daily)) }
+        }
+    }
+}
+
+extension Hub {
+    // MARK: Fatigue limits
+
+    /// Whether a new alert of `cid` may go to `vid` now. An alert counts once per
+    /// (volunteer, call): a call already alerted always passes. One held by quiet hours is
+    /// remembered and decided again when they end; one over the daily limit is dropped.
+    func admitAlert(_ cid: String, volunteer vid: String, _ s: inout State, now: Timestamp, suppressed: inout Suppressions) -> Bool {
+        if s.active[cid]?.alerted.contains(vid) == true { return true }
+        guard var f = s.fatigue[vid] else { return true }
+        defer { s.fatigue[vid] = f }
+        if f.dropped.contains(cid) { return false }
+        let reason: SuppressionReason
+        switch f.limits.decide(now: now, alertsInLastDay: f.window.count(now: now)) {
+        case .send:
+            f.window.record(now)
+            f.held.remove(cid)
+            return true
+        case .hold(let until):
+            f.held.insert(cid)
+            s.quietUntil[vid] = until
+            reason = .quiet
+        case .drop:
+            f.dropped.insert(cid)
+            f.held.remove(cid)
+            reason = .daily
+        }
+        if s.active[cid]?.suppressed.insert(vid).inserted == true { suppressed.add(cid, vid, reason) }
+        return false
+    }
+
+    /// Sends what quiet hours held back, for volunteers whose quiet hours have ended.
+    func releaseQuietHours(_ s: inout State, now: Timestamp) {
+        let due = s.quietUntil.filter { $0.value <= now }.map(\.key)
+        for vid in due {
+            s.quietUntil[vid] = nil
+            alertNewlyEligible(vid, &s)
+            s.fatigue[vid]?.held.removeAll()
+        }
+    }
+
+    // MARK: Waves
+
+    /// Runs the waves that are due on open `waves` calls.
+    func runDueWaves(_ s: inout State, now: Timestamp) {
+        let due = s.active.filter { $0.value.call.dispatch.isWaves && $0.value.call.status == .open && $0.value.nextWaveAt <= now }.map(\.key)
+        for cid in due { runWave(cid, &s, now: now) }
+    }
+
+    /// One wave: alerts the `ceil(remaining / acceptanceRate)` nearest eligible volunteers
+    /// not alerted yet. While it finds nobody, the radius grows by half the posted radius,
+    /// up to `maxRadiusKm`, within this same wave.
+    func runWave(_ cid: String, _ s: inout State, now: Timestamp) {
+        guard let a = s.active[cid], a.call.status == .open, case .waves(let maxRadius, let seconds) = a.call.dispatch else { return }
+        s.active[cid]!.nextWaveAt = now.adding(millis: Int64(seconds) * 1000)
+        let wanted = Waves.size(remaining: a.call.needed - a.call.confirmed, acceptanceRate: a.call.acceptanceRate)
+        guard wanted > 0 else { return }
+        var suppressed = Suppressions()
+        var picked: [Match] = []
+        var reached = a.call.reachedRadiusKm
+        while true {
+            let candidates = s.matcher.eligibleVolunteers(forCall: cid, now: now)
+                .filter { !a.alerted.contains($0.id) }
+                .sorted { ($0.distanceKm, $0.id) < ($1.distanceKm, $1.id) }
+            for m in candidates where picked.count < wanted {
+                if admitAlert(cid, volunteer: m.id, &s, now: now, suppressed: &suppressed) { picked.append(m) }
+            }
+            guard picked.isEmpty, let wider = Waves.widened(reachedKm: reached, radiusKm: a.call.radiusKm, maxRadiusKm: maxRadius) else { break }
+            reached = wider
+            s.active[cid]!.call.reachedRadiusKm = wider
+            s.matcher.addCall(Self.matchCall(s.active[cid]!.call, declined: a.declined))
+        }
+        suppressed.submit(to: ledger)
+        guard !picked.isEmpty || reached != a.call.reachedRadiusKm else { return }
+        if !picked.isEmpty {
+            s.active[cid]!.call.waves += 1
+            s.active[cid]!.alerted.formUnion(picked.map(\.id))
+            s.active[cid]!.call.alerted = s.active[cid]!.alerted.count
+        }
+        let call = s.active[cid]!.call
+        let prefix = Wire.alertPrefix(call)
+        var batch = DrainBatch()
+        var sent = 0
+        for m in picked {
+            for conn in (s.volunteerSockets[m.id] ?? [:]).values where s.sentAlerts[conn.id, default: []].insert(cid).inserted {
+                conn.outbox.send(Wire.alert(prefix: prefix, distanceKm: m.distanceKm), batch: &batch)
+                sent += 1
+            }
+        }
+        batch.run()
+        telemetry.alertsSent.increment(by: Int64(sent))
+        ledger.submitDetached(.recordWave(callId: cid, reachedRadiusKm: reached, volunteerIds: picked.map(\.id)))
+        s.dashboardPending[cid] = call
+    }
+
+    // MARK: Standby and messages
+
+    /// Tells promoted volunteers, on every open connection, that they are confirmed now.
+    func tellPromoted(_ volunteers: [String], callId: String, _ s: inout State) {
+        let frame = Wire.promoted(callId: callId)
+        for vid in volunteers {
+            for conn in (s.volunteerSockets[vid] ?? [:]).values { conn.outbox.send(frame) }
+        }
+    }
+
+    /// Sends a call's message to those of its confirmed helpers who are connected now.
+    func send(_ message: CallMessage, to volunteers: [String], _ s: inout State) {
+        let frame = Wire.message(message)
+        for vid in volunteers {
+            for conn in (s.volunteerSockets[vid] ?? [:]).values { conn.outbox.send(frame) }
+        }
+    }
+}
+
+extension Call {
+    /// Keeps the figures the live state may know ahead of the ledger's last commit (alerts
+    /// and waves are recorded after they go out).
+    mutating func keepLiveFigures(of live: Call) {
+        alerted = max(alerted, live.alerted)
+        waves = max(waves, live.waves)
+        reachedRadiusKm = max(reachedRadiusKm, live.reachedRadiusKm)
+    }
+}

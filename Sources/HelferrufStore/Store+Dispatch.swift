@@ -1,0 +1,90 @@
+import GRDB
+import HelferrufCore
+
+/// Reads for the dispatch extensions (PROTOCOL.md §7).
+extension Store {
+    /// The acceptance rate for an organisation's next wave call: the share of alerted
+    /// volunteers who got a confirmation or a standby place over its last 20 cancelled or
+    /// expired calls (``Waves/acceptanceRate(accepted:alerted:)``). A volunteer who was
+    /// confirmed and withdrew later still counts as having got a confirmation.
+    public func acceptanceRate(orgId: String) throws -> Double {
+        try pool.read { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    WITH recent AS (
+                        SELECT id, alerted FROM calls WHERE org_id = ? AND status IN ('cancelled','expired')
+                        ORDER BY ended_at DESC, id DESC LIMIT ?
+                    )
+                    SELECT (SELECT COALESCE(SUM(alerted), 0) FROM recent),
+                        (SELECT COUNT(*) FROM (
+                            SELECT call_id, volunteer_id FROM confirmations WHERE call_id IN (SELECT id FROM recent)
+                            UNION SELECT call_id, volunteer_id FROM withdrawals WHERE call_id IN (SELECT id FROM recent)
+                            UNION SELECT call_id, volunteer_id FROM standby WHERE call_id IN (SELECT id FROM recent)))
+                    """,
+                arguments: [orgId, Waves.historyCalls])
+            return Waves.acceptanceRate(accepted: row?[1] ?? 0, alerted: row?[0] ?? 0)
+        }
+    }
+
+    /// A call's messages, oldest first.
+    public func messages(callId: String) async throws -> [CallMessage] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM messages WHERE call_id = ? ORDER BY at, id", arguments: [callId]).map(CallMessage.init(row:))
+        }
+    }
+
+    /// Everything a volunteer's new connection starts from, in one read: the calls they are
+    /// confirmed for (with party sizes) or queued for, the messages of their confirmed calls
+    /// still in their window, and what their fatigue limits count (alerts of the last 24
+    /// hours, calls dropped over the daily limit).
+    public func welcomeState(volunteerId id: String, now: Timestamp) async throws -> WelcomeState {
+        try await pool.read { db in
+            let confirmed = try Row.fetchAll(
+                db,
+                sql: Call.selectSQL + " JOIN confirmations x ON x.call_id = c.id WHERE x.volunteer_id = ? AND c.status IN ('open','filled') ORDER BY c.starts_at, c.id",
+                arguments: [id]
+            ).map(Call.init(row:))
+            let standby = try Row.fetchAll(
+                db,
+                sql: Call.selectSQL + " JOIN standby s ON s.call_id = c.id WHERE s.volunteer_id = ? AND s.left_at IS NULL AND c.status IN ('open','filled') ORDER BY s.queued_at",
+                arguments: [id]
+            ).map(Call.init(row:))
+            let messages = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT m.* FROM messages m
+                    JOIN confirmations x ON x.call_id = m.call_id AND x.volunteer_id = ?
+                    JOIN calls c ON c.id = m.call_id
+                    WHERE c.ends_at + ? >= ?
+                    ORDER BY m.at, m.id
+                    """,
+                arguments: [id, RosterSQL.messageWindowMillis, now.millis]
+            ).map(CallMessage.init(row:))
+            let alerts = try Int64.fetchAll(
+                db, sql: "SELECT alerted_at FROM alerts WHERE volunteer_id = ? AND alerted_at > ?",
+                arguments: [id, now.millis - AlertWindow.windowMillis]
+            ).map { Timestamp(millis: $0) }
+            let dropped = try String.fetchAll(
+                db, sql: "SELECT call_id FROM suppressions WHERE volunteer_id = ? AND reason = 'daily'", arguments: [id])
+            return WelcomeState(confirmed: confirmed, standby: standby, messages: messages, recentAlerts: alerts, dropped: Set(dropped))
+        }
+    }
+}
+
+/// What ``Store/welcomeState(volunteerId:now:)`` reads.
+public struct WelcomeState: Sendable {
+    public var confirmed: [Call]
+    public var standby: [Call]
+    public var messages: [CallMessage]
+    public var recentAlerts: [Timestamp]
+    public var dropped: Set<String>
+
+    public init(confirmed: [Call] = [], standby: [Call] = [], messages: [CallMessage] = [], recentAlerts: [Timestamp] = [], dropped: Set<String> = []) {
+        self.confirmed = confirmed
+        self.standby = standby
+        self.messages = messages
+        self.recentAlerts = recentAlerts
+        self.dropped = dropped
+    }
+}

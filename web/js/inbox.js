@@ -22,10 +22,11 @@ export class Inbox {
     const text = String(msg.text ?? "");
     const at = String(msg.at || "");
     const id = msg.id ? String(msg.id) : undefined;
+    const kind = msg.kind === "closeout" ? "closeout" : undefined; // the summary when a call ends
     if (!callId || !text) return false;
     const list = this.byCall[callId] || (this.byCall[callId] = []);
     if (list.some((m) => (id && m.id === id) || (m.at === at && m.text === text))) return false;
-    list.push({ id, at, text, received: Date.now() });
+    list.push({ id, kind, at, text, received: Date.now() });
     this._save();
     return true;
   }
@@ -65,8 +66,9 @@ export function messageList(messages) {
   const list = el("ul", { class: "messages" });
   for (const m of messages) {
     const when = m.at ? new Date(m.at) : null;
-    list.append(el("li", { class: "message" },
+    list.append(el("li", { class: "message", dataset: { kind: m.kind || "organisation" } },
       when && !isNaN(when) ? el("time", { datetime: m.at }, fmtDateTime(when)) : null,
+      m.kind === "closeout" ? el("span", { class: "message-kind" }, t("v.messages.closeout")) : null,
       el("span", { class: "message-text" }, m.text)));
   }
   return el("section", { class: "messages-box", "aria-label": t("v.confirmed.messages") },

@@ -137,3 +137,24 @@ def overflow(driver):
 
 def pause(seconds):
     time.sleep(seconds)
+
+
+def volunteer_ready(driver, base, name, lat, lon, skills=()):
+    """Sign up, share an emulated GPS position and become available."""
+    volunteer_signup(driver, base, name, skills=skills)
+    grant_geolocation(driver, base, lat, lon)
+    js_click(driver, driver.find_element(By.ID, "loc-gps"))
+    text_in(driver, "#loc-status", "GPS")
+    wait(driver, lambda d: d.find_element(By.ID, "conn").get_attribute("data-state") == "online")
+    volunteer_set_available(driver)
+
+
+def set_input(driver, css, value):
+    """Set an input's value as the user would (input and change events), e.g. for type=time."""
+    driver.execute_script("const e = document.querySelector(arguments[0]); e.value = arguments[1];"
+                          "e.dispatchEvent(new Event('input', {bubbles: true}));"
+                          "e.dispatchEvent(new Event('change', {bubbles: true}));", css, value)
+
+
+def attention_log(driver):
+    return driver.execute_script("return window.helferrufAttentionLog || []")

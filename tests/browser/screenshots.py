@@ -55,6 +55,9 @@ class SimVolunteer:
                 msg = json.loads(raw)
                 if msg.get("type") == "alert":
                     self.alerts[msg["call"]["id"]] = msg["call"]
+                    # Funnel receipts (protocol 1.1), as the web page sends them.
+                    self.send({"type": "received", "callId": msg["call"]["id"]})
+                    self.send({"type": "seen", "callId": msg["call"]["id"]})
                 elif msg.get("type") == "welcome":
                     for c in msg.get("alerts", []):
                         self.alerts[c["id"]] = c
@@ -152,6 +155,10 @@ def main():
         wait(vol, lambda d: d.find_elements(By.CSS_SELECTOR, f'.alert-card[data-call-id="{a["id"]}"]'), 5)
         click_css(vol, f'.alert-card[data-call-id="{a["id"]}"] [data-action="accept"]')
         visible(vol, f'.confirmed-card[data-call-id="{a["id"]}"]', 5)
+        # On site, with a message from the organisation (protocol 1.1).
+        click_css(vol, f'.confirmed-card[data-call-id="{a["id"]}"] [data-action="checkin"]')
+        server.api("POST", f"/calls/{a['id']}/messages", token=server.org_token,
+                   body={"text": "Treffpunkt ist jetzt Tor 2 am Bauhof. Gummistiefel sind da."})
         d_call = post_call(server, title="Erste Hilfe beim Stadtfest", needed=6, skills=["first-aid"], radiusKm=5,
                            lat=50.9360, lon=6.9500, hours=6,
                            description="Sanitätsdienst braucht Unterstützung am Info-Zelt. "
@@ -171,6 +178,8 @@ def main():
         org_signin(con, server.base, server.org_token, "/console")
         console_fill_call(con, "Deich sichern Deutz", 50.9370, 6.9700, description="Sandsäcke am Deich verlegen.",
                           address="Deutzer Werft, Köln", radius=8, needed=12, skills=["sandbags"])
+        js_click(con, con.find_element(By.ID, "c-mode-waves"))
+        js_click(con, con.find_element(By.ID, "c-standby"))
         text_in(con, "#reach", "Helfende", 10)
         time.sleep(0.6)
         click_css(con, f'.call-card[data-call-id="{a["id"]}"] [data-action="helpers"]')

@@ -187,9 +187,10 @@ def test_unknown_token_returns_to_signup(server, browsers):
     assert d.execute_script("return localStorage.getItem('helferruf.volunteer')") is None
 
 
+# Check boxes and radio buttons are measured by their label.check, which is the touch target.
 SMALL_TARGETS_JS = """
 return [...document.querySelectorAll(
-    'button, select, input:not([type=checkbox]):not([type=hidden]), label.check, .topnav a')]
+    'button, select, input:not([type=checkbox]):not([type=radio]):not([type=hidden]), label.check, .topnav a')]
   .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
   .filter(e => { const r = e.getBoundingClientRect(); return r.height < 44 || r.width < 44; })
   .map(e => (e.id || e.className || e.tagName) + ' ' + Math.round(e.getBoundingClientRect().width) + 'x'

@@ -136,6 +136,9 @@ export function setBaseTitle(title) {
 
 export function vibrate(tag) {
   record(`vibrate:${tag}`);
+  // Browsers refuse vibration before the first tap on the page (e.g. right
+  // after a reload) and log an error for trying.
+  if (navigator.userActivation && !navigator.userActivation.hasBeenActive) return;
   try {
     if (navigator.vibrate) navigator.vibrate([400, 150, 400, 150, 400]);
   } catch { /* not allowed */ }

@@ -9,6 +9,9 @@ import { parsePlace, placeNames } from "./places.js";
 import { SkillPicker } from "./skills.js";
 import { toCsv } from "./csv.js";
 import { orgToken, setOrgToken, bindSignIn, liveCalls } from "./org.js";
+import { bindDispatchInputs, readDispatch, rememberDispatch } from "./dispatch.js";
+import { funnelView } from "./funnel.js";
+import { messageComposer } from "./messages.js";
 import {
   el, append, $, clear, fmtKm, fmtAgo, fmtWindow, toRfc3339Local, toLocalInput, debounce, download,
 } from "./util.js";
@@ -64,7 +67,7 @@ function showConsole(calls) {
           const next = calls.get(id);
           state.calls.set(id, { ...(prev || {}), ...next });
           const card = state.cards.get(id);
-          if (card && card.helpersOpen && prev && prev.confirmed !== next.confirmed) loadHelpers(id);
+          if (card && card.helpersOpen && prev && (prev.confirmed !== next.confirmed || prev.checkedIn !== next.checkedIn)) loadHelpers(id);
         }
         renderCalls();
       },
@@ -95,6 +98,7 @@ const FIELD_INPUT = {
   "location.lat": "c-lat", "location.lon": "c-lon", location: "c-lat",
   radiusKm: "c-radius", needed: "c-needed", skills: "c-custom",
   startsAt: "c-starts", endsAt: "c-ends",
+  "dispatch.maxRadiusKm": "c-max-radius", "dispatch.waveSeconds": "c-wave-seconds", standby: "c-standby",
 };
 
 function clearErrors() {
@@ -113,6 +117,7 @@ function fieldError(field, message) {
   let box = document.getElementById(`cerr-${key.replace(/\./g, "-")}`);
   if (!box && key.startsWith("skills")) { key = "skills"; box = $("#cerr-skills"); }
   if (!box && key.startsWith("location")) { key = "location"; box = $("#cerr-location"); }
+  if (!box && key.startsWith("dispatch")) { key = "dispatch"; box = $("#cerr-dispatch"); }
   if (!box) return false;
   box.textContent = message;
   box.hidden = false;
@@ -228,6 +233,7 @@ function initForm() {
   $("#c-search").addEventListener("keydown", (e) => {
     if (e.key === "Enter") { e.preventDefault(); search(); }
   });
+  bindDispatchInputs();
   $("#call-form").addEventListener("submit", onSubmit);
   // Availability changes all the time: keep the preview fresh.
   setInterval(() => { if (state.pin && document.visibilityState === "visible") updateReach(); }, 15000);
@@ -242,6 +248,8 @@ async function onSubmit(ev) {
   let first = null;
   if (!title) first = first || fieldError("title", t("c.f.required"));
   if (!pin) first = first || fieldError("location", t("c.f.needPlace"));
+  const dispatch = readDispatch();
+  if (dispatch.error) first = first || fieldError(dispatch.error.field, dispatch.error.message);
   if (first) {
     (first instanceof HTMLElement ? first : $("#c-title")).focus();
     return;
@@ -254,6 +262,7 @@ async function onSubmit(ev) {
     radiusKm: radiusKm(),
     needed: Number($("#c-needed").value),
     skills: state.skills.value,
+    ...dispatch.fields,
   };
   const starts = $("#c-starts").value;
   const ends = $("#c-ends").value;
@@ -264,6 +273,7 @@ async function onSubmit(ev) {
   btn.textContent = t("c.f.submitting");
   try {
     const call = await api("POST", "/calls", { token: orgToken(), body });
+    rememberDispatch(call, dispatch.fields);
     state.calls.set(call.id, { ...(state.calls.get(call.id) || {}), ...call });
     renderCalls();
     const ok = $("#call-form-ok");
@@ -327,14 +337,13 @@ function renderCalls() {
 
 function renderCall(c) {
   let card = state.cards.get(c.id);
-  if (!card) {
-    card = { node: el("article", { class: "call-card", dataset: { callId: c.id } }), helpersOpen: false, helpers: null };
-    state.cards.set(c.id, card);
-  }
-  const node = card.node;
+  if (!card) card = newCallCard(c.id);
+  card.node.dataset.status = c.status;
+  card.node.setAttribute("aria-labelledby", `call-h-${c.id}`);
+  // Only the body is rebuilt; the message composer below it stays as typed.
+  card.composer.node.hidden = !(c.status === "open" || c.status === "filled");
+  const node = card.body;
   const hadFocus = node.contains(document.activeElement) ? document.activeElement.dataset.action : null;
-  node.dataset.status = c.status;
-  node.setAttribute("aria-labelledby", `call-h-${c.id}`);
   clear(node);
   const needed = Math.max(1, c.needed || 1);
   append(node,
@@ -344,8 +353,9 @@ function renderCall(c) {
     el("div", { class: "counter" },
       el("span", { class: "counter-text" }, t("c.call.counter", { confirmed: c.confirmed ?? 0, needed: c.needed ?? 0 })),
       el("progress", { class: "fill", max: needed, value: Math.min(c.confirmed || 0, needed), "aria-hidden": "true" })),
+    funnelView(c),
     el("p", { class: "call-meta" }, [
-      t("c.call.stats", { alerted: c.alerted ?? 0, declined: c.declined ?? 0 }),
+      t("c.call.stats", { declined: c.declined ?? 0 }),
       c.createdAt ? t("c.call.created", { ago: fmtAgo(c.createdAt) }) : "",
       c.radiusKm ? t("c.call.radius", { km: fmtKm(c.radiusKm) }) : "",
     ].filter(Boolean).join(" · ")),
@@ -370,6 +380,25 @@ function renderCall(c) {
   return card;
 }
 
+function newCallCard(id) {
+  const card = {
+    node: el("article", { class: "call-card", dataset: { callId: id } }),
+    body: el("div", { class: "call-body" }),
+    composer: messageComposer(id, {
+      token: orgToken,
+      onUnauthorized: () => {
+        setOrgToken(null);
+        showSignIn(t("o.signin.wrong"));
+      },
+    }),
+    helpersOpen: false,
+    helpers: null,
+  };
+  card.node.append(card.body, card.composer.node);
+  state.cards.set(id, card);
+  return card;
+}
+
 function renderHelpers(id, card) {
   const box = el("div", { class: "helpers", id: `helpers-${id}` });
   if (card.error) {
@@ -379,6 +408,8 @@ function renderHelpers(id, card) {
   } else if (card.helpers.length === 0) {
     box.append(el("p", { class: "hint" }, t("c.call.noHelpers")));
   } else {
+    // Party size and on-site state come from a 1.1 server (our addition to the list).
+    const v11 = card.helpers.some((h) => typeof h.party === "number");
     const body = el("tbody");
     for (const h of card.helpers) {
       body.append(el("tr", null,
@@ -386,12 +417,16 @@ function renderHelpers(id, card) {
           ? el("td", { class: "erased" }, t("c.call.erased"))
           : el("td", null, h.displayName),
         el("td", null, h.contact || ""),
+        v11 ? el("td", { class: "num" }, String(h.party ?? 1)) : null,
+        v11 ? el("td", null, h.checkedIn ? t("c.call.onSite") : "") : null,
         el("td", null, h.confirmedAt ? new Date(h.confirmedAt).toLocaleString(locale(), { dateStyle: "short", timeStyle: "short" }) : "")));
     }
     box.append(el("table", null,
       el("thead", null, el("tr", null,
         el("th", { scope: "col" }, t("c.call.helperName")),
         el("th", { scope: "col" }, t("c.call.helperContact")),
+        v11 ? el("th", { scope: "col" }, t("c.call.helperParty")) : null,
+        v11 ? el("th", { scope: "col" }, t("c.call.helperOnSite")) : null,
         el("th", { scope: "col" }, t("c.call.helperAt")))),
       body));
   }
@@ -466,6 +501,7 @@ function init() {
   applyTranslations();
   bindLangSwitch($("#lang"));
   onLangChange(() => {
+    for (const card of state.cards.values()) card.composer.render();
     renderCalls();
     renderRadius();
     onConnState.rerender();

@@ -6,6 +6,7 @@ import { t, applyTranslations, bindLangSwitch, onLangChange } from "./i18n.js";
 import { connectionIndicator } from "./socket.js";
 import { orgToken, setOrgToken, bindSignIn, liveCalls } from "./org.js";
 import { el, append, $, clear, fmtNumber, fmtDuration, fmtAgo, fmtTime, storageGet, storageSet } from "./util.js";
+import { funnelView } from "./funnel.js";
 
 const K_BIG = "helferruf.bigScreen";
 const K_FILLED = "helferruf.filledAt";
@@ -76,10 +77,6 @@ function visibleCalls() {
     .sort((a, b) => (ORDER[a.status] ?? 3) - (ORDER[b.status] ?? 3) || String(b.createdAt).localeCompare(String(a.createdAt)));
 }
 
-function funnelItem(value, key) {
-  return el("li", { dataset: { metric: key } }, el("b", null, fmtNumber(value)), " ", t(`d.call.${key}`));
-}
-
 function tile(c) {
   const needed = Math.max(1, c.needed || 1);
   const confirmed = c.confirmed || 0;
@@ -93,17 +90,10 @@ function tile(c) {
       el("span", null, t("d.call.confirmed"))),
     el("progress", { class: "fill", max: needed, value: Math.min(confirmed, needed), "aria-label": t("c.call.counter", { confirmed, needed: c.needed || 0 }) }),
   );
-  const funnel = el("ul", { class: "funnel" });
-  funnel.append(funnelItem(c.alerted ?? 0, "alerted"));
-  if (typeof c.delivered === "number") funnel.append(funnelItem(c.delivered, "delivered"));
-  if (typeof c.seen === "number") funnel.append(funnelItem(c.seen, "seen"));
-  funnel.append(funnelItem(c.declined ?? 0, "declined"));
-  funnel.append(funnelItem(confirmed, "confirmed"));
-  if (typeof c.checkedIn === "number") funnel.append(funnelItem(c.checkedIn, "checkedIn"));
-  if (typeof c.standby === "number" && c.standby > 0) funnel.append(funnelItem(c.standby, "standby"));
-  node.append(funnel);
+  node.append(funnelView(c));
 
   const times = el("p", { class: "tile-times" });
+  if (c.declined) times.append(el("span", null, t("c.call.stats", { declined: fmtNumber(c.declined) })));
   const created = c.createdAt ? new Date(c.createdAt).getTime() : null;
   if (created && c.status === "open") times.append(el("span", null, t("d.call.since", { dur: fmtDuration(Date.now() - created) })));
   const filledIso = c.filledAt || state.filledAt[c.id];

@@ -7,7 +7,12 @@ import { TileMap } from "./map.js";
 import { parsePlace, placeNames } from "./places.js";
 import { SkillPicker } from "./skills.js";
 import * as attn from "./attention.js";
-import { sendFunnel } from "../config.js";
+import { Receipts } from "./receipts.js";
+import { CheckIns } from "./checkin.js";
+import { Inbox, messageList } from "./inbox.js";
+import { FillCounter } from "./counter.js";
+import { note, patchNote, rememberCall, forgetAllNotes } from "./mycalls.js";
+import { bindFatigueInputs, fillFatigue, readFatigue, fatigueSummary } from "./fatigue.js";
 import {
   el, append, $, clear, fmtKm, fmtCoord, fmtWindow, fmtTime, toRfc3339Local, download,
   storageGet, storageSet, haversineKm, requestId,
@@ -21,7 +26,6 @@ const K_UNTIL = "helferruf.untilTime";
 const SK_AVAIL = "helferruf.availability";
 const SK_KNOWN = "helferruf.knownCalls";
 const SK_DECLINED = "helferruf.declined";
-const SK_SEEN = "helferruf.seenSent";
 
 const state = {
   profile: storageGet(localStorage, K_PROFILE),
@@ -33,7 +37,6 @@ const state = {
   confirmed: new Map(), // callId -> entry
   known: new Set(storageGet(sessionStorage, SK_KNOWN) || []),
   declined: new Set(storageGet(sessionStorage, SK_DECLINED) || []),
-  seenSent: new Set(storageGet(sessionStorage, SK_SEEN) || []),
   pending: new Map(), // requestId -> {callId, kind, timer}
   lastSentLocation: null,
   lastSentAt: 0,
@@ -71,8 +74,18 @@ function isAvailable() {
   return true;
 }
 
-function isV11(call) {
-  return call && ("delivered" in call || "checkedIn" in call || "standby" in call);
+/**
+ * Whether a filled call still takes accepts onto its waiting list. The call
+ * object tells only how many are queued (`standby`), so a filled call offers
+ * the waiting list when someone is queued already or the server says so.
+ */
+function offersStandby(call) {
+  return call.standbyEnabled === true || (typeof call.standby === "number" && call.standby > 0);
+}
+
+/** Party size chosen for a call (1 when never chosen). */
+function partyOf(callId) {
+  return note(callId).party || 1;
 }
 
 function callEnded(status) {
@@ -95,13 +108,29 @@ const socket = new LiveSocket({
 });
 $("#conn-retry").addEventListener("click", () => socket.connectNow());
 
+const receipts = new Receipts((msg) => socket.send(msg));
+const inbox = new Inbox();
+const checkIns = new CheckIns((msg) => socket.send(msg), (callId, failed) => {
+  const c = state.confirmed.get(callId);
+  if (!c) return;
+  c.checkinError = failed;
+  renderConfirmed(c);
+  if (failed) announce(t("v.checkin.failed"));
+});
+
 function handleMessage(msg) {
   switch (msg.type) {
     case "welcome": onWelcome(msg); break;
-    case "alert": if (msg.call) upsertAlert(msg.call, { fresh: true }); break;
+    case "alert":
+      if (msg.call && msg.call.id) {
+        receipts.received(msg.call.id);
+        upsertAlert(msg.call);
+      }
+      break;
     case "call_update": onCallUpdate(msg); break;
     case "accept_result": onAcceptResult(msg.callId, msg.result, msg.requestId, !!msg.promoted); break;
     case "message": onOrgMessage(msg); break;
+    case "checkin_result": checkIns.onResult(msg); break;
     case "error": onServerError(msg); break;
     default: break; // unknown message types are ignored (forward compatibility)
   }
@@ -118,6 +147,8 @@ function onWelcome(msg) {
   for (const call of msg.confirmed || []) {
     confirmedIds.add(call.id);
     state.known.add(call.id);
+    // Promoted from the waiting list while away: the call is simply confirmed now.
+    if (note(call.id).standby) patchNote(call.id, { standby: null });
     upsertConfirmed(call);
   }
   for (const [id, entry] of state.confirmed) {
@@ -129,9 +160,12 @@ function onWelcome(msg) {
   for (const item of msg.alerts || []) {
     // Call objects with distanceKm; an {call: …} wrapper is accepted too.
     const call = item && item.call ? { distanceKm: item.distanceKm, ...item.call } : item;
-    upsertAlert(call, { fresh: true });
+    if (call && call.id) receipts.received(call.id);
+    upsertAlert(call);
   }
+  onWelcomeStandby(msg);
   saveKnown();
+  receipts.flush();
   // Alerts shown before the reconnect that the server does not list again
   // within a few seconds (after it got our availability and location) are
   // closed or no longer meant for us.
@@ -145,9 +179,35 @@ function onWelcome(msg) {
   renderLists();
 }
 
+/** welcome.standby (our server's addition): the calls whose waiting list holds us. */
+function onWelcomeStandby(msg) {
+  if (!Array.isArray(msg.standby)) return;
+  const queued = new Set();
+  for (const call of msg.standby) {
+    if (!call || !call.id) continue;
+    queued.add(call.id);
+    patchNote(call.id, { standby: true });
+    state.known.add(call.id); // shown before: no new ring
+    upsertAlert(call);
+    const entry = state.alerts.get(call.id);
+    if (entry && entry.result !== "standby") {
+      entry.result = "standby";
+      renderAlert(entry);
+    }
+  }
+  for (const entry of state.alerts.values()) {
+    if (entry.result === "standby" && !queued.has(entry.id)) {
+      entry.result = null;
+      patchNote(entry.id, { standby: null });
+      renderAlert(entry);
+    }
+  }
+}
+
 function onServerError(msg) {
   // Funnel messages are unknown to a 1.0 server: ignore those answers.
   if (msg.code === "unknown_type" && !msg.requestId) return;
+  if (checkIns.onError(msg)) return;
   if (msg.requestId && state.pending.has(msg.requestId)) {
     const p = state.pending.get(msg.requestId);
     clearTimeout(p.timer);
@@ -159,7 +219,7 @@ function onServerError(msg) {
 
 // ---------------------------------------------------------------- alerts
 
-function upsertAlert(call, { fresh }) {
+function upsertAlert(call) {
   if (!call || !call.id) return;
   if (state.confirmed.has(call.id) && !state.confirmed.get(call.id).gone) {
     // Already confirmed: just refresh the figures.
@@ -172,15 +232,15 @@ function upsertAlert(call, { fresh }) {
   let entry = state.alerts.get(call.id);
   const isNew = !state.known.has(call.id);
   if (!entry) {
-    entry = { id: call.id, call: { ...call }, busy: false, result: null, node: null, lastSeen: Date.now() };
+    entry = newAlertEntry(call);
     state.alerts.set(call.id, entry);
   } else {
     entry.call = { ...entry.call, ...call };
     entry.lastSeen = Date.now();
     if (call.status === "open" && (entry.result === "full" || entry.result === "closed")) entry.result = null;
   }
-  if (fresh && sendFunnel) socket.send({ type: "received", callId: call.id });
   renderAlert(entry);
+  receipts.shown(call.id);
   renderLists();
   if (isNew) {
     state.known.add(call.id);
@@ -194,7 +254,15 @@ function upsertAlert(call, { fresh }) {
       onClick: () => entry.node && entry.node.scrollIntoView({ block: "center" }),
     });
   }
-  markSeen();
+}
+
+function newAlertEntry(call) {
+  return {
+    id: call.id, call: { ...call }, busy: false, node: null, lastSeen: Date.now(),
+    counter: new FillCounter(),
+    // A waiting-list place survives a reload (the server keeps it too).
+    result: note(call.id).standby ? "standby" : null,
+  };
 }
 
 function distanceKm(call) {
@@ -216,28 +284,18 @@ function removeAlert(id) {
   renderLists();
 }
 
-/** Tell a 1.1 server which alerts have been shown in a visible page. */
-function markSeen() {
-  if (!sendFunnel || document.visibilityState !== "visible" || !socket.isOnline()) return;
-  let changed = false;
-  for (const id of state.alerts.keys()) {
-    if (!state.seenSent.has(id)) {
-      socket.send({ type: "seen", callId: id });
-      state.seenSent.add(id);
-      changed = true;
-    }
-  }
-  if (changed) storageSet(sessionStorage, SK_SEEN, [...state.seenSent].slice(-200));
-}
-document.addEventListener("visibilitychange", markSeen);
+// Cards of alerts that arrive together (one welcome, or frames within a
+// moment of each other) keep the server's order, most urgent first; a later
+// batch goes on top.
+const BATCH_MS = 300;
+let batch = { at: 0, last: null };
 
-function counterNode(call) {
-  const needed = Math.max(1, call.needed || 1);
-  const confirmed = Math.min(call.confirmed || 0, needed);
-  const bar = el("progress", { class: "fill", max: needed, value: confirmed, "aria-hidden": "true" });
-  return el("div", { class: "counter" },
-    el("span", { class: "counter-text" }, t("v.alert.counter", { confirmed: call.confirmed || 0, needed: call.needed })),
-    bar);
+function placeNewAlertCard(node) {
+  const list = $("#alerts");
+  const now = Date.now();
+  if (batch.last && batch.last.parentNode === list && now - batch.at < BATCH_MS) batch.last.after(node);
+  else list.prepend(node);
+  batch = { at: now, last: node };
 }
 
 function statusText(entry) {
@@ -257,13 +315,15 @@ function renderAlert(entry) {
   const c = entry.call;
   const st = c.status || "open";
   const closed = callEnded(st) || entry.result === "closed";
-  const canAccept = !closed && !entry.busy && entry.result !== "standby" && st === "open";
+  const standby = entry.result === "standby";
+  const canAccept = !closed && !entry.busy && !standby && (st === "open" || (st === "filled" && offersStandby(c)));
 
   const titleId = `alert-title-${c.id}`;
   const node = entry.node || el("article", { class: "alert-card", dataset: { callId: c.id } });
   node.setAttribute("aria-labelledby", titleId);
   node.dataset.status = st;
-  node.classList.toggle("is-closed", closed || st === "filled");
+  node.classList.toggle("is-closed", closed || (st === "filled" && !standby));
+  node.classList.toggle("is-standby", standby && !closed);
   clear(node);
 
   const meta = [distanceText(c), c.orgName ? t("v.alert.by", { org: c.orgName }) : ""].filter(Boolean).join(" · ");
@@ -272,26 +332,25 @@ function renderAlert(entry) {
     meta ? el("p", { class: "card-meta" }, meta) : null,
     c.startsAt && c.endsAt ? el("p", { class: "card-when" }, el("span", { class: "card-label" }, t("v.alert.when")), " ", fmtWindow(c.startsAt, c.endsAt)) : null,
     c.address ? el("p", { class: "card-address" }, el("span", { class: "card-label" }, t("v.alert.where")), " ", c.address) : null,
-    counterNode(c),
+    entry.counter.update(c),
     c.description ? el("p", { class: "card-desc" }, c.description) : null,
     c.skills && c.skills.length ? el("p", { class: "card-skills" }, t("v.alert.skills", { skills: c.skills.map(skillLabel).join(", ") })) : null,
   );
-  const status = statusText(entry);
-  node.append(el("p", { class: "card-status", role: "status" }, status));
+  node.append(el("p", { class: "card-status", role: "status" }, statusText(entry)));
 
   const actions = el("div", { class: "btn-row card-actions" });
-  let partySelect = null;
-  if (canAccept && isV11(c)) {
-    partySelect = el("select", { class: "party", id: `party-${c.id}` },
-      ...Array.from({ length: 10 }, (_, i) => el("option", { value: i + 1 }, String(i + 1))));
-    actions.append(el("label", { class: "party-label", for: `party-${c.id}` }, t("v.alert.party")), partySelect);
-  }
-  if (!closed) {
+  if (canAccept) actions.append(partyPicker(entry));
+  if (standby && !closed) {
+    actions.append(el("button", {
+      type: "button", class: "btn btn-danger-outline", dataset: { action: "leave-standby" },
+      disabled: entry.busy, onclick: () => leaveStandby(entry.id),
+    }, t("v.standby.leave")));
+  } else if (!closed) {
     actions.append(el("button", {
       type: "button", class: "btn btn-accept btn-big", dataset: { action: "accept" },
       disabled: !canAccept,
-      onclick: () => accept(entry.id, partySelect ? Number(partySelect.value) : 1),
-    }, entry.busy ? t("v.alert.accepting") : t("v.alert.accept")));
+      onclick: () => accept(entry.id),
+    }, entry.busy ? t("v.alert.accepting") : st === "filled" && canAccept ? t("v.standby.join") : t("v.alert.accept")));
     actions.append(el("button", {
       type: "button", class: "btn btn-secondary btn-big", dataset: { action: "decline" },
       disabled: entry.busy, onclick: () => decline(entry.id),
@@ -305,20 +364,42 @@ function renderAlert(entry) {
   node.append(actions);
   if (!entry.node) {
     entry.node = node;
-    $("#alerts").prepend(node);
+    placeNewAlertCard(node);
   }
 }
 
-function accept(id, party = 1) {
+/** "Wie viele kommt ihr insgesamt?" 1–10, sent as `party` with the accept. */
+function partyPicker(entry) {
+  const id = `party-${entry.id}`;
+  const select = el("select", {
+    id, class: "party", dataset: { role: "party" },
+    onchange: () => patchNote(entry.id, { party: Number(select.value) }),
+  }, ...Array.from({ length: 10 }, (_, i) => el("option", { value: i + 1 },
+    i === 0 ? t("v.party.justMe") : t("v.party.people", { n: i + 1 }))));
+  select.value = String(partyOf(entry.id));
+  return el("div", { class: "party-row" }, el("label", { class: "party-label", for: id }, t("v.alert.party")), select);
+}
+
+function accept(id) {
   const entry = state.alerts.get(id);
   if (!entry || entry.busy) return;
   attn.stopTitleFlash();
   entry.busy = true;
   entry.result = null;
   renderAlert(entry);
+  const party = partyOf(id);
   const msg = { type: "accept", callId: id, requestId: requestId() };
   if (party > 1) msg.party = party;
   sendOrPost(msg, "accept", `/calls/${encodeURIComponent(id)}/accept`);
+}
+
+/** Leave the waiting list: a withdraw (§7: withdrawing leaves the queue too). */
+function leaveStandby(id) {
+  const entry = state.alerts.get(id);
+  if (!entry || entry.busy) return;
+  entry.busy = true;
+  renderAlert(entry);
+  sendOrPost({ type: "withdraw", callId: id, requestId: requestId() }, "withdraw", `/calls/${encodeURIComponent(id)}/withdraw`);
 }
 
 function decline(id) {
@@ -365,6 +446,8 @@ function failPending(callId, kind) {
   if (kind === "withdraw") {
     const c = state.confirmed.get(callId);
     if (c) { c.busy = false; c.error = true; renderConfirmed(c); }
+    const waiting = state.alerts.get(callId); // leaving the waiting list failed: still on it
+    if (waiting) { waiting.busy = false; renderAlert(waiting); announce(t("v.alert.error")); }
     return;
   }
   const entry = state.alerts.get(callId);
@@ -386,10 +469,11 @@ function onAcceptResult(callId, result, reqId, promoted = false, kindHint) {
   const conf = state.confirmed.get(callId);
   switch (result) {
     case "confirmed": {
-      let call = entry ? entry.call : conf ? conf.call : { id: callId, title: "", status: "open" };
-      if (entry && !conf && typeof call.needed === "number") {
+      patchNote(callId, { standby: null });
+      let call = entry ? entry.call : conf ? conf.call : { id: callId, title: "", status: "open", ...note(callId).call };
+      if (entry && !conf && !sendsLiveCounts(call) && typeof call.needed === "number") {
         // A 1.0 server sends call_update only on status changes: count ourselves in.
-        const confirmed = Math.min(call.needed, (call.confirmed || 0) + 1);
+        const confirmed = Math.min(call.needed, (call.confirmed || 0) + partyOf(callId));
         call = { ...call, confirmed, status: confirmed >= call.needed ? "filled" : call.status };
       }
       if (entry) removeAlert(callId);
@@ -404,23 +488,30 @@ function onAcceptResult(callId, result, reqId, promoted = false, kindHint) {
       break;
     }
     case "withdrawn": {
+      patchNote(callId, { standby: null, checkin: null });
       if (conf) {
         if (conf.node) conf.node.remove();
         state.confirmed.delete(callId);
         if (!callEnded(conf.call.status)) {
-          const call = {
-            ...conf.call,
-            status: conf.call.status === "filled" ? "open" : conf.call.status,
-            confirmed: Math.max(0, (conf.call.confirmed || 0) - 1),
-          };
-          state.alerts.set(callId, { id: callId, call, busy: false, result: null, node: null, lastSeen: Date.now() });
-          renderAlert(state.alerts.get(callId));
+          let call = conf.call;
+          if (!sendsLiveCounts(call)) {
+            call = {
+              ...call,
+              status: call.status === "filled" ? "open" : call.status,
+              confirmed: Math.max(0, (call.confirmed || 0) - partyOf(callId)),
+            };
+          }
+          const again = newAlertEntry(call);
+          state.alerts.set(callId, again);
+          renderAlert(again);
         }
         announce(t("v.confirmed.withdrawn"));
       } else if (entry) {
+        const wasStandby = entry.result === "standby";
         entry.busy = false;
         entry.result = null;
         renderAlert(entry);
+        if (wasStandby) announce(t("v.standby.left"));
       }
       break;
     }
@@ -434,6 +525,7 @@ function onAcceptResult(callId, result, reqId, promoted = false, kindHint) {
         renderConfirmed(conf);
         break;
       }
+      patchNote(callId, { standby: result === "standby" ? true : null });
       if (entry) {
         entry.busy = false;
         entry.result = result;
@@ -449,6 +541,11 @@ function onAcceptResult(callId, result, reqId, promoted = false, kindHint) {
   renderLists();
 }
 
+/** A 1.1 server (its call objects carry the funnel) sends call_update whenever the count changes. */
+function sendsLiveCounts(call) {
+  return typeof call.delivered === "number" || typeof call.checkedIn === "number";
+}
+
 function onCallUpdate(msg) {
   const patch = { status: msg.status, confirmed: msg.confirmed, needed: msg.needed };
   for (const k of Object.keys(patch)) if (patch[k] === undefined) delete patch[k];
@@ -459,6 +556,7 @@ function onCallUpdate(msg) {
     const was = entry.call.status;
     entry.call = { ...entry.call, ...patch };
     if (msg.status === "open" && (entry.result === "full")) entry.result = null;
+    if (callEnded(msg.status)) patchNote(msg.callId, { standby: null });
     renderAlert(entry);
     if (was !== msg.status && msg.status && msg.status !== "open") announce(`${entry.call.title}: ${statusText(entry)}`);
   }
@@ -475,12 +573,16 @@ function onCallUpdate(msg) {
 function upsertConfirmed(call, opts = {}) {
   let entry = state.confirmed.get(call.id);
   if (!entry) {
-    entry = { id: call.id, call: { ...call }, node: null, messages: [], gone: false, busy: false, confirmStep: false };
+    entry = {
+      id: call.id, call: { ...call }, node: null, gone: callEnded(call.status), busy: false, confirmStep: false,
+      counter: new FillCounter(),
+    };
     state.confirmed.set(call.id, entry);
   } else {
     entry.call = { ...entry.call, ...call };
     entry.gone = callEnded(entry.call.status);
   }
+  rememberCall(entry.call);
   if (opts.justConfirmed) entry.fresh = opts.promoted ? "promoted" : "thanks";
   if (state.alerts.has(call.id)) removeAlert(call.id);
   renderConfirmed(entry);
@@ -489,16 +591,24 @@ function upsertConfirmed(call, opts = {}) {
 }
 
 function onOrgMessage(msg) {
-  const entry = state.confirmed.get(msg.callId);
-  if (!entry) return;
-  if (!entry.messages.some((m) => m.at === msg.at && m.text === msg.text)) {
-    entry.messages.push({ text: String(msg.text || ""), at: msg.at });
-    renderConfirmed(entry);
-    announce(`${entry.call.title}: ${msg.text}`);
-    attn.attention(`message-${msg.callId}`, {
-      title: entry.call.title || t("v.notify.title"), body: String(msg.text || ""), flashText: t("v.titleFlash"),
-    });
+  if (!msg.callId) return;
+  // Every message comes again after each welcome: only a new one rings.
+  const isNew = inbox.add(msg);
+  let entry = state.confirmed.get(msg.callId);
+  if (entry) renderConfirmed(entry);
+  else {
+    // A message about a call that is no longer in welcome.confirmed (e.g. the
+    // summary after it expired): show it on a card of the ended call.
+    const call = { id: msg.callId, title: t("v.messages.pastCall"), ...note(msg.callId).call, status: "expired" };
+    entry = upsertConfirmed(call);
   }
+  if (!isNew) return;
+  const title = entry.call.title || t("v.notify.title");
+  announce(t("v.messages.new", { title, text: String(msg.text) }));
+  attn.attention(`message-${msg.callId}`, {
+    title: t("v.messages.notifyTitle", { title }), body: String(msg.text), flashText: t("v.messages.flash"),
+    onClick: () => entry.node && entry.node.scrollIntoView({ block: "center" }),
+  });
 }
 
 function mapLink(loc) {
@@ -511,9 +621,11 @@ function renderConfirmed(entry) {
   const c = entry.call;
   const node = entry.node || el("article", { class: "confirmed-card", dataset: { callId: c.id } });
   const titleId = `conf-title-${c.id}`;
+  const checkin = checkIns.state(c.id);
   node.setAttribute("aria-labelledby", titleId);
   node.classList.toggle("is-closed", entry.gone);
   node.dataset.status = c.status || "";
+  node.dataset.checkin = checkin || "none";
   clear(node);
   const banner = entry.gone
     ? el("p", { class: "banner banner-warn", role: "status" }, t("v.confirmed.gone"))
@@ -524,34 +636,28 @@ function renderConfirmed(entry) {
   if (c.location && typeof c.location.lat === "number") {
     where.append(" ", el("a", { href: mapLink(c.location), target: "_blank", rel: "noopener" }, t("v.confirmed.mapLink")));
   }
-  node.append(el("dl", { class: "facts" },
+  const party = partyOf(c.id);
+  // A card made for a message about an unknown ended call has no facts to show.
+  if (c.startsAt || c.address || c.location) node.append(el("dl", { class: "facts" },
     el("dt", null, t("v.confirmed.where")), where,
     el("dt", null, t("v.confirmed.when")), el("dd", null, c.startsAt && c.endsAt ? fmtWindow(c.startsAt, c.endsAt) : ""),
+    party > 1 ? el("dt", null, t("v.confirmed.party")) : null,
+    party > 1 ? el("dd", { class: "party-size" }, t("v.party.people", { n: party })) : null,
   ));
-  if (typeof c.needed === "number") node.append(counterNode(c));
+  if (typeof c.needed === "number") node.append(entry.counter.update(c));
   if (c.description) node.append(el("p", { class: "card-desc" }, c.description));
-
-  if (entry.messages.length) {
-    const list = el("ul", { class: "messages" });
-    for (const m of entry.messages) {
-      list.append(el("li", null, el("time", { datetime: m.at || "" }, m.at ? fmtTime(new Date(m.at)) : ""), " ", m.text));
-    }
-    node.append(el("h4", null, t("v.confirmed.messages")), list);
+  const messages = messageList(inbox.list(c.id));
+  if (messages) node.append(messages);
+  if (!entry.gone && checkin) {
+    node.append(el("p", { class: checkin === "in" ? "checkin-state is-in" : "checkin-state" },
+      checkin === "in" ? t("v.checkin.in") : t("v.checkin.out")));
   }
+  if (entry.checkinError) node.append(el("p", { class: "card-status", role: "status" }, t("v.checkin.failed")));
   if (entry.error) node.append(el("p", { class: "card-status", role: "status" }, t("v.alert.error")));
 
   const actions = el("div", { class: "btn-row card-actions" });
   if (!entry.gone) {
-    if (isV11(c)) {
-      actions.append(el("button", {
-        type: "button", class: "btn btn-secondary", dataset: { action: entry.checkedIn ? "checkout" : "checkin" },
-        onclick: () => {
-          entry.checkedIn = !entry.checkedIn;
-          socket.send({ type: entry.checkedIn ? "checkin" : "checkout", callId: c.id });
-          renderConfirmed(entry);
-        },
-      }, entry.checkedIn ? t("v.confirmed.checkout") : t("v.confirmed.checkin")));
-    }
+    actions.append(checkinButton(entry, checkin));
     actions.append(el("button", {
       type: "button", class: entry.confirmStep ? "btn btn-danger" : "btn btn-danger-outline", dataset: { action: "withdraw" },
       disabled: entry.busy,
@@ -568,6 +674,24 @@ function renderConfirmed(entry) {
     entry.node = node;
     $("#confirmed").prepend(node);
   }
+}
+
+/** "Ich bin angekommen" before and after a stay, "Ich gehe jetzt" while checked in. */
+function checkinButton(entry, checkin) {
+  const isIn = checkin === "in";
+  return el("button", {
+    type: "button", class: isIn ? "btn btn-secondary btn-big" : "btn btn-accept btn-big",
+    dataset: { action: isIn ? "checkout" : "checkin" },
+    onclick: () => {
+      entry.checkinError = false;
+      if (!checkIns.toggle(entry.id)) {
+        entry.checkinError = true;
+        renderConfirmed(entry);
+        return;
+      }
+      announce(checkIns.state(entry.id) === "in" ? t("v.checkin.in") : t("v.checkin.out"));
+    },
+  }, isIn ? t("v.confirmed.checkout") : t("v.confirmed.checkin"));
 }
 
 function withdraw(id) {
@@ -894,6 +1018,7 @@ function renderAccount() {
     skills: p.skills && p.skills.length ? p.skills.map(skillLabel).join(", ") : t("v.account.noSkills"),
     km: fmtKm(p.maxDistanceKm ?? 10),
   });
+  $("#account-limits").textContent = fatigueSummary(p);
 }
 
 async function toggleProfileForm() {
@@ -908,12 +1033,18 @@ async function toggleProfileForm() {
   profileSkills.value = p.skills || [];
   $("#pf-distance").value = String(Math.round(p.maxDistanceKm ?? 10));
   distanceLabel($("#pf-distance"), $("#pf-distance-out"));
+  fillFatigue(p);
   try {
     const me = await api("GET", "/volunteers/me", { token: token() });
     if (me) {
       $("#pf-contact").value = me.contact || "";
-      Object.assign(state.profile, { displayName: me.displayName, skills: me.skills || [], maxDistanceKm: me.maxDistanceKm });
+      Object.assign(state.profile, {
+        displayName: me.displayName, skills: me.skills || [], maxDistanceKm: me.maxDistanceKm,
+        maxAlertsPerDay: me.maxAlertsPerDay ?? null, quietHours: me.quietHours ?? null,
+      });
       storageSet(localStorage, K_PROFILE, state.profile);
+      fillFatigue(state.profile);
+      renderAccount();
     }
   } catch { /* keep what we have */ }
   $("#pf-name").focus();
@@ -923,7 +1054,10 @@ async function onProfileSave(ev) {
   ev.preventDefault();
   clearFieldErrors("perr-");
   $("#profile-error").hidden = true;
-  const inputs = { displayName: $("#pf-name"), maxDistanceKm: $("#pf-distance"), contact: $("#pf-contact"), skills: $("#pf-custom") };
+  const inputs = {
+    displayName: $("#pf-name"), maxDistanceKm: $("#pf-distance"), contact: $("#pf-contact"), skills: $("#pf-custom"),
+    maxAlertsPerDay: $("#pf-max-alerts"), quietHours: $("#pf-quiet-from"),
+  };
   const body = {
     displayName: inputs.displayName.value.trim(),
     skills: profileSkills.value,
@@ -934,10 +1068,19 @@ async function onProfileSave(ev) {
     showFieldError("perr-", inputs, "displayName", t("c.f.required"));
     return;
   }
+  const limits = readFatigue();
+  if (limits.error) {
+    showFieldError("perr-", inputs, limits.error.field, limits.error.message);
+    return;
+  }
+  Object.assign(body, limits.fields);
   try {
     const me = await api("PATCH", "/volunteers/me", { token: token(), body });
     Object.assign(state.profile, {
       displayName: me.displayName ?? body.displayName, skills: me.skills ?? body.skills, maxDistanceKm: me.maxDistanceKm ?? body.maxDistanceKm,
+      // An older server ignores the limits and does not echo them.
+      maxAlertsPerDay: "maxAlertsPerDay" in me ? me.maxAlertsPerDay : body.maxAlertsPerDay,
+      quietHours: "quietHours" in me ? me.quietHours : body.quietHours,
     });
     storageSet(localStorage, K_PROFILE, state.profile);
     renderAccount();
@@ -998,10 +1141,12 @@ function forgetLocally() {
   state.location = null;
   state.availability = null;
   for (const k of [K_PROFILE, K_LOCATION, K_GPS]) storageSet(localStorage, k, null);
-  for (const k of [SK_AVAIL, SK_KNOWN, SK_DECLINED, SK_SEEN]) storageSet(sessionStorage, k, null);
+  for (const k of [SK_AVAIL, SK_KNOWN, SK_DECLINED]) storageSet(sessionStorage, k, null);
+  receipts.forget();
+  inbox.forget();
+  forgetAllNotes();
   state.known.clear();
   state.declined.clear();
-  state.seenSent.clear();
   state.alerts.clear();
   state.confirmed.clear();
   clear($("#alerts"));
@@ -1102,6 +1247,7 @@ function init() {
     });
   }
 
+  bindFatigueInputs();
   $("#edit-profile").addEventListener("click", toggleProfileForm);
   $("#profile-form").addEventListener("submit", onProfileSave);
   $("#export").addEventListener("click", onExport);

@@ -133,7 +133,8 @@ final class Hub: Sendable {
             s.sentAlerts[conn.id] = Set(alerts.map(\.call.id))
             let live = { (c: Call) in s.active[c.id]?.call ?? c }
             outbox.send(Wire.welcome(
-                volunteerId: profile.id, alerts: alerts, confirmed: stored.confirmed.map(live), standby: stored.standby.map(live)))
+                volunteerId: profile.id, alerts: alerts, confirmed: stored.confirmed.map(live), mine: stored.mine,
+                standby: stored.standby.map(live)))
             for message in stored.messages { outbox.send(Wire.message(message)) }
             telemetry.alertsSent.increment(by: Int64(alerts.count))
             suppressed.submit(to: ledger, telemetry: telemetry)

@@ -131,7 +131,11 @@ enum Wire {
         w.raw("}")
     }
 
-    static func welcome(volunteerId: String, alerts: [(call: Call, distanceKm: Double)], confirmed: [Call], standby: [Call]) -> ByteBuffer {
+    /// `confirmed` calls carry `mine` (an addition): the volunteer's own party size and
+    /// whether they are checked in, so that a reloaded page on any device shows them.
+    static func welcome(
+        volunteerId: String, alerts: [(call: Call, distanceKm: Double)], confirmed: [Call], mine: [String: OwnPlace], standby: [Call]
+    ) -> ByteBuffer {
         var w = JSONWriter(capacity: 128 + 700 * (alerts.count + confirmed.count + standby.count))
         w.raw("{\"type\":\"welcome\",\"volunteerId\":")
         w.string(volunteerId)
@@ -143,7 +147,12 @@ enum Wire {
         w.raw("],\"confirmed\":[")
         for (i, c) in confirmed.enumerated() {
             if i > 0 { w.raw(",") }
-            call(c, into: &w)
+            openCallObject(c, into: &w)
+            if let own = mine[c.id] {
+                w.raw(",\"mine\":{\"party\":"); w.int(own.party)
+                w.raw(",\"checkedIn\":"); w.raw(own.checkedIn ? "true" : "false"); w.raw("}")
+            }
+            w.raw("}")
         }
         w.raw("],\"standby\":[")
         for (i, c) in standby.enumerated() {

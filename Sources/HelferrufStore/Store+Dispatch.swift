@@ -40,11 +40,23 @@ extension Store {
     /// hours, calls dropped over the daily limit).
     public func welcomeState(volunteerId id: String, now: Timestamp) async throws -> WelcomeState {
         try await pool.read { db in
+            var mine: [String: OwnPlace] = [:]
             let confirmed = try Row.fetchAll(
                 db,
-                sql: Call.selectSQL + " JOIN confirmations x ON x.call_id = c.id WHERE x.volunteer_id = ? AND c.status IN ('open','filled') ORDER BY c.starts_at, c.id",
+                sql: """
+                    SELECT c.*, o.name AS org_name, x.party AS my_party,
+                        (k.checked_in_at IS NOT NULL AND k.checked_out_at IS NULL) AS my_on_site
+                    FROM calls c JOIN organisations o ON o.id = c.org_id
+                    JOIN confirmations x ON x.call_id = c.id
+                    LEFT JOIN checkins k ON k.call_id = x.call_id AND k.volunteer_id = x.volunteer_id
+                    WHERE x.volunteer_id = ? AND c.status IN ('open','filled') ORDER BY c.starts_at, c.id
+                    """,
                 arguments: [id]
-            ).map(Call.init(row:))
+            ).map { row in
+                let call = Call(row: row)
+                mine[call.id] = OwnPlace(party: row["my_party"], checkedIn: row["my_on_site"])
+                return call
+            }
             let standby = try Row.fetchAll(
                 db,
                 sql: Call.selectSQL + " JOIN standby s ON s.call_id = c.id WHERE s.volunteer_id = ? AND s.left_at IS NULL AND c.status IN ('open','filled') ORDER BY s.queued_at",
@@ -67,7 +79,9 @@ extension Store {
             ).map { Timestamp(millis: $0) }
             let dropped = try String.fetchAll(
                 db, sql: "SELECT call_id FROM suppressions WHERE volunteer_id = ? AND reason = 'daily'", arguments: [id])
-            return WelcomeState(confirmed: confirmed, standby: standby, messages: messages, recentAlerts: alerts, dropped: Set(dropped))
+            var state = WelcomeState(confirmed: confirmed, standby: standby, messages: messages, recentAlerts: alerts, dropped: Set(dropped))
+            state.mine = mine
+            return state
         }
     }
 }
@@ -79,6 +93,8 @@ public struct WelcomeState: Sendable {
     public var messages: [CallMessage]
     public var recentAlerts: [Timestamp]
     public var dropped: Set<String>
+    /// The volunteer's own place on each confirmed call.
+    public var mine: [String: OwnPlace] = [:]
 
     public init(confirmed: [Call] = [], standby: [Call] = [], messages: [CallMessage] = [], recentAlerts: [Timestamp] = [], dropped: Set<String> = []) {
         self.confirmed = confirmed
@@ -87,4 +103,10 @@ public struct WelcomeState: Sendable {
         self.recentAlerts = recentAlerts
         self.dropped = dropped
     }
+}
+
+/// A volunteer's own confirmation of a call: the people they bring and whether they are on site.
+public struct OwnPlace: Sendable, Equatable {
+    public var party: Int
+    public var checkedIn: Bool
 }

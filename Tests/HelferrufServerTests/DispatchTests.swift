@@ -140,6 +140,12 @@ import Testing
         #expect(stored["checkedIn"] as? Int == 1)
         let list = try await s.http(.get, "/api/v1/calls/\(callId(call))/confirmations", token: s.demoToken).json
         #expect((list["confirmations"] as? [JSON])?.first?["checkedIn"] as? Bool == true)
+        // Another device learns its own place from welcome.confirmed[].mine.
+        let other = try await s.ws()
+        other.send(["type": "hello", "token": a.token])
+        let mine = (try await other.receive(type: "welcome")["confirmed"] as? [JSON])?.first?["mine"] as? JSON
+        #expect(mine?["party"] as? Int == 1 && mine?["checkedIn"] as? Bool == true)
+        other.close()
         wa.send(["type": "checkout", "callId": callId(call), "requestId": "c2"])
         #expect(try await wa.receive(type: "checkin_result")["checkedIn"] as? Bool == false)
         stored = try await s.http(.get, "/api/v1/calls/\(callId(call))", token: s.demoToken).json
@@ -233,8 +239,10 @@ import Testing
         #expect(try await accept(wh, callId(near)) == "confirmed")
         // `near` is nearer but half filled; `far` still misses everyone.
         let v = try await s.volunteer("V")
-        let (wv, welcome) = try await s.availableVolunteer(token: v.token)
-        _ = welcome
+        let (wv, _) = try await s.availableVolunteer(token: v.token)
+        // Alerts sent together come in the same order.
+        let together = [try await wv.receive(type: "alert"), try await wv.receive(type: "alert")]
+        #expect(together.map { ($0["call"] as? JSON)?["id"] as? String } == [callId(far), callId(near)])
         wv.close()
         let ws = try await s.ws()
         ws.send(["type": "hello", "token": v.token])

@@ -149,6 +149,12 @@ function onWelcome(msg) {
     state.known.add(call.id);
     // Promoted from the waiting list while away: the call is simply confirmed now.
     if (note(call.id).standby) patchNote(call.id, { standby: null });
+    // Our server adds the volunteer's own place: the party size and check-in
+    // state then follow the volunteer to every device.
+    if (call.mine) {
+      const was = note(call.id).checkin;
+      patchNote(call.id, { party: call.mine.party, checkin: call.mine.checkedIn ? "in" : (was ? "out" : null) });
+    }
     upsertConfirmed(call);
   }
   for (const [id, entry] of state.confirmed) {

@@ -282,7 +282,12 @@ public final class Store: Sendable {
                 alerts: try events("SELECT a.call_id, c.title, a.alerted_at AS at FROM alerts a JOIN calls c ON c.id = a.call_id WHERE a.volunteer_id = ? ORDER BY at"),
                 confirmations: try events("SELECT x.call_id, c.title, x.confirmed_at AS at FROM confirmations x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"),
                 declines: try events("SELECT x.call_id, c.title, x.declined_at AS at FROM declines x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"),
-                withdrawals: try events("SELECT x.call_id, c.title, x.withdrawn_at AS at FROM withdrawals x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"))
+                withdrawals: try events("SELECT x.call_id, c.title, x.withdrawn_at AS at FROM withdrawals x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"),
+                checkIns: try events("SELECT x.call_id, c.title, x.checked_in_at AS at FROM checkins x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"),
+                checkOuts: try events("SELECT x.call_id, c.title, x.checked_out_at AS at FROM checkins x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? AND x.checked_out_at IS NOT NULL ORDER BY at"),
+                standby: try events("SELECT x.call_id, c.title, x.queued_at AS at FROM standby x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"),
+                funnel: try events("SELECT x.call_id, c.title || ' (' || x.stage || ')' AS title, x.at FROM funnel x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY x.at"),
+                heldBack: try events("SELECT x.call_id, c.title || ' (' || x.reason || ')' AS title, x.at FROM suppressions x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY x.at"))
         }
     }
 
@@ -375,4 +380,11 @@ public struct VolunteerExport: Sendable {
     public var confirmations: [Event]
     public var declines: [Event]
     public var withdrawals: [Event]
+    public var checkIns: [Event]
+    public var checkOuts: [Event]
+    public var standby: [Event]
+    /// Alerts the volunteer's client reported received or seen (the stage in the title).
+    public var funnel: [Event]
+    /// Alerts held back by fatigue limits (the reason in the title).
+    public var heldBack: [Event]
 }

@@ -150,6 +150,9 @@ import Testing
         #expect(try await wa.receive(type: "checkin_result")["checkedIn"] as? Bool == false)
         stored = try await s.http(.get, "/api/v1/calls/\(callId(call))", token: s.demoToken).json
         #expect(stored["checkedIn"] as? Int == 0)
+        // The data export lists both.
+        let export = try await s.http(.get, "/api/v1/volunteers/me/export", token: a.token).json
+        #expect((export["checkIns"] as? [JSON])?.count == 1 && (export["checkOuts"] as? [JSON])?.count == 1)
         // Persisted: a restart on the same file keeps the check-in records.
         let count = try await s.store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM checkins WHERE checked_out_at IS NOT NULL") }
         #expect(count == 1)

@@ -192,17 +192,20 @@ import Testing
     }
 
     @Test func expiryTellsConfirmedHelpersHowItWent() async throws {
-        let s = try await LiveServer.start()
+        let clock = TestClock(startingAt: .now)
+        let s = try await LiveServer.start(clock: clock)
         defer { Task { try? await s.stop() } }
-        let call = try await postCall(s, [:], endsIn: 2)
+        let call = try await postCall(s, [:], endsIn: 3600)
         let a = try await s.volunteer("A")
         let (wa, _) = try await s.availableVolunteer(token: a.token)
         #expect(try await accept(wa, callId(call)) == "confirmed")
         wa.send(["type": "checkin", "callId": callId(call)])
         _ = try await wa.receive(type: "checkin_result")
+        clock.advance(minutes: 61)
         let closeout = try await wa.receive(type: "message", timeout: .seconds(8))
         #expect(closeout["kind"] as? String == "closeout")
-        #expect((closeout["text"] as? String)?.contains("1 Helfende waren vor Ort") == true)
+        #expect((closeout["text"] as? String)?.contains("1 Helfende waren vor Ort, zusammen 59 Min.") == true)
+        #expect(try await wa.receive(type: "call_update")["status"] as? String == "expired")
         wa.close()
     }
 

@@ -38,18 +38,21 @@ import Testing
     }
 
     @Test func wavesAlertTheNearestInBatchesSizedByTheAcceptanceRate() async throws {
-        let s = try await LiveServer.start()
+        // The server's clock is moved by hand, so the next wave comes exactly when told.
+        let clock = TestClock(startingAt: .now)
+        let s = try await LiveServer.start(clock: clock)
         defer { Task { try? await s.stop() } }
         // No history: rate 0.3, so one missing helper means waves of ceil(1 / 0.3) = 4.
         let sockets = try await volunteers(s, at: [3.5, 0.5, 2.5, 1.0, 4.5, 1.5])
-        let call = try await wavesCall(s, needed: 1, radiusKm: 5, waveSeconds: 1)
+        let call = try await wavesCall(s, needed: 1, radiusKm: 5, waveSeconds: 60)
         #expect((call["dispatch"] as? JSON)?["acceptanceRate"] as? Double == 0.3)
         try await Task.sleep(for: .milliseconds(300))
         #expect(try await alerted(sockets) == [1, 2, 3, 5])
         // A volunteer who becomes eligible between waves waits for the next one.
         let late = try await volunteers(s, at: [0.2])
         #expect(try await alerted(late) == [])
-        try await Task.sleep(for: .milliseconds(1200))
+        clock.advance(minutes: 1)
+        try await Task.sleep(for: .milliseconds(400))
         #expect(try await alerted(sockets) == [0, 4])
         #expect(try await alerted(late) == [0])
         let stored = try await s.http(.get, "/api/v1/calls/\(call["id"] as! String)", token: s.demoToken).json

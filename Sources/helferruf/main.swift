@@ -376,8 +376,8 @@ enum SimulationReport {
               90 % within \(Int(c.medianDelaySeconds * exp(1.2816 * c.delaySigma))) s). The draw depends only on (seed, volunteer, call),
               so both modes meet the same people behaving the same way.
             - Broadcast alerts everyone eligible at once. Waves follow the server: `ceil(remaining / acceptanceRate)` nearest
-              not yet alerted, `remaining` counting accepts that have arrived, widening by half the radius when a wave finds
-              nobody, the rate learnt from the last 20 calls (0.3 before any history).
+              not yet alerted, `remaining` counting accepts that have arrived, widening by half the radius for the next wave
+              when a wave finds nobody, the rate learnt from the last 20 calls (0.3 before any history).
 
             ## Result (waves every \(c.waveSeconds) s, the default)
 

@@ -11,7 +11,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if size >= 8 {
         var raw: UInt64 = 0
         for b in bytes.prefix(8) { raw = raw << 8 | UInt64(b) }
-        let millis = Int64(raw % 315_537_897_600_000) - 62_167_219_200_000
+        let span = UInt64(RFC3339.writableRange.upperBound - RFC3339.writableRange.lowerBound + 1)
+        let millis = Int64(raw % span) + RFC3339.writableRange.lowerBound
         let t = Timestamp(millis: millis)
         check(RFC3339.parse(RFC3339.format(t)) == t, "format of \(millis) does not parse back")
     }

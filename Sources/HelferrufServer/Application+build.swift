@@ -98,7 +98,7 @@ public func buildApplication(
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
-    router.add(middleware: ErrorShapeMiddleware(knownPaths: API.paths.map { $0.split(separator: "/") }))
+    router.add(middleware: ErrorShapeMiddleware(knownPaths: API.paths.map { ($0.path.split(separator: "/"), $0.methods) }))
     let origins = OriginPolicy(allowed: config.allowedOrigins, tls: config.tlsCertificatePath != nil)
     router.add(middleware: OriginMiddleware(policy: origins))
     router.add(middleware: RateLimitMiddleware(limits: limits, addresses: addresses))

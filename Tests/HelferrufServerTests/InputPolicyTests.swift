@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Testing
 @testable import HelferrufServer
 
@@ -75,6 +76,23 @@ import Testing
         for bad in ["2.5", "1e10", "-1e300", "123456789012345678901234567890"] {
             #expect(throws: (any Error).self, "\(bad)") { try needed(bad) }
         }
+    }
+}
+
+/// Found by schemathesis: a 405 must name the allowed methods (RFC 9110 §15.5.6).
+@Suite struct MethodNotAllowedTests {
+    @Test func answersWithAllow() async throws {
+        let s = try await LiveServer.start()
+        defer { Task { try? await s.stop() } }
+        for (method, path, allow) in [
+            (HTTPRequest.Method.trace, "/healthz", "GET"), (.put, "/api/v1/volunteers/me", "GET, PATCH, DELETE"),
+            (.delete, "/api/v1/calls/abc", "GET"), (.get, "/api/v1/calls/abc/cancel", "POST"),
+        ] {
+            let r = try await s.httpText(method, path)
+            #expect(r.status == 405 && r.headers[.allow] == allow, "\(method) \(path)")
+            #expect(r.text.contains(#""code":"method_not_allowed""#))
+        }
+        #expect(try await s.httpText(.get, "/api/v1/nothing").headers[.allow] == nil)
     }
 }
 

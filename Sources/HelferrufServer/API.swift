@@ -13,11 +13,14 @@ struct API {
     /// Bodies above this are refused with 413 before they are parsed.
     static let maxBodyBytes = 64 * 1024
 
-    /// Every path that exists, for telling 405 from 404.
-    static let paths: [String] = [
-        "/api/v1/volunteers", "/api/v1/volunteers/me", "/api/v1/volunteers/me/export",
-        "/api/v1/calls", "/api/v1/calls/{id}", "/api/v1/calls/{id}/cancel", "/api/v1/calls/{id}/confirmations",
-        "/api/v1/calls/{id}/accept", "/api/v1/calls/{id}/withdraw", "/api/v1/calls/{id}/messages", "/api/v1/reach", "/healthz", "/readyz", "/metrics",
+    /// Every path that exists with its methods, for telling 405 from 404 and for the
+    /// `Allow` header a 405 must carry (RFC 9110 §15.5.6).
+    static let paths: [(path: String, methods: String)] = [
+        ("/api/v1/volunteers", "POST"), ("/api/v1/volunteers/me", "GET, PATCH, DELETE"),
+        ("/api/v1/volunteers/me/export", "GET"), ("/api/v1/calls", "GET, POST"), ("/api/v1/calls/{id}", "GET"),
+        ("/api/v1/calls/{id}/cancel", "POST"), ("/api/v1/calls/{id}/confirmations", "GET"),
+        ("/api/v1/calls/{id}/accept", "POST"), ("/api/v1/calls/{id}/withdraw", "POST"), ("/api/v1/calls/{id}/messages", "GET, POST"), ("/api/v1/reach", "GET"),
+        ("/healthz", "GET"), ("/readyz", "GET"), ("/metrics", "GET"),
     ]
 
     func register(on router: Router<AppRequestContext>) {

@@ -16,7 +16,18 @@ public struct ServerConfiguration: Sendable {
     public var databasePath = "./helferruf-data/helferruf.sqlite"
     /// Folder of the web pages; nil serves none.
     public var webDirectory: String?
-    public var rateLimits = true
+    /// `--rate-limits on|off`: switches every abuse limit in ``limits`` on or off.
+    public var rateLimits: Bool {
+        get { limits.enabled }
+        set { limits.enabled = newValue }
+    }
+    public var limits = RateLimitSettings()
+    /// Peers whose `X-Forwarded-For` is believed (a reverse proxy on this host, usually
+    /// 127.0.0.1); for everyone else the socket's address is the client's.
+    public var trustedProxies: [String] = []
+    /// Days after a call ends that its confirmations stop showing helpers' names and
+    /// contacts (GDPR storage limitation; docs/SECURITY.md).
+    public var retentionDays = 30
     public var helloTimeout: Duration = .seconds(10)
     /// Frames a socket may have queued before it counts as too slow (closed with 1013).
     public var outboxCapacity = 1024
@@ -82,12 +93,16 @@ public func buildApplication(
     ledger.setCommitHandler { [weak hub] outcomes in hub?.apply(outcomes) }
     ledger.setBatchObserver { [telemetry] changes, duration, _ in telemetry.observeCommit(changes: changes, duration: duration) }
 
+    let limits = RateLimits(config.limits, registry: telemetry.registry)
+    let addresses = ClientAddress(trustedProxies: config.trustedProxies)
+
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
-    router.add(middleware: ErrorShapeMiddleware(knownPaths: API.paths.map { $0.split(separator: "/") }))
+    router.add(middleware: ErrorShapeMiddleware(knownPaths: API.paths.map { ($0.path.split(separator: "/"), $0.methods) }))
     let origins = OriginPolicy(allowed: config.allowedOrigins, tls: config.tlsCertificatePath != nil)
     router.add(middleware: OriginMiddleware(policy: origins))
+    router.add(middleware: RateLimitMiddleware(limits: limits, addresses: addresses))
     API(hub: hub).register(on: router)
     if let web = config.webDirectory {
         WebPages(directory: web).register(on: router)
@@ -96,16 +111,23 @@ public func buildApplication(
     let wsRouter = Router(context: AppWebSocketContext.self)
     let volunteer = VolunteerSocket(hub: hub, helloTimeout: config.helloTimeout)
     let dashboard = DashboardSocket(hub: hub, helloTimeout: config.helloTimeout)
-    // A foreign or "null" origin is closed with 1008 (policy) right after the upgrade, as
-    // PROTOCOL.md §4 lists it; Hummingbird answers any refused upgrade with a bare 400.
+    // A foreign or "null" origin, or an address over its limits, is closed with 1008
+    // (policy) right after the upgrade, as PROTOCOL.md §4 lists it; Hummingbird answers any
+    // refused upgrade with a bare 400.
+    @Sendable func peer(_ context: WebSocketRouterContext<AppWebSocketContext>) -> SocketPeer {
+        SocketPeer(
+            originAllowed: origins.permits(context.request),
+            address: addresses.key(peer: context.requestContext.remoteAddress, headers: context.request.headers),
+            limits: limits)
+    }
     wsRouter.ws("/ws/volunteer") { inbound, outbound, context in
         try await SocketPump.$channel.withValue(context.requestContext.channel) {
-            try await volunteer.run(inbound: inbound, outbound: outbound, originAllowed: origins.permits(context.request))
+            try await volunteer.run(inbound: inbound, outbound: outbound, peer: peer(context))
         }
     }
     wsRouter.ws("/ws/dashboard") { inbound, outbound, context in
         try await SocketPump.$channel.withValue(context.requestContext.channel) {
-            try await dashboard.run(inbound: inbound, outbound: outbound, originAllowed: origins.permits(context.request))
+            try await dashboard.run(inbound: inbound, outbound: outbound, peer: peer(context))
         }
     }
 
@@ -113,7 +135,10 @@ public func buildApplication(
         webSocketRouter: wsRouter,
         configuration: .init(
             http1: .init(idleTimeout: .seconds(120)),
-            ws: .init(maxFrameSize: SocketPump.maxMessageBytes, extensions: [], autoPing: .enabled(timePeriod: .seconds(20)), closeTimeout: .seconds(3))
+            // Text messages that are not valid UTF-8 are closed with 1007 (RFC 6455 §8.1).
+            ws: .init(
+                maxFrameSize: SocketPump.maxMessageBytes, extensions: [], autoPing: .enabled(timePeriod: .seconds(20)),
+                closeTimeout: .seconds(3), validateUTF8: true)
         )
     )
     if let cert = config.tlsCertificatePath, let key = config.tlsKeyPath {
@@ -123,7 +148,7 @@ public func buildApplication(
         router: router,
         server: server,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil, reuseAddress: true),
-        services: [Housekeeper(hub: hub)],
+        services: [Housekeeper(hub: hub), Retention(store: store, days: config.retentionDays, clock: clock, logger: logger)],
         onServerRunning: { channel in
             config.onListening(config.host, channel.localAddress?.port ?? config.port)
         },

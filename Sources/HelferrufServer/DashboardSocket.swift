@@ -13,7 +13,7 @@ struct DashboardSocket {
     /// How far back ended calls appear in the snapshot.
     static let recentMillis: Int64 = 24 * 3600 * 1000
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, originAllowed: Bool) async throws {
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, peer: SocketPeer) async throws {
         let hub = self.hub
         let gate = HelloGate<DashboardConnection>(
             capacity: hub.outboxCapacity, helloTimeout: helloTimeout,
@@ -31,6 +31,6 @@ struct DashboardSocket {
                 conn.outbox.send(Wire.error(code: code, message: "dashboards only receive", requestId: nil))
             },
             detach: { hub.detach($0) })
-        try await gate.run(inbound: inbound, outbound: outbound, originAllowed: originAllowed)
+        try await gate.run(inbound: inbound, outbound: outbound, peer: peer)
     }
 }

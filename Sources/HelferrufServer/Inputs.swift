@@ -3,9 +3,11 @@ import HelferrufCore
 import HelferrufStore
 import NIOCore
 
-/// Strict decoding of client JSON. Unknown fields are ignored (one policy everywhere, so
-/// that newer clients keep working); wrong types, `null` for a required field, numbers
-/// that do not fit and malformed JSON are refused with the field they concern.
+/// Strict decoding of client JSON (docs/SECURITY.md, "Input policy"). Unknown fields are
+/// ignored (one policy everywhere, so that newer clients keep working); wrong types and
+/// `null` for a required field are refused with the field they concern; malformed JSON,
+/// NaN and Infinity, numbers beyond a double, nesting deeper than 512 levels and bytes that
+/// are not UTF-8 (anywhere, unknown fields included) are refused as `bad_json`.
 enum JSONInput {
     enum Failure: Error {
         /// Not JSON, or not a JSON object.
@@ -15,6 +17,8 @@ enum JSONInput {
 
     static func decode<T: Decodable>(_ type: T.Type, from bytes: some DataProtocol) -> Result<T, Failure> {
         let data = Data(bytes)
+        // The decoder checks UTF-8 only in the strings it decodes, not in skipped fields.
+        guard String(validating: data, as: UTF8.self) != nil else { return .failure(.badJSON("body is not UTF-8")) }
         guard let first = data.first(where: { !Set<UInt8>([32, 9, 10, 13]).contains($0) }), first == UInt8(ascii: "{") else {
             return .failure(.badJSON(data.isEmpty ? "empty body" : "body must be a JSON object"))
         }

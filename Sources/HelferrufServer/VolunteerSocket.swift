@@ -10,7 +10,7 @@ struct VolunteerSocket {
     let hub: Hub
     let helloTimeout: Duration
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, originAllowed: Bool) async throws {
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, peer: SocketPeer) async throws {
         let hub = self.hub
         let gate = HelloGate<VolunteerConnection>(
             capacity: hub.outboxCapacity, helloTimeout: helloTimeout,
@@ -22,7 +22,7 @@ struct VolunteerSocket {
             },
             handle: { message, conn in await handle(message, conn: conn) },
             detach: { hub.detach($0) })
-        try await gate.run(inbound: inbound, outbound: outbound, originAllowed: originAllowed)
+        try await gate.run(inbound: inbound, outbound: outbound, peer: peer)
     }
 
     private func handle(_ message: WebSocketMessage, conn: VolunteerConnection) async {

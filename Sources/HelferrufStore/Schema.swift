@@ -79,6 +79,14 @@ enum Schema {
         migrator.registerMigration("v2-dispatch") { db in
             try db.execute(sql: dispatchSQL)
         }
+        migrator.registerMigration("v2-retention") { db in
+            // When a call's confirmations stopped showing helpers' names and contacts
+            // (Store.eraseContacts, docs/SECURITY.md "Retention").
+            try db.execute(sql: """
+                ALTER TABLE calls ADD COLUMN contacts_erased_at INTEGER;
+                CREATE INDEX calls_retention ON calls(ended_at) WHERE contacts_erased_at IS NULL;
+                """)
+        }
         return migrator
     }
 

@@ -40,6 +40,9 @@ public final class Store: Sendable {
         config.busyMode = .timeout(busyTimeout)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA foreign_keys = ON")
+            // Deleted and overwritten content is zeroed, not left in free space: an erased
+            // contact must not be recoverable from the file (see flushErasures()).
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         self.path = path
         pool = try DatabasePool(path: path, configuration: config)
@@ -243,9 +246,11 @@ public final class Store: Sendable {
         }
     }
 
-    /// Stores a changed profile; returns false when the volunteer no longer exists.
+    /// Stores a changed profile; returns false when the volunteer no longer exists. A
+    /// replaced name or contact is erased from the file (``flushErasures()``).
     public func updateVolunteer(_ p: VolunteerProfile) async throws -> Bool {
-        try await pool.write { db in
+        let (updated, replaced) = try await pool.write { db -> (Bool, Bool) in
+            let old = try Row.fetchOne(db, sql: "SELECT display_name, contact FROM volunteers WHERE id = ?", arguments: [p.id])
             try db.execute(
                 sql: """
                     UPDATE volunteers SET display_name = ?, skills = ?, max_distance_km = ?, contact = ?,
@@ -254,16 +259,20 @@ public final class Store: Sendable {
                     """,
                 arguments: [p.displayName, SkillList.encode(p.skills), p.maxDistanceKm, p.contact,
                             p.fatigue.maxAlertsPerDay, p.fatigue.quietHours?.from, p.fatigue.quietHours?.to, p.id])
-            return db.changesCount == 1
+            let replaced = old.map { ($0["display_name"] as String?) != p.displayName || ($0["contact"] as String?) != p.contact } ?? false
+            return (db.changesCount == 1, replaced)
         }
+        if replaced { try await flushErasures() }
+        return updated
     }
 
-    /// Erases a volunteer's profile and contact. Confirmations, alerts and declines stay,
-    /// keyed by the now anonymous id.
+    /// Erases a volunteer's profile and contact, physically (``flushErasures()``).
+    /// Confirmations, alerts and declines stay, keyed by the now anonymous id.
     public func deleteVolunteer(id: String) async throws {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM volunteers WHERE id = ?", arguments: [id])
         }
+        try await flushErasures()
     }
 
     /// Everything held about a volunteer, for the data export.
@@ -338,12 +347,16 @@ public final class Store: Sendable {
 
     public func confirmations(callId: String) async throws -> [Confirmation] {
         try await pool.read { db in
+            // Names and contacts show while the volunteer exists and the call's retention
+            // period has not run out (eraseContacts).
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT x.volunteer_id, x.confirmed_at, x.party, v.display_name, v.contact,
-                        (k.checked_in_at IS NOT NULL AND k.checked_out_at IS NULL) AS on_site
-                    FROM confirmations x LEFT JOIN volunteers v ON v.id = x.volunteer_id
+                    SELECT x.volunteer_id, x.confirmed_at, x.party,
+                           CASE WHEN c.contacts_erased_at IS NULL THEN v.display_name END AS display_name,
+                           CASE WHEN c.contacts_erased_at IS NULL THEN v.contact END AS contact,
+                           (k.checked_in_at IS NOT NULL AND k.checked_out_at IS NULL) AS on_site
+                    FROM confirmations x JOIN calls c ON c.id = x.call_id LEFT JOIN volunteers v ON v.id = x.volunteer_id
                     LEFT JOIN checkins k ON k.call_id = x.call_id AND k.volunteer_id = x.volunteer_id
                     WHERE x.call_id = ? ORDER BY x.confirmed_at, x.volunteer_id
                     """,

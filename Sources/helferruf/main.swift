@@ -61,6 +61,27 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("allowed-origins"), help: "Comma-separated web origins besides the server's own that may use the API and sockets from a browser (env HELFERRUF_ALLOWED_ORIGINS; default none).")
     var allowedOrigins: String?
 
+    @Option(name: .customLong("limit-sockets"), help: "Open WebSockets per client address (env HELFERRUF_LIMIT_SOCKETS; default 1000).")
+    var limitSockets: String?
+
+    @Option(name: .customLong("limit-registrations"), help: "Volunteer registrations per client address, as N/s, N/min or N/h with an optional :BURST (env HELFERRUF_LIMIT_REGISTRATIONS; default 2000/h:2000).")
+    var limitRegistrations: String?
+
+    @Option(name: .customLong("limit-hellos"), help: "Socket hello attempts per client address (env HELFERRUF_LIMIT_HELLOS; default 20/s:1000).")
+    var limitHellos: String?
+
+    @Option(name: .customLong("limit-requests"), help: "HTTP requests per bearer token (env HELFERRUF_LIMIT_REQUESTS; default 100/s:1000).")
+    var limitRequests: String?
+
+    @Option(name: .customLong("limit-messages"), help: "Messages per socket; over it the socket is closed with 1008 (env HELFERRUF_LIMIT_MESSAGES; default 20/s:200).")
+    var limitMessages: String?
+
+    @Option(name: .customLong("trusted-proxies"), help: "Comma-separated addresses of reverse proxies whose X-Forwarded-For names the client (env HELFERRUF_TRUSTED_PROXIES; default none: the socket's address is the client's).")
+    var trustedProxies: String?
+
+    @Option(name: .customLong("retention-days"), help: "Days after a call ends that its confirmations stop showing helpers' names and contacts, 0 to 3650 (env HELFERRUF_RETENTION_DAYS; default 30).")
+    var retentionDays: String?
+
     @Option(name: .customLong("drain-delay"), help: "Seconds /readyz answers 503 on SIGTERM before sockets are closed with 1001 (env HELFERRUF_DRAIN_DELAY; default 0).")
     var drainDelay: String?
 
@@ -93,6 +114,20 @@ struct Serve: AsyncParsableCommand {
         config.allowedOrigins = try Environment.value(allowedOrigins, "HELFERRUF_ALLOWED_ORIGINS", "--allowed-origins", default: []) { text in
             let list = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             return list.allSatisfy { $0.hasPrefix("http://") || $0.hasPrefix("https://") } ? list : nil
+        }
+        config.limits.socketsPerAddress = try Environment.value(limitSockets, "HELFERRUF_LIMIT_SOCKETS", "--limit-sockets", default: config.limits.socketsPerAddress) {
+            Int($0).flatMap { (1...1_000_000).contains($0) ? $0 : nil }
+        }
+        config.limits.registrations = try Environment.value(limitRegistrations, "HELFERRUF_LIMIT_REGISTRATIONS", "--limit-registrations", default: config.limits.registrations, parse: Rate.init(parsing:))
+        config.limits.hellos = try Environment.value(limitHellos, "HELFERRUF_LIMIT_HELLOS", "--limit-hellos", default: config.limits.hellos, parse: Rate.init(parsing:))
+        config.limits.requests = try Environment.value(limitRequests, "HELFERRUF_LIMIT_REQUESTS", "--limit-requests", default: config.limits.requests, parse: Rate.init(parsing:))
+        config.limits.messages = try Environment.value(limitMessages, "HELFERRUF_LIMIT_MESSAGES", "--limit-messages", default: config.limits.messages, parse: Rate.init(parsing:))
+        config.trustedProxies = try Environment.value(trustedProxies, "HELFERRUF_TRUSTED_PROXIES", "--trusted-proxies", default: []) { text in
+            let list = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            return list.allSatisfy { ServerConfiguration.isIPAddress($0) } ? list : nil
+        }
+        config.retentionDays = try Environment.value(retentionDays, "HELFERRUF_RETENTION_DAYS", "--retention-days", default: 30) {
+            Int($0).flatMap { (0...3650).contains($0) ? $0 : nil }
         }
         let delay = try Environment.value(drainDelay, "HELFERRUF_DRAIN_DELAY", "--drain-delay", default: 0.0) {
             Double($0).flatMap { $0.isFinite && (0...60).contains($0) ? $0 : nil }

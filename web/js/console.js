@@ -8,7 +8,7 @@ import { TileMap } from "./map.js";
 import { parsePlace, placeNames } from "./places.js";
 import { SkillPicker } from "./skills.js";
 import { toCsv } from "./csv.js";
-import { orgToken, setOrgToken, bindSignIn, liveCalls } from "./org.js";
+import { orgToken, setOrgToken, bindSignIn, liveCalls, signOut, restoreSignIn, focusSignIn } from "./org.js";
 import {
   el, append, $, clear, fmtKm, fmtAgo, fmtWindow, toRfc3339Local, toLocalInput, debounce, download,
 } from "./util.js";
@@ -41,7 +41,7 @@ function showSignIn(message) {
   const box = $("#signin-error");
   box.textContent = message || "";
   box.hidden = !message;
-  $("#signin-token").focus();
+  focusSignIn();
 }
 
 function showConsole(calls) {
@@ -473,7 +473,7 @@ function init() {
   });
   bindSignIn((calls) => showConsole(calls));
   $("#signout").addEventListener("click", () => {
-    setOrgToken(null);
+    signOut();
     state.calls.clear();
     for (const card of state.cards.values()) card.node.remove();
     state.cards.clear();
@@ -484,8 +484,7 @@ function init() {
   $("#conn-retry").addEventListener("click", () => state.live && state.live.socket.connectNow());
   // Relative times ("5 min ago") move on.
   setInterval(() => { if (!$("#console").hidden) renderCalls(); }, 30000);
-  if (orgToken()) showConsole(null);
-  else showSignIn();
+  restoreSignIn().then((ok) => (ok ? showConsole(null) : showSignIn()));
 }
 
 init();

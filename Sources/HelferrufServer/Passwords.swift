@@ -11,11 +11,13 @@ import Synchronization
 /// no input can cut it short.
 ///
 /// The default cost is measured so that one hash takes 100–250 ms on the machines this
-/// runs on (2 cores, shared): `helferruf account bcrypt-cost` printed, median of 5 hashes
-/// each, cost 10 ≈ 55 ms, 11 ≈ 110 ms, 12 ≈ 220 ms, 13 ≈ 440 ms. The cost is stored in
-/// each hash, so raising it later only affects new passwords.
+/// runs on (2 cores): CPU time per hash, median of 5, with the bcrypt C code built `-O2`
+/// as in a release build: cost 10 = 70 ms, 11 = 138 ms, 12 = 275 ms, 13 = 550 ms. (Wall
+/// time was 3× that while four Swift builds shared the 2 cores.) `helferruf account
+/// bcrypt-cost` measures it again on the target machine. The cost is stored in each
+/// hash, so changing it later only affects new passwords.
 public enum Passwords {
-    public static let defaultCost = 12
+    public static let defaultCost = 11
     /// bcrypt's own range is 4–31; above 16 one login would take many seconds.
     public static let costRange = 4...16
 

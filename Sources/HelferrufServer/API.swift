@@ -8,6 +8,7 @@ import NIOCore
 /// The HTTP API of PROTOCOL.md §3.
 struct API {
     let hub: Hub
+    let accounts: Accounts
     var store: Store { hub.store }
 
     /// Bodies above this are refused with 413 before they are parsed.
@@ -21,10 +22,11 @@ struct API {
         ("/api/v1/calls/{id}/cancel", "POST"), ("/api/v1/calls/{id}/confirmations", "GET"),
         ("/api/v1/calls/{id}/accept", "POST"), ("/api/v1/calls/{id}/withdraw", "POST"), ("/api/v1/calls/{id}/messages", "GET, POST"), ("/api/v1/reach", "GET"),
         ("/healthz", "GET"), ("/readyz", "GET"), ("/metrics", "GET"),
-    ]
+    ] + sessionPaths.map { ($0, $0.hasSuffix("ticket") ? "POST" : "GET, POST, DELETE") }
 
     func register(on router: Router<AppRequestContext>) {
         let v1 = router.group("api/v1")
+        registerSessions(on: v1)
         v1.post("volunteers") { req, ctx in try await createVolunteer(req) }
         v1.get("volunteers/me") { req, _ in try await json(Wire.profile(volunteer(req))) }
         v1.patch("volunteers/me") { req, _ in try await patchVolunteer(req) }
@@ -81,8 +83,13 @@ struct API {
         case volunteer(VolunteerProfile)
     }
 
+    /// Who sent the request: the bearer token decides; without one, the console's session
+    /// cookie stands for its organisation (state changes then need the CSRF header).
     func principal(_ req: Request) async throws -> Principal {
-        guard let header = req.headers[.authorization] else { throw APIError.unauthorized }
+        guard let header = req.headers[.authorization] else {
+            guard let found = try await accounts.session(req) else { throw APIError.unauthorized }
+            return .organisation(found.session.organisation)
+        }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw APIError.unauthorized }
         let token = parts[1].trimmingCharacters(in: .whitespaces)

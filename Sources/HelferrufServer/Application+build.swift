@@ -40,6 +40,8 @@ public struct ServerConfiguration: Sendable {
     /// PEM certificate chain and private key; both set serves HTTPS and WSS.
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
+    /// Console sign-in: bcrypt cost, cookies, session and login limits.
+    public var accounts = AccountsConfiguration()
     /// Called with the bound host and port once the server accepts connections.
     public var onListening: @Sendable (String, Int) -> Void = { _, _ in }
 
@@ -103,14 +105,15 @@ public func buildApplication(
     let origins = OriginPolicy(allowed: config.allowedOrigins, tls: config.tlsCertificatePath != nil)
     router.add(middleware: OriginMiddleware(policy: origins))
     router.add(middleware: RateLimitMiddleware(limits: limits, addresses: addresses))
-    API(hub: hub).register(on: router)
+    let accounts = Accounts(store: store, clock: clock, configuration: config.accounts, rateLimits: config.rateLimits, tls: config.tlsCertificatePath != nil)
+    API(hub: hub, accounts: accounts).register(on: router)
     if let web = config.webDirectory {
         WebPages(directory: web).register(on: router)
     }
 
     let wsRouter = Router(context: AppWebSocketContext.self)
     let volunteer = VolunteerSocket(hub: hub, helloTimeout: config.helloTimeout)
-    let dashboard = DashboardSocket(hub: hub, helloTimeout: config.helloTimeout)
+    let dashboard = DashboardSocket(hub: hub, accounts: accounts, helloTimeout: config.helloTimeout)
     // A foreign or "null" origin, or an address over its limits, is closed with 1008
     // (policy) right after the upgrade, as PROTOCOL.md §4 lists it; Hummingbird answers any
     // refused upgrade with a bare 400.

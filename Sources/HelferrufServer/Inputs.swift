@@ -248,7 +248,30 @@ enum ClientMessage {
         }
     }
 
-    private struct Hello: Decodable { var token: String }
+    /// A hello carries a `token`, or on `/ws/dashboard` a console's single-use `ticket`;
+    /// both travel on as one credential, told apart by the ticket's prefix, so each must
+    /// come in its own field.
+    private struct Hello: Decodable {
+        var token: String
+
+        enum CodingKeys: String, CodingKey { case token, ticket }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let ticketPrefix = Tokens.Kind.ticket.rawValue
+            if let ticket = try c.decodeIfPresent(String.self, forKey: .ticket) {
+                guard ticket.hasPrefix(ticketPrefix) else {
+                    throw DecodingError.dataCorruptedError(forKey: .ticket, in: c, debugDescription: "not a ticket")
+                }
+                token = ticket
+            } else {
+                token = try c.decode(String.self, forKey: .token)
+                guard !token.hasPrefix(ticketPrefix) else {
+                    throw DecodingError.dataCorruptedError(forKey: .token, in: c, debugDescription: "a ticket goes in \"ticket\"")
+                }
+            }
+        }
+    }
     private struct AvailabilityBody: Decodable {
         var status: String
         var until: String?

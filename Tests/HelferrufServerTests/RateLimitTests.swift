@@ -115,11 +115,13 @@ import Testing
     }
 
     @Test func requestsPerToken() async throws {
-        let s = try await LiveServer.start { $0.limits.requests = Rate(perSecond: 0.5, burst: 3) }
+        // A slow refill, so that a loaded machine cannot earn a token back between requests.
+        let s = try await LiveServer.start { $0.limits.requests = Rate(perSecond: 0.001, burst: 3) }
         defer { Task { try? await s.stop() } }
         for _ in 0..<3 { #expect(try await s.http(.get, "/api/v1/calls", token: s.demoToken).status == 200) }
         let refused = try await s.httpText(.get, "/api/v1/calls", token: s.demoToken)
-        #expect(refused.status == 429 && refused.headers[.retryAfter] == "2")
+        #expect(refused.status == 429)
+        #expect((990...1000).contains(Int(refused.headers[.retryAfter] ?? "") ?? 0))
         // Another token has its own budget, even an unknown one until it is used up.
         let other = try s.store.createOrganisation(name: "Other", now: .now).token
         #expect(try await s.http(.get, "/api/v1/calls", token: other).status == 200)

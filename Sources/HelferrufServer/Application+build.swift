@@ -31,7 +31,13 @@ public struct ServerConfiguration: Sendable {
     public var helloTimeout: Duration = .seconds(10)
     /// Frames a socket may have queued before it counts as too slow (closed with 1013).
     public var outboxCapacity = 1024
-    public var logLevel: Logger.Level = .info
+    /// The lowest level logged. `trace` counts as `debug`: at trace the WebSocket library
+    /// logs the start of every frame, which can carry a token or coordinates (PROTOCOL.md §1).
+    public var logLevel: Logger.Level {
+        get { boundedLogLevel }
+        set { boundedLogLevel = max(newValue, .debug) }
+    }
+    private var boundedLogLevel: Logger.Level = .info
     /// How long `/readyz` answers 503 on shutdown before sockets are closed.
     public var drainDelay: Duration = .zero
     /// Web origins besides the server's own that may use the API and sockets from a

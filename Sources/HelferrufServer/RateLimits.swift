@@ -147,15 +147,15 @@ public struct RateLimitSettings: Sendable, Equatable {
     public var enabled = true
     /// Open WebSockets (both kinds) per client address at one time. Generous because a
     /// carrier-grade NAT puts many phones behind one address.
-    public var socketsPerAddress = 1000
+    public var socketsPerAddress = 4000
     /// `POST /api/v1/volunteers` per client address.
-    public var registrations = Rate(perSecond: 2000 / 3600, burst: 2000)
+    public var registrations = Rate(perSecond: 10_000 / 3600, burst: 10_000)
     /// `hello` messages per client address (each costs a token lookup).
-    public var hellos = Rate(perSecond: 20, burst: 1000)
+    public var hellos = Rate(perSecond: 100, burst: 5000)
     /// HTTP requests per bearer token.
-    public var requests = Rate(perSecond: 100, burst: 1000)
+    public var requests = Rate(perSecond: 200, burst: 2000)
     /// Messages per socket, the hello included.
-    public var messages = Rate(perSecond: 20, burst: 200)
+    public var messages = Rate(perSecond: 50, burst: 500)
 
     public init() {}
 }

@@ -61,19 +61,19 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("allowed-origins"), help: "Comma-separated web origins besides the server's own that may use the API and sockets from a browser (env HELFERRUF_ALLOWED_ORIGINS; default none).")
     var allowedOrigins: String?
 
-    @Option(name: .customLong("limit-sockets"), help: "Open WebSockets per client address (env HELFERRUF_LIMIT_SOCKETS; default 1000).")
+    @Option(name: .customLong("limit-sockets"), help: "Open WebSockets per client address (env HELFERRUF_LIMIT_SOCKETS; default 4000).")
     var limitSockets: String?
 
-    @Option(name: .customLong("limit-registrations"), help: "Volunteer registrations per client address, as N/s, N/min or N/h with an optional :BURST (env HELFERRUF_LIMIT_REGISTRATIONS; default 2000/h:2000).")
+    @Option(name: .customLong("limit-registrations"), help: "Volunteer registrations per client address, as N/s, N/min or N/h with an optional :BURST (env HELFERRUF_LIMIT_REGISTRATIONS; default 10000/h:10000).")
     var limitRegistrations: String?
 
-    @Option(name: .customLong("limit-hellos"), help: "Socket hello attempts per client address (env HELFERRUF_LIMIT_HELLOS; default 20/s:1000).")
+    @Option(name: .customLong("limit-hellos"), help: "Socket hello attempts per client address (env HELFERRUF_LIMIT_HELLOS; default 100/s:5000).")
     var limitHellos: String?
 
-    @Option(name: .customLong("limit-requests"), help: "HTTP requests per bearer token (env HELFERRUF_LIMIT_REQUESTS; default 100/s:1000).")
+    @Option(name: .customLong("limit-requests"), help: "HTTP requests per bearer token (env HELFERRUF_LIMIT_REQUESTS; default 200/s:2000).")
     var limitRequests: String?
 
-    @Option(name: .customLong("limit-messages"), help: "Messages per socket; over it the socket is closed with 1008 (env HELFERRUF_LIMIT_MESSAGES; default 20/s:200).")
+    @Option(name: .customLong("limit-messages"), help: "Messages per socket; over it the socket is closed with 1008 (env HELFERRUF_LIMIT_MESSAGES; default 50/s:500).")
     var limitMessages: String?
 
     @Option(name: .customLong("trusted-proxies"), help: "Comma-separated addresses of reverse proxies whose X-Forwarded-For names the client (env HELFERRUF_TRUSTED_PROXIES; default none: the socket's address is the client's).")

@@ -20,6 +20,10 @@ extension GeoGrid {
     /// relocate it, at 1/8 more memory.
     static func spare(_ count: Int) -> Int { count / 8 + 1 }
 
+    /// The run a cell of `count` points gets when laid out or cleaned (none when empty).
+    @inline(__always)
+    static func runLength(_ count: Int) -> Int { count == 0 ? 0 : count + spare(count) }
+
     /// Most log entries the cleaner passes per update (plus one run).
     static let cleanQuantum = 64
 
@@ -33,8 +37,10 @@ extension GeoGrid {
 
     /// Appends an arena entry (slot and tag) to cell `c`.
     mutating func append(_ entry: UInt32, _ point: GeoPoint, to c: Int) {
-        if cells[c].count == cells[c].capacity { relocate(c) }
-        let i = Int(cells[c].start + cells[c].count)
+        let n = Int(cells[c].count)
+        need += Self.runLength(n + 1) - Self.runLength(n)
+        if n == cells[c].capacity { relocate(c) }
+        let i = Int(cells[c].start) + n
         cells[c].count += 1
         lats[i] = point.lat
         lons[i] = point.lon
@@ -44,7 +50,8 @@ extension GeoGrid {
 
     /// Swap-removes arena entry `i` from cell `c`; an emptied cell gives up its run.
     mutating func detach(at i: Int, from c: Int) {
-        let last = Int(cells[c].start + cells[c].count - 1)
+        let n = Int(cells[c].count), last = Int(cells[c].start) + n - 1
+        need -= Self.runLength(n) - Self.runLength(n - 1)
         if i != last {
             lats[i] = lats[last]
             lons[i] = lons[last]
@@ -65,7 +72,7 @@ extension GeoGrid {
         while true {
             // Grow only when the points themselves, with spare room, no longer fit; stale
             // spare in runs the cleaner has not reached yet is no reason.
-            let needed = count + count / 8 + cells.count + length
+            let needed = need + length
             if needed > arenaSize - arenaSize / 32 {
                 layOut(size: 2 * needed + 64)
                 if cells[c].count < cells[c].capacity { return }
@@ -212,7 +219,7 @@ extension GeoGrid {
         for c in cells.indices {
             let n = Int(cells[c].count)
             cells[c].start = UInt32(total)
-            cells[c].capacity = n == 0 ? 0 : UInt32(n + Self.spare(n))
+            cells[c].capacity = UInt32(Self.runLength(n))
             total += Int(cells[c].capacity)
         }
         let size = max(minimumSize, total + total / 10 + 64)
@@ -223,6 +230,7 @@ extension GeoGrid {
         tail = total % size
         used = total
         live = total
+        need = total
         debt = 0
         return total
     }

@@ -53,6 +53,9 @@ public struct GeoGrid: Sendable {
     var used = 0
     /// Entries in live runs (the sum of the cells' capacities).
     var live = 0
+    /// What live runs would hold with `spare` room each (`runLength`): the arena grows only
+    /// when this no longer fits.
+    var need = 0
     /// Log entries the cleaner still owes for past relocations.
     var debt = 0
     public internal(set) var count = 0

@@ -83,7 +83,7 @@ extension GeoGrid {
     /// The first broken rule of the arena's bookkeeping, or nil.
     func arenaViolation() -> String? {
         var owner = [Int](repeating: -1, count: arenaSize)
-        var capacities = 0, points = 0
+        var capacities = 0, points = 0, needed = 0
         for (c, cell) in cells.enumerated() {
             guard cell.capacity > 0 else {
                 if cell.count != 0 { return "cell \(c) has points but no run" }
@@ -93,6 +93,7 @@ extension GeoGrid {
             if cell.count > cell.capacity { return "cell \(c) overfull" }
             capacities += Int(cell.capacity)
             points += Int(cell.count)
+            needed += Self.runLength(Int(cell.count))
             for k in Int(cell.start)..<Int(cell.start + cell.capacity) {
                 if k >= arenaSize || owner[k] >= 0 { return "run of cell \(c) overlaps another or the end" }
                 owner[k] = c
@@ -107,6 +108,7 @@ extension GeoGrid {
         }
         if capacities != live { return "live \(live) but runs hold \(capacities)" }
         if points != count { return "count \(count) but cells hold \(points)" }
+        if needed != need { return "need \(need) but runs of the counts make \(needed)" }
         if used < live || used > arenaSize { return "used \(used) out of range" }
         return nil
     }

@@ -12,9 +12,10 @@
 /// Runs carry no headers: the cleaner tells a live run from an abandoned one by its first
 /// entry (a live run is never empty, and its first slot's position points back at it), and
 /// an abandoned run keeps its length in its first entry's latitude (`markAbandoned`).
-/// Only when the points, with their spare room, no longer fit in the arena (the population
-/// grew) is it laid out anew, twice the size: O(n), amortised over the insertions that
-/// filled it.
+/// Only when the points, with their spare room, no longer fit in the arena is it laid out
+/// anew, twice the size: O(n), amortised over the insertions that filled it. Moves alone
+/// trigger that only when one cell's run outgrows the arena's slack (at a million NRW
+/// volunteers: some 60,000 in one 0.01° cell), and then once.
 extension GeoGrid {
     /// Spare room a run gets when it is laid out or cleaned: moves into a cell rarely
     /// relocate it, at 1/8 more memory.
@@ -38,10 +39,10 @@ extension GeoGrid {
     /// Appends an arena entry (slot and tag) to cell `c`.
     mutating func append(_ entry: UInt32, _ point: GeoPoint, to c: Int) {
         let n = Int(cells[c].count)
-        need += Self.runLength(n + 1) - Self.runLength(n)
         if n == cells[c].capacity { relocate(c) }
         let i = Int(cells[c].start) + n
         cells[c].count += 1
+        need += Self.runLength(n + 1) - Self.runLength(n)  // after `relocate`, which may reset it
         lats[i] = point.lat
         lons[i] = point.lon
         slotsAt[i] = entry

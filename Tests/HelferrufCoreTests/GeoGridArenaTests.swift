@@ -20,8 +20,8 @@ import Testing
         for step in 0..<60_000 {
             let k = Int.random(in: 0..<n, using: &rng)
             switch step % 20_000 {
-            case 5_000..<7_000:
-                // 2,000 volunteers gather in one cell, then disperse.
+            case 5_000..<5_500:
+                // 500 volunteers (2.5%) gather in one cell, then disperse.
                 points[k] = GeoPoint(lat: 50.9405, lon: 6.9605)
             default:
                 if Int.random(in: 0..<10, using: &rng) == 0 {
@@ -48,6 +48,27 @@ import Testing
         }
         #expect(grid.arenaViolation() == nil)
         #expect(tailLaps >= 2, "the cleaner should have lapped the arena")
+    }
+
+    /// A crowd whose cell's run outgrows the arena's slack (10% of everyone in one cell)
+    /// grows the arena once, not again when it disperses and gathers anew.
+    @Test func aHugeCrowdGrowsTheArenaOnce() {
+        var rng = SeededRandom(seed: 5)
+        let n = 10_000
+        let points = (0..<n).map { _ in GeoGridPropertyTests.Region.city.point(&rng) }
+        var grid = GeoGrid()
+        grid.load(slots: (0..<UInt32(n)).map { $0 }, points: points)
+        var sizes = [grid.arenaSize]
+        for round in 0..<3 {
+            for k in 0..<1_000 { grid.update(UInt32(k), to: GeoPoint(lat: 50.9405, lon: 6.9605)) }
+            for k in 0..<1_000 { grid.update(UInt32(k), to: points[k]) }
+            #expect(grid.arenaViolation() == nil, "round \(round)")
+            if sizes.last != grid.arenaSize { sizes.append(grid.arenaSize) }
+        }
+        #expect(sizes.count == 2, "sizes \(sizes)")
+        let center = GeoPoint(lat: 50.9405, lon: 6.9605)
+        let model = Dictionary(uniqueKeysWithValues: (0..<n).map { (UInt32($0), points[$0]) })
+        #expect(GeoGridPropertyTests.indexed(grid, center, 5) == GeoGridPropertyTests.bruteForce(model, center, 5))
     }
 
     /// The matcher's path: volunteers arrive one by one into an empty index, which grows;

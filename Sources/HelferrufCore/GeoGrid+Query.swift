@@ -140,8 +140,10 @@ extension GeoGrid {
             }
         }
         if (rowHi - rowLo + 1) * span > cells.count {
-            for cell in cells where Int(cell.row) >= rowLo && Int(cell.row) <= rowHi && wrap(Int(cell.column) - colLo) < span {
-                visit(cell)
+            // A cell's row and column are those of any of its points.
+            for cell in cells where cell.count > 0 {
+                let r = row(lats[Int(cell.start)])
+                if r >= rowLo && r <= rowHi && wrap(column(lons[Int(cell.start)]) - colLo) < span { visit(cell) }
             }
             return
         }

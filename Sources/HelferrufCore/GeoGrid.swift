@@ -3,10 +3,11 @@
 ///
 /// Storage: every cell owns a run of an arena held as three parallel arrays (latitude,
 /// longitude, slot), so a cell's points lie together in memory, with a little spare
-/// capacity for points that move in. `positions[slot]` is the slot's arena index. A cell
-/// that fills up moves its run to the end of the arena, into headroom of 1/16 of the
-/// arena; when that is used up, a compaction rewrites the arena (O(n), after at least
-/// n/32 relocations), so updates are O(1) amortised.
+/// capacity for points that move in. `positions[slot]` is the slot's arena index. The
+/// arena is a circular log (`GeoGrid+Arena.swift`): a cell that fills up moves its run to
+/// the log's tail, and a cleaner that passes a bounded number of entries per update frees
+/// abandoned runs at the head and moves live ones along, so no update ever rewrites the
+/// whole arena (only growth of the population beyond the arena's size does).
 /// Each arena entry's slot word carries an 8-bit tag in its top bits (slots stay below
 /// 2²⁴): a copy of the matcher's most selective filter bits, so that filtered queries read
 /// memory in cell order instead of looking up every candidate by slot (``setTag(_:_:)``).
@@ -15,8 +16,8 @@
 ///
 /// Cost: 20 bytes per arena entry (two `Double`s and a `UInt32`, exact coordinates so
 /// that results equal the haversine on the volunteer's real position) plus 4 bytes per
-/// slot, spare capacity and the cell tables: 31.4 bytes per volunteer for a million
-/// population-weighted NRW volunteers.
+/// slot, spare capacity, the log's free room and the cell tables: see `docs/BENCHMARKS.md`
+/// for the figure on a million population-weighted NRW volunteers.
 ///
 /// Cell size: 0.01° by default (about 1.1 km × 0.7 km in North Rhine-Westphalia), chosen by
 /// measurement (`scripts/bench-matching --cell-sweep`, `docs/BENCHMARKS.md`): on a million
@@ -39,13 +40,25 @@ public struct GeoGrid: Sendable {
     var tileCells: [Int32] = []
     var cells: [Cell] = []
 
+    /// The arena, all of it allocated (`lats.count` entries, the log's size).
     var lats: [Double] = []
     var lons: [Double] = []
     /// Slot in the low 24 bits, tag in the high 8.
     var slotsAt: [UInt32] = []
     /// Arena index per slot, or `absent`.
     var positions: [UInt32] = []
-    public private(set) var count = 0
+    /// Where the log's next run goes; its runs, live and abandoned, fill the `used`
+    /// entries before it (circularly), the rest is free.
+    var tail = 0
+    var used = 0
+    /// Entries in live runs (the sum of the cells' capacities).
+    var live = 0
+    /// What live runs would hold with `spare` room each (`runLength`): the arena grows only
+    /// when this no longer fits.
+    var need = 0
+    /// Log entries the cleaner still owes for past relocations.
+    var debt = 0
+    public internal(set) var count = 0
 
     static let absent = UInt32.max
     static let slotMask: UInt32 = 0xFF_FFFF
@@ -54,12 +67,12 @@ public struct GeoGrid: Sendable {
     static let tileShift = 6
     static let tileMask = 63
 
+    /// A cell's run: `count` points from `start`, room for `capacity` (0: no run). Its row
+    /// and column are not stored (12 bytes per cell): those of any of its points.
     struct Cell: Sendable {
         var start: UInt32
         var count: UInt32
         var capacity: UInt32
-        var row: Int32
-        var column: Int32
     }
 
     public init(cellDegrees: Double = 0.01) {
@@ -82,7 +95,8 @@ public struct GeoGrid: Sendable {
         return GeoPoint(lat: lats[i], lon: lons[i])
     }
 
-    /// Inserts `slot` at `point`, or moves it there. O(1) amortised.
+    /// Inserts `slot` at `point`, or moves it there. O(1); a move into a full cell copies
+    /// that cell's run, and the cleaner passes at most ``cleanQuantum`` entries more.
     public mutating func update(_ slot: UInt32, to point: GeoPoint) {
         precondition(point.isValid, "invalid point")
         precondition(slot <= Self.maxSlot, "slot too large")
@@ -106,9 +120,10 @@ public struct GeoGrid: Sendable {
             count += 1
         }
         append(entry, point, to: cellId(target, targetColumn))
+        if debt > 0 { clean() }
     }
 
-    /// Removes `slot`; does nothing when it is not in the index. O(1).
+    /// Removes `slot`; does nothing when it is not in the index. O(1), like a move.
     public mutating func remove(_ slot: UInt32) {
         let s = Int(slot)
         guard s < positions.count, positions[s] != Self.absent else { return }
@@ -116,6 +131,7 @@ public struct GeoGrid: Sendable {
         detach(at: i, from: existingCell(row(lats[i]), column(lons[i])))
         positions[s] = Self.absent
         count -= 1
+        if debt > 0 { clean() }
     }
 
     /// Sets the tag that filtered queries test (``SlotFilter``); does nothing when `slot`
@@ -126,164 +142,26 @@ public struct GeoGrid: Sendable {
         slotsAt[i] = slotsAt[i] & Self.slotMask | UInt32(tag) << 24
     }
 
-    /// Replaces the contents with `points[k]` at slot `slots[k]` (tag `tags[k]`) in one pass (a counting
-    /// sort by cell), much faster than a million single updates. Slots must be distinct.
-    /// Cells are numbered tile by tile, row by row, so that neighbouring cells, and their
-    /// runs in the arena, lie next to each other in memory.
-    public mutating func load(slots: [UInt32], points: [GeoPoint], tags: [UInt8]? = nil) {
-        precondition(slots.count == points.count && (tags?.count ?? points.count) == points.count)
-        self = GeoGrid(cellDegrees: cellDegrees)
-        let unnumbered: Int32 = -2
-        var entryOf = [Int32](repeating: 0, count: points.count)
-        for k in points.indices {
-            precondition(points[k].isValid, "invalid point")
-            let e = tileEntry(row(points[k].lat), column(points[k].lon))
-            entryOf[k] = Int32(e)
-            if tileCells[e] == -1 { tileCells[e] = unnumbered }
-        }
-        let tileRows = tileDirectory.count / tileColumns
-        for tr in 0..<tileRows {
-            for tc in 0..<tileColumns where tileDirectory[tr * tileColumns + tc] >= 0 {
-                let block = Int(tileDirectory[tr * tileColumns + tc]) << (2 * Self.tileShift)
-                for local in 0..<(1 << (2 * Self.tileShift)) where tileCells[block + local] == unnumbered {
-                    tileCells[block + local] = Int32(cells.count)
-                    let r = tr << Self.tileShift + local >> Self.tileShift, c = tc << Self.tileShift + local & Self.tileMask
-                    cells.append(Cell(start: 0, count: 0, capacity: 0, row: Int32(r), column: Int32(c)))
-                }
-            }
-        }
-        var maxSlot = -1
-        for k in points.indices {
-            cells[Int(tileCells[Int(entryOf[k])])].count += 1
-            precondition(slots[k] <= Self.maxSlot, "slot too large")
-            maxSlot = max(maxSlot, Int(slots[k]))
-        }
-        layOut()
-        positions = Array(repeating: Self.absent, count: maxSlot + 1)
-        for k in points.indices {
-            let c = Int(tileCells[Int(entryOf[k])])
-            let i = Int(cells[c].start + cells[c].count)
-            cells[c].count += 1
-            lats[i] = points[k].lat
-            lons[i] = points[k].lon
-            slotsAt[i] = slots[k] | UInt32(tags?[k] ?? 0) << 24
-            precondition(positions[Int(slots[k])] == Self.absent, "duplicate slot")
-            positions[Int(slots[k])] = UInt32(i)
-        }
-        count = points.count
-    }
-
     /// Bytes held by the index's own arrays (capacity, not just what is in use).
     public var memoryBytes: Int {
         lats.capacity * 8 + lons.capacity * 8 + slotsAt.capacity * 4 + positions.capacity * 4
             + cells.capacity * MemoryLayout<Cell>.stride + tileCells.capacity * 4 + tileDirectory.capacity * 4
     }
 
-    // MARK: Cells and arena
-
-    /// Spare room a cell gets when it is laid out: moves into a cell rarely relocate it.
-    static func spare(_ count: UInt32) -> UInt32 { count / 8 + 1 }
-
-    /// Gives every cell a fresh run of `count + spare` in cell order (counts are taken as
-    /// the sizes wanted; they are reset to zero, the caller fills the runs).
-    private mutating func layOut() {
-        var total = 0
-        for c in cells.indices {
-            cells[c].start = UInt32(total)
-            cells[c].capacity = cells[c].count + Self.spare(cells[c].count)
-            cells[c].count = 0
-            total += Int(cells[c].capacity)
-        }
-        // Headroom for runs that cells move out to; used up, it triggers a compaction.
-        let capacity = total + total / 16 + 64
-        precondition(capacity < Int(Self.absent), "index too large")
-        lats = []
-        lons = []
-        slotsAt = []
-        lats.reserveCapacity(capacity)
-        lons.reserveCapacity(capacity)
-        slotsAt.reserveCapacity(capacity)
-        lats.append(contentsOf: repeatElement(0, count: total))
-        lons.append(contentsOf: repeatElement(0, count: total))
-        slotsAt.append(contentsOf: repeatElement(0, count: total))
-    }
-
-    /// Appends an arena entry (slot and tag) to cell `c`.
-    private mutating func append(_ entry: UInt32, _ point: GeoPoint, to c: Int) {
-        if cells[c].count == cells[c].capacity { relocate(c) }
-        let i = Int(cells[c].start + cells[c].count)
-        cells[c].count += 1
-        lats[i] = point.lat
-        lons[i] = point.lon
-        slotsAt[i] = entry
-        positions[Int(entry & Self.slotMask)] = UInt32(i)
-    }
-
-    /// Swap-removes arena entry `i` from cell `c`.
-    private mutating func detach(at i: Int, from c: Int) {
-        let last = Int(cells[c].start + cells[c].count - 1)
-        if i != last {
-            lats[i] = lats[last]
-            lons[i] = lons[last]
-            slotsAt[i] = slotsAt[last]
-            positions[Int(slotsAt[i] & Self.slotMask)] = UInt32(i)
-        }
-        cells[c].count -= 1
-    }
-
-    /// Moves a full cell's run to the end of the arena with room to grow, or, when the
-    /// arena's headroom is used up, compacts it (which gives every cell spare room again).
-    private mutating func relocate(_ c: Int) {
-        let from = Int(cells[c].start), n = Int(cells[c].count)
-        let newCapacity = n + n / 4 + 2
-        let start = lats.count
-        if start + newCapacity > lats.capacity {
-            compact()
-            return
-        }
-        // Element by element: appending a slice of the array itself would copy it whole.
-        for k in from..<from + n {
-            lats.append(lats[k])
-            lons.append(lons[k])
-            slotsAt.append(slotsAt[k])
-            positions[Int(slotsAt[k] & Self.slotMask)] = UInt32(start + k - from)
-        }
-        let extra = newCapacity - n
-        lats.append(contentsOf: repeatElement(0, count: extra))
-        lons.append(contentsOf: repeatElement(0, count: extra))
-        slotsAt.append(contentsOf: repeatElement(0, count: extra))
-        cells[c].start = UInt32(start)
-        cells[c].capacity = UInt32(newCapacity)
-    }
-
-    /// Rewrites the arena in cell order, dropping abandoned runs. O(n).
-    private mutating func compact() {
-        let (oldLats, oldLons, oldSlots, oldCells) = (lats, lons, slotsAt, cells)
-        layOut()
-        for c in cells.indices {
-            let from = Int(oldCells[c].start), n = Int(oldCells[c].count), to = Int(cells[c].start)
-            for k in 0..<n {
-                lats[to + k] = oldLats[from + k]
-                lons[to + k] = oldLons[from + k]
-                slotsAt[to + k] = oldSlots[from + k]
-                positions[Int(oldSlots[from + k] & Self.slotMask)] = UInt32(to + k)
-            }
-            cells[c].count = UInt32(n)
-        }
-    }
+    // MARK: Cells
 
     /// The id of cell (`row`, `column`), creating it (and its tile) when missing.
-    private mutating func cellId(_ row: Int, _ column: Int) -> Int {
+    mutating func cellId(_ row: Int, _ column: Int) -> Int {
         let k = tileEntry(row, column)
         if tileCells[k] < 0 {
             tileCells[k] = Int32(cells.count)
-            cells.append(Cell(start: UInt32(lats.count), count: 0, capacity: 0, row: Int32(row), column: Int32(column)))
+            cells.append(Cell(start: 0, count: 0, capacity: 0))
         }
         return Int(tileCells[k])
     }
 
     /// Where cell (`row`, `column`) keeps its id in `tileCells`, allocating its tile.
-    private mutating func tileEntry(_ row: Int, _ column: Int) -> Int {
+    mutating func tileEntry(_ row: Int, _ column: Int) -> Int {
         let tile = (row >> Self.tileShift) * tileColumns + (column >> Self.tileShift)
         if tileDirectory[tile] < 0 {
             tileDirectory[tile] = Int32(tileCells.count >> (2 * Self.tileShift))
@@ -292,7 +170,7 @@ public struct GeoGrid: Sendable {
         return Int(tileDirectory[tile]) << (2 * Self.tileShift) | (row & Self.tileMask) << Self.tileShift | (column & Self.tileMask)
     }
 
-    private func existingCell(_ row: Int, _ column: Int) -> Int {
+    func existingCell(_ row: Int, _ column: Int) -> Int {
         let id = cellIdIfPresent(row, column)
         precondition(id >= 0, "index corrupt")
         return id
@@ -305,6 +183,7 @@ public struct GeoGrid: Sendable {
         if t < 0 { return -1 }
         return Int(tileCells[t << (2 * Self.tileShift) | (row & Self.tileMask) << Self.tileShift | (column & Self.tileMask)])
     }
+
 
     // MARK: Coordinates
 
@@ -322,6 +201,7 @@ public struct GeoGrid: Sendable {
 
     @inline(__always)
     func wrap(_ column: Int) -> Int {
+        if column >= 0 && column < lonCells { return column }  // no division in the common case
         var c = column % lonCells
         if c < 0 { c += lonCells }
         return c

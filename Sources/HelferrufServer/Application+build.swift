@@ -18,6 +18,14 @@ public struct ServerConfiguration: Sendable {
     public var webDirectory: String?
     public var rateLimits = true
     public var helloTimeout: Duration = .seconds(10)
+    /// Ping period of every socket; one that has not answered a ping by the next is closed.
+    public var autoPing: Duration = .seconds(20)
+    /// How `/ws/volunteer` is served: by channel handlers (`nio`, no task per socket) or by
+    /// HummingbirdWebSocket (`hummingbird`, the earlier path, kept as a fallback and for comparison).
+    public var volunteerSocket = VolunteerSocketPath.nio
+    /// Volunteer sockets (NIO path) upgraded but not yet past their hello, beyond which new
+    /// upgrades are answered 503 with `Retry-After` (reconnect storms).
+    public var maxPendingHellos = 512
     /// Frames a socket may have queued before it counts as too slow (closed with 1013).
     public var outboxCapacity = 1024
     public var logLevel: Logger.Level = .info
@@ -33,6 +41,12 @@ public struct ServerConfiguration: Sendable {
     public var onListening: @Sendable (String, Int) -> Void = { _, _ in }
 
     public init() {}
+}
+
+/// The two ways of serving `/ws/volunteer`; the wire behaviour is the same.
+public enum VolunteerSocketPath: String, Sendable, CaseIterable {
+    case hummingbird
+    case nio
 }
 
 /// The running parts of one server, for tests and the command line.
@@ -93,29 +107,41 @@ public func buildApplication(
         WebPages(directory: web).register(on: router)
     }
 
-    let wsRouter = Router(context: AppWebSocketContext.self)
     let volunteer = VolunteerSocket(hub: hub, helloTimeout: config.helloTimeout)
     let dashboard = DashboardSocket(hub: hub, helloTimeout: config.helloTimeout)
     // A foreign or "null" origin is closed with 1008 (policy) right after the upgrade, as
     // PROTOCOL.md §4 lists it; Hummingbird answers any refused upgrade with a bare 400.
-    wsRouter.ws("/ws/volunteer") { inbound, outbound, context in
-        try await SocketPump.$channel.withValue(context.requestContext.channel) {
-            try await volunteer.run(inbound: inbound, outbound: outbound, originAllowed: origins.permits(context.request))
+    @Sendable func route(_ run: @escaping @Sendable (WebSocketInboundStream, WebSocketOutboundWriter, Bool) async throws -> Void) -> HummingbirdSocketRoute {
+        { inbound, outbound, request, channel in
+            try await SocketPump.$channel.withValue(channel) { try await run(inbound, outbound, origins.permits(request)) }
         }
     }
-    wsRouter.ws("/ws/dashboard") { inbound, outbound, context in
-        try await SocketPump.$channel.withValue(context.requestContext.channel) {
-            try await dashboard.run(inbound: inbound, outbound: outbound, originAllowed: origins.permits(context.request))
-        }
-    }
-
-    var server: HTTPServerBuilder = .http1WebSocketUpgrade(
-        webSocketRouter: wsRouter,
-        configuration: .init(
-            http1: .init(idleTimeout: .seconds(120)),
-            ws: .init(maxFrameSize: SocketPump.maxMessageBytes, extensions: [], autoPing: .enabled(timePeriod: .seconds(20)), closeTimeout: .seconds(3))
-        )
+    var routes = ["/ws/dashboard": route(dashboard.run)]
+    let autoPing = config.autoPing, closeTimeout = Duration.seconds(3)
+    let wsConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
+        http1: .init(idleTimeout: .seconds(120)),
+        // Text messages that are not valid UTF-8 are closed with 1007 (RFC 6455 §8.1).
+        ws: .init(maxFrameSize: SocketPump.maxMessageBytes, extensions: [], autoPing: .enabled(timePeriod: autoPing), closeTimeout: closeTimeout, validateUTF8: true)
     )
+    var server: HTTPServerBuilder
+    switch config.volunteerSocket {
+    case .hummingbird:
+        routes[SocketUpgradeChannel.volunteerPath] = route(volunteer.run)
+        let wsRouter = Router(context: AppWebSocketContext.self)
+        for (path, route) in routes {
+            wsRouter.ws(RouterPath(path)) { inbound, outbound, context in
+                try await route(inbound, outbound, context.request, context.requestContext.channel)
+            }
+        }
+        server = .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: wsConfiguration)
+    case .nio:
+        let volunteers = VolunteerSocketSetup(
+            gate: volunteer.gate, admission: HelloAdmission(limit: config.maxPendingHellos),
+            autoPing: .nanoseconds(autoPing.nanoseconds), closeTimeout: .nanoseconds(closeTimeout.nanoseconds))
+        server = .init { [routes] responder in
+            SocketUpgradeChannel(responder: responder, configuration: wsConfiguration, routes: routes, volunteers: volunteers, origins: origins)
+        }
+    }
     if let cert = config.tlsCertificatePath, let key = config.tlsKeyPath {
         server = try .tls(server, tlsConfiguration: try TLSFiles.configuration(certificate: cert, key: key))
     }

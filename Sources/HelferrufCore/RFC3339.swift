@@ -56,8 +56,14 @@ public enum RFC3339 {
         let days = daysFromCivil(year: year, month: month, day: day)
         // A leap second (:60) is read as the first millisecond of the next minute.
         let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetMinutes * 60)
-        return Timestamp(millis: seconds * 1000 + Int64(millis))
+        let t = Timestamp(millis: seconds * 1000 + Int64(millis))
+        // An offset can carry year 0000 or 9999 out of the four-digit years that `format`
+        // writes; such a time could not be written back, so it is refused.
+        return writableRange.contains(t.millis) ? t : nil
     }
+
+    /// 0000-01-01T00:00:00Z up to 9999-12-31T23:59:59.999Z, in milliseconds since 1970.
+    public static let writableRange: ClosedRange<Int64> = -62_167_219_200_000...253_402_300_799_999
 
     public static func format(_ t: Timestamp) -> String {
         var seconds = t.millis / 1000

@@ -8,20 +8,25 @@ import NIOCore
 /// The HTTP API of PROTOCOL.md §3.
 struct API {
     let hub: Hub
+    let accounts: Accounts
     var store: Store { hub.store }
 
     /// Bodies above this are refused with 413 before they are parsed.
     static let maxBodyBytes = 64 * 1024
 
-    /// Every path that exists, for telling 405 from 404.
-    static let paths: [String] = [
-        "/api/v1/volunteers", "/api/v1/volunteers/me", "/api/v1/volunteers/me/export",
-        "/api/v1/calls", "/api/v1/calls/{id}", "/api/v1/calls/{id}/cancel", "/api/v1/calls/{id}/confirmations",
-        "/api/v1/calls/{id}/accept", "/api/v1/calls/{id}/withdraw", "/api/v1/calls/{id}/messages", "/api/v1/reach", "/healthz", "/readyz", "/metrics",
-    ]
+    /// Every path that exists with its methods, for telling 405 from 404 and for the
+    /// `Allow` header a 405 must carry (RFC 9110 §15.5.6).
+    static let paths: [(path: String, methods: String)] = [
+        ("/api/v1/volunteers", "POST"), ("/api/v1/volunteers/me", "GET, PATCH, DELETE"),
+        ("/api/v1/volunteers/me/export", "GET"), ("/api/v1/calls", "GET, POST"), ("/api/v1/calls/{id}", "GET"),
+        ("/api/v1/calls/{id}/cancel", "POST"), ("/api/v1/calls/{id}/confirmations", "GET"),
+        ("/api/v1/calls/{id}/accept", "POST"), ("/api/v1/calls/{id}/withdraw", "POST"), ("/api/v1/calls/{id}/messages", "GET, POST"), ("/api/v1/reach", "GET"),
+        ("/healthz", "GET"), ("/readyz", "GET"), ("/metrics", "GET"),
+    ] + sessionPaths.map { ($0, $0.hasSuffix("ticket") ? "POST" : "GET, POST, DELETE") }
 
     func register(on router: Router<AppRequestContext>) {
         let v1 = router.group("api/v1")
+        registerSessions(on: v1)
         v1.post("volunteers") { req, ctx in try await createVolunteer(req) }
         v1.get("volunteers/me") { req, _ in try await json(Wire.profile(volunteer(req))) }
         v1.patch("volunteers/me") { req, _ in try await patchVolunteer(req) }
@@ -78,8 +83,13 @@ struct API {
         case volunteer(VolunteerProfile)
     }
 
+    /// Who sent the request: the bearer token decides; without one, the console's session
+    /// cookie stands for its organisation (state changes then need the CSRF header).
     func principal(_ req: Request) async throws -> Principal {
-        guard let header = req.headers[.authorization] else { throw APIError.unauthorized }
+        guard let header = req.headers[.authorization] else {
+            guard let found = try await accounts.session(req) else { throw APIError.unauthorized }
+            return .organisation(found.session.organisation)
+        }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw APIError.unauthorized }
         let token = parts[1].trimmingCharacters(in: .whitespaces)

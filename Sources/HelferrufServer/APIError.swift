@@ -59,8 +59,8 @@ struct APIError: Error, HTTPResponseError {
 /// Turns every error that escapes a route into the contract's error shape, and the
 /// router's own "no such route" into 404 or, where the path exists, 405.
 struct ErrorShapeMiddleware<Context: RequestContext>: RouterMiddleware {
-    /// Paths (with `{id}` placeholders) that exist for some method.
-    let knownPaths: [[Substring]]
+    /// Paths (with `{id}` placeholders) that exist, with their methods for `Allow`.
+    let knownPaths: [(pattern: [Substring], methods: String)]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -72,7 +72,10 @@ struct ErrorShapeMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError {
             switch error.status {
             case .notFound:
-                throw pathExists(request.uri.path) ? APIError.methodNotAllowed : APIError.notFound
+                guard let methods = allowedMethods(request.uri.path) else { throw APIError.notFound }
+                var error = APIError.methodNotAllowed
+                error.headers[.allow] = methods
+                throw error
             case .contentTooLarge:
                 throw APIError.tooLarge
             case .methodNotAllowed:
@@ -88,10 +91,11 @@ struct ErrorShapeMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    private func pathExists(_ path: String) -> Bool {
+    /// The methods of the path, or nil when no such path exists.
+    private func allowedMethods(_ path: String) -> String? {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
-        return knownPaths.contains { pattern in
-            pattern.count == parts.count && zip(pattern, parts).allSatisfy { $0 == "{id}" || $0 == $1 }
-        }
+        return knownPaths.first { known in
+            known.pattern.count == parts.count && zip(known.pattern, parts).allSatisfy { $0 == "{id}" || $0 == $1 }
+        }?.methods
     }
 }

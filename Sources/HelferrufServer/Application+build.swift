@@ -16,7 +16,18 @@ public struct ServerConfiguration: Sendable {
     public var databasePath = "./helferruf-data/helferruf.sqlite"
     /// Folder of the web pages; nil serves none.
     public var webDirectory: String?
-    public var rateLimits = true
+    /// `--rate-limits on|off`: switches every abuse limit in ``limits`` on or off.
+    public var rateLimits: Bool {
+        get { limits.enabled }
+        set { limits.enabled = newValue }
+    }
+    public var limits = RateLimitSettings()
+    /// Peers whose `X-Forwarded-For` is believed (a reverse proxy on this host, usually
+    /// 127.0.0.1); for everyone else the socket's address is the client's.
+    public var trustedProxies: [String] = []
+    /// Days after a call ends that its confirmations stop showing helpers' names and
+    /// contacts (GDPR storage limitation; docs/SECURITY.md).
+    public var retentionDays = 30
     public var helloTimeout: Duration = .seconds(10)
     /// Ping period of every socket; one that has not answered a ping by the next is closed.
     public var autoPing: Duration = .seconds(20)
@@ -37,6 +48,8 @@ public struct ServerConfiguration: Sendable {
     /// PEM certificate chain and private key; both set serves HTTPS and WSS.
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
+    /// Console sign-in: bcrypt cost, cookies, session and login limits.
+    public var accounts = AccountsConfiguration()
     /// Called with the bound host and port once the server accepts connections.
     public var onListening: @Sendable (String, Int) -> Void = { _, _ in }
 
@@ -96,52 +109,34 @@ public func buildApplication(
     ledger.setCommitHandler { [weak hub] outcomes in hub?.apply(outcomes) }
     ledger.setBatchObserver { [telemetry] changes, duration, _ in telemetry.observeCommit(changes: changes, duration: duration) }
 
+    let limits = RateLimits(config.limits, registry: telemetry.registry)
+    let addresses = ClientAddress(trustedProxies: config.trustedProxies)
+
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
-    router.add(middleware: ErrorShapeMiddleware(knownPaths: API.paths.map { $0.split(separator: "/") }))
+    router.add(middleware: ErrorShapeMiddleware(knownPaths: API.paths.map { ($0.path.split(separator: "/"), $0.methods) }))
     let origins = OriginPolicy(allowed: config.allowedOrigins, tls: config.tlsCertificatePath != nil)
     router.add(middleware: OriginMiddleware(policy: origins))
-    API(hub: hub).register(on: router)
+    router.add(middleware: RateLimitMiddleware(limits: limits, addresses: addresses))
+    let accounts = Accounts(store: store, clock: clock, configuration: config.accounts, rateLimits: config.rateLimits, tls: config.tlsCertificatePath != nil)
+    API(hub: hub, accounts: accounts).register(on: router)
     if let web = config.webDirectory {
         WebPages(directory: web).register(on: router)
     }
 
     let volunteer = VolunteerSocket(hub: hub, helloTimeout: config.helloTimeout)
-    let dashboard = DashboardSocket(hub: hub, helloTimeout: config.helloTimeout)
-    // A foreign or "null" origin is closed with 1008 (policy) right after the upgrade, as
-    // PROTOCOL.md §4 lists it; Hummingbird answers any refused upgrade with a bare 400.
-    @Sendable func route(_ run: @escaping @Sendable (WebSocketInboundStream, WebSocketOutboundWriter, Bool) async throws -> Void) -> HummingbirdSocketRoute {
-        { inbound, outbound, request, channel in
-            try await SocketPump.$channel.withValue(channel) { try await run(inbound, outbound, origins.permits(request)) }
-        }
+    let dashboard = DashboardSocket(hub: hub, accounts: accounts, helloTimeout: config.helloTimeout)
+    // A foreign or "null" origin, or an address over its limits, is closed with 1008
+    // (policy) right after the upgrade, as PROTOCOL.md §4 lists it; Hummingbird answers any
+    // refused upgrade with a bare 400.
+    let peer: @Sendable (Request, any Channel) -> SocketPeer = { request, channel in
+        SocketPeer(
+            originAllowed: origins.permits(request),
+            address: addresses.key(peer: channel.remoteAddress, headers: request.headers),
+            limits: limits)
     }
-    var routes = ["/ws/dashboard": route(dashboard.run)]
-    let autoPing = config.autoPing, closeTimeout = Duration.seconds(3)
-    let wsConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
-        http1: .init(idleTimeout: .seconds(120)),
-        // Text messages that are not valid UTF-8 are closed with 1007 (RFC 6455 §8.1).
-        ws: .init(maxFrameSize: SocketPump.maxMessageBytes, extensions: [], autoPing: .enabled(timePeriod: autoPing), closeTimeout: closeTimeout, validateUTF8: true)
-    )
-    var server: HTTPServerBuilder
-    switch config.volunteerSocket {
-    case .hummingbird:
-        routes[SocketUpgradeChannel.volunteerPath] = route(volunteer.run)
-        let wsRouter = Router(context: AppWebSocketContext.self)
-        for (path, route) in routes {
-            wsRouter.ws(RouterPath(path)) { inbound, outbound, context in
-                try await route(inbound, outbound, context.request, context.requestContext.channel)
-            }
-        }
-        server = .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: wsConfiguration)
-    case .nio:
-        let volunteers = VolunteerSocketSetup(
-            gate: volunteer.gate, admission: HelloAdmission(limit: config.maxPendingHellos),
-            autoPing: .nanoseconds(autoPing.nanoseconds), closeTimeout: .nanoseconds(closeTimeout.nanoseconds))
-        server = .init { [routes] responder in
-            SocketUpgradeChannel(responder: responder, configuration: wsConfiguration, routes: routes, volunteers: volunteers, origins: origins)
-        }
-    }
+    var server = socketServer(config, volunteer: volunteer, dashboard: dashboard, peer: peer)
     if let cert = config.tlsCertificatePath, let key = config.tlsKeyPath {
         server = try .tls(server, tlsConfiguration: try TLSFiles.configuration(certificate: cert, key: key))
     }
@@ -149,7 +144,7 @@ public func buildApplication(
         router: router,
         server: server,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil, reuseAddress: true),
-        services: [Housekeeper(hub: hub)],
+        services: [Housekeeper(hub: hub), Retention(store: store, days: config.retentionDays, clock: clock, logger: logger)],
         onServerRunning: { channel in
             config.onListening(config.host, channel.localAddress?.port ?? config.port)
         },

@@ -78,8 +78,8 @@ extension Hub {
     }
 
     /// One wave: alerts the `ceil(remaining / acceptanceRate)` nearest eligible volunteers
-    /// not alerted yet. While it finds nobody, the radius grows by half the posted radius,
-    /// up to `maxRadiusKm`, within this same wave.
+    /// not alerted yet. A wave that finds nobody grows the radius by half the posted radius,
+    /// up to `maxRadiusKm`, for the next wave (one step per wave, as the contract counts).
     func runWave(_ cid: String, _ s: inout State, now: Timestamp) {
         guard let a = s.active[cid], a.call.status == .open, case .waves(let maxRadius, let seconds) = a.call.dispatch else { return }
         s.active[cid]!.nextWaveAt = now.adding(millis: Int64(seconds) * 1000)
@@ -88,14 +88,13 @@ extension Hub {
         var suppressed = Suppressions()
         var picked: [Match] = []
         var reached = a.call.reachedRadiusKm
-        while true {
-            let candidates = s.matcher.eligibleVolunteers(forCall: cid, now: now)
-                .filter { !a.alerted.contains($0.id) }
-                .sorted { ($0.distanceKm, $0.id) < ($1.distanceKm, $1.id) }
-            for m in candidates where picked.count < wanted {
-                if admitAlert(cid, volunteer: m.id, &s, now: now, suppressed: &suppressed) { picked.append(m) }
-            }
-            guard picked.isEmpty, let wider = Waves.widened(reachedKm: reached, radiusKm: a.call.radiusKm, maxRadiusKm: maxRadius) else { break }
+        let candidates = s.matcher.eligibleVolunteers(forCall: cid, now: now)
+            .filter { !a.alerted.contains($0.id) }
+            .sorted { ($0.distanceKm, $0.id) < ($1.distanceKm, $1.id) }
+        for m in candidates where picked.count < wanted {
+            if admitAlert(cid, volunteer: m.id, &s, now: now, suppressed: &suppressed) { picked.append(m) }
+        }
+        if picked.isEmpty, let wider = Waves.widened(reachedKm: reached, radiusKm: a.call.radiusKm, maxRadiusKm: maxRadius) {
             reached = wider
             s.active[cid]!.call.reachedRadiusKm = wider
             s.matcher.addCall(Self.matchCall(s.active[cid]!.call, declined: a.declined))

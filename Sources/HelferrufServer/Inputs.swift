@@ -3,9 +3,11 @@ import HelferrufCore
 import HelferrufStore
 import NIOCore
 
-/// Strict decoding of client JSON. Unknown fields are ignored (one policy everywhere, so
-/// that newer clients keep working); wrong types, `null` for a required field, numbers
-/// that do not fit and malformed JSON are refused with the field they concern.
+/// Strict decoding of client JSON (docs/SECURITY.md, "Input policy"). Unknown fields are
+/// ignored (one policy everywhere, so that newer clients keep working); wrong types and
+/// `null` for a required field are refused with the field they concern; malformed JSON,
+/// NaN and Infinity, numbers beyond a double, nesting deeper than 512 levels and bytes that
+/// are not UTF-8 (anywhere, unknown fields included) are refused as `bad_json`.
 enum JSONInput {
     enum Failure: Error {
         /// Not JSON, or not a JSON object.
@@ -15,6 +17,8 @@ enum JSONInput {
 
     static func decode<T: Decodable>(_ type: T.Type, from bytes: some DataProtocol) -> Result<T, Failure> {
         let data = Data(bytes)
+        // The decoder checks UTF-8 only in the strings it decodes, not in skipped fields.
+        guard String(validating: data, as: UTF8.self) != nil else { return .failure(.badJSON("body is not UTF-8")) }
         guard let first = data.first(where: { !Set<UInt8>([32, 9, 10, 13]).contains($0) }), first == UInt8(ascii: "{") else {
             return .failure(.badJSON(data.isEmpty ? "empty body" : "body must be a JSON object"))
         }
@@ -244,7 +248,30 @@ enum ClientMessage {
         }
     }
 
-    private struct Hello: Decodable { var token: String }
+    /// A hello carries a `token`, or on `/ws/dashboard` a console's single-use `ticket`;
+    /// both travel on as one credential, told apart by the ticket's prefix, so each must
+    /// come in its own field.
+    private struct Hello: Decodable {
+        var token: String
+
+        enum CodingKeys: String, CodingKey { case token, ticket }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let ticketPrefix = Tokens.Kind.ticket.rawValue
+            if let ticket = try c.decodeIfPresent(String.self, forKey: .ticket) {
+                guard ticket.hasPrefix(ticketPrefix) else {
+                    throw DecodingError.dataCorruptedError(forKey: .ticket, in: c, debugDescription: "not a ticket")
+                }
+                token = ticket
+            } else {
+                token = try c.decode(String.self, forKey: .token)
+                guard !token.hasPrefix(ticketPrefix) else {
+                    throw DecodingError.dataCorruptedError(forKey: .token, in: c, debugDescription: "a ticket goes in \"ticket\"")
+                }
+            }
+        }
+    }
     private struct AvailabilityBody: Decodable {
         var status: String
         var until: String?

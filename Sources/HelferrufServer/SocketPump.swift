@@ -22,6 +22,7 @@ enum SocketPump {
         onMessage: @escaping @Sendable (WebSocketMessage) async -> Void
     ) async throws {
         guard let channel else { preconditionFailure("SocketPump.run needs SocketPump.channel bound by the route") }
+        await MaskedFrameGuard.install(on: channel)
         outbox.bind(channel)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {

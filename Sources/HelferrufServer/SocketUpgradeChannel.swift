@@ -36,7 +36,7 @@ struct SocketUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
 
     /// What `shouldUpgrade` decided, for the upgrade's pipeline handler.
     private enum Decision {
-        case volunteer(originAllowed: Bool)
+        case volunteer(SocketPeer)
         case hummingbird(SocketTask)
         case refuse
         /// Too many volunteer hellos pending (``HelloAdmission``): 503 with `Retry-After`.
@@ -53,17 +53,17 @@ struct SocketUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
     let configuration: HTTP1WebSocketUpgradeChannel.Configuration
     let routes: [String: HummingbirdSocketRoute]
     let volunteers: VolunteerSocketSetup
-    let origins: OriginPolicy
+    let peer: @Sendable (Request, any Channel) -> SocketPeer
 
     init(
         responder: @escaping HTTPChannelHandler.Responder, configuration: HTTP1WebSocketUpgradeChannel.Configuration,
-        routes: [String: HummingbirdSocketRoute], volunteers: VolunteerSocketSetup, origins: OriginPolicy
+        routes: [String: HummingbirdSocketRoute], volunteers: VolunteerSocketSetup, peer: @escaping @Sendable (Request, any Channel) -> SocketPeer
     ) {
         self.responder = Self.redirectingUpgrades(responder)
         self.configuration = configuration
         self.routes = routes
         self.volunteers = volunteers
-        self.origins = origins
+        self.peer = peer
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
@@ -79,7 +79,7 @@ struct SocketUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
                 maxFrameSize: configuration.ws.maxFrameSize,
                 shouldUpgrade: { channel, head in
                     attempted.value = true
-                    decision.value = decide(head)
+                    decision.value = decide(head, channel: channel)
                     switch decision.value {
                     case .volunteer, .hummingbird: return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
                     case .refuse, .busy: return channel.eventLoop.makeSucceededFuture(nil)
@@ -88,9 +88,9 @@ struct SocketUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         switch decision.value {
-                        case .volunteer(let originAllowed):
+                        case .volunteer(let peer):
                             try VolunteerChannelHandler.addPipeline(
-                                to: channel, setup: volunteers, originAllowed: originAllowed, maxMessageBytes: configuration.ws.maxFrameSize)
+                                to: channel, setup: volunteers, peer: peer, maxMessageBytes: configuration.ws.maxFrameSize)
                             return .volunteer
                         case .hummingbird(let task):
                             let socket = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
@@ -132,13 +132,13 @@ struct SocketUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
     }
 
     /// Runs on the event loop: which socket an upgrade request gets, if any.
-    private func decide(_ head: HTTPRequestHead) -> Decision {
+    private func decide(_ head: HTTPRequestHead, channel: any Channel) -> Decision {
         guard let head = try? HTTPRequest(head, secure: false, splitCookie: false), head.method == .get else { return .refuse }
         let request = Request(head: head, body: .init(buffer: ByteBuffer()))
         let path = request.uri.path
         if path == Self.volunteerPath {
             guard volunteers.admission.hasRoom else { return .busy }
-            return .volunteer(originAllowed: origins.permits(request))
+            return .volunteer(peer(request, channel))
         }
         guard let route = routes[path] else { return .refuse }
         let ws = configuration.ws

@@ -46,13 +46,14 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         case hello
         case admitting
         case admitted(VolunteerConnection)
-        /// Refused by origin: only the close is left to do.
+        /// Refused by origin or by the socket limit: only the close is left to do.
         case refused
         case closed
     }
 
     private let setup: VolunteerSocketSetup
-    private let originAllowed: Bool
+    private let peer: SocketPeer
+    private let messages: MessageLimiter?
     private let outbox: Outbox
     private var phase = Phase.hello
     private var context: ChannelHandlerContext?
@@ -61,38 +62,39 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var busy = false
     private var readHeld = false
     private var holdsAdmissionSlot = false
+    /// Counted against the address's socket limit.
+    private var holdsSocketSlot = false
     private var closeSent = false
     private var helloTimer: Scheduled<Void>?
     private var pingTimer: Scheduled<Void>?
     /// Payload of the ping not answered yet.
     private var pingPayload: UInt64?
 
-    init(setup: VolunteerSocketSetup, originAllowed: Bool) {
+    init(setup: VolunteerSocketSetup, peer: SocketPeer) {
         self.setup = setup
-        self.originAllowed = originAllowed
+        self.peer = peer
+        messages = peer.limits.messageLimiter()
         outbox = Outbox(capacity: setup.gate.capacity)
     }
 
     /// Completes an upgraded socket's pipeline (the upgrader has added the frame encoder,
-    /// decoder and protocol-error handler): fragments are joined up to `maxMessageBytes`
-    /// (beyond it, or beyond 1,024 fragments, the socket closes with 1009), then this handler.
-    static func addPipeline(to channel: any Channel, setup: VolunteerSocketSetup, originAllowed: Bool, maxMessageBytes: Int) throws {
+    /// decoder and protocol-error handler): unmasked frames close with 1002, fragments are
+    /// joined up to `maxMessageBytes` (beyond it, or beyond 1,024 fragments, the socket closes
+    /// with 1009), then this handler.
+    static func addPipeline(to channel: any Channel, setup: VolunteerSocketSetup, peer: SocketPeer, maxMessageBytes: Int) throws {
         let sync = channel.pipeline.syncOperations
+        try MaskedFrameGuard.add(to: sync)
         try sync.addHandler(NIOWebSocketFrameAggregator(
             minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024, maxAccumulatedFrameSize: maxMessageBytes))
-        try sync.addHandler(VolunteerChannelHandler(setup: setup, originAllowed: originAllowed))
+        try sync.addHandler(VolunteerChannelHandler(setup: setup, peer: peer))
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        guard originAllowed else {
-            phase = .refused
-            // As on the Hummingbird path: closed with 1008 after a short pause that keeps the
-            // close frame out of the upgrade response's TCP segment.
-            context.eventLoop.scheduleTask(in: .milliseconds(50)) { bound.value.sendClose(code: 1008, reason: "origin not allowed") }
-            return
-        }
+        guard peer.originAllowed else { return refuse(reason: "origin not allowed") }
+        guard peer.limits.openSocket(peer.address) else { return refuse(reason: "rate limit") }
+        holdsSocketSlot = true
         setup.admission.enter()
         holdsAdmissionSlot = true
         outbox.bind(context.channel) { close in bound.value.sendClose(code: close.code, reason: close.reason) }
@@ -101,6 +103,15 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
             outbox.close(code: 4408, reason: "no hello in time")
         }
         schedulePing()
+    }
+
+    /// As on the Hummingbird path: closed with 1008 after a short pause that keeps the close
+    /// frame out of the upgrade response's TCP segment.
+    private func refuse(reason: String) {
+        guard let context else { return }
+        phase = .refused
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .milliseconds(50)) { bound.value.sendClose(code: 1008, reason: reason) }
     }
 
     // MARK: Inbound
@@ -163,6 +174,8 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         queue.removeAll()
         outbox.finish()
         leaveAdmission()
+        if holdsSocketSlot { peer.limits.closeSocket(peer.address) }
+        holdsSocketSlot = false
         if case .admitted(let conn) = was { setup.gate.detach(conn) }
         self.context = nil
         context.fireChannelInactive()
@@ -182,6 +195,7 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         case .refused, .closed: return
         case .hello, .admitting, .admitted: break
         }
+        if let messages, !messages.allow() { return outbox.close(code: 1008, reason: "rate limit") }
         queue.append(message)
         if !busy { next() }
     }
@@ -197,6 +211,10 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
                 return runThenContinue { await handle(message, conn) }
             case .hello:
                 guard !outbox.isClosing else { continue }
+                guard peer.limits.hello(peer.address) else {
+                    outbox.close(code: 1008, reason: "rate limit")
+                    continue
+                }
                 guard let token = Hello.token(from: message) else {
                     outbox.close(code: 4400, reason: "first message must be a hello")
                     continue

@@ -11,8 +11,8 @@ struct VolunteerSocket {
     let helloTimeout: Duration
 
     /// The hello rules and the message handling, one implementation for both ways of serving
-    /// the socket: Hummingbird's (``run(inbound:outbound:originAllowed:)``) and channel
-    /// handlers (``VolunteerChannelHandler``).
+    /// the socket: Hummingbird's (``run(inbound:outbound:peer:)``) and channel handlers
+    /// (``VolunteerChannelHandler``).
     var gate: HelloGate<VolunteerConnection> {
         let hub = self.hub
         return HelloGate<VolunteerConnection>(
@@ -27,8 +27,8 @@ struct VolunteerSocket {
             detach: { hub.detach($0) })
     }
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, originAllowed: Bool) async throws {
-        try await gate.run(inbound: inbound, outbound: outbound, originAllowed: originAllowed)
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, peer: SocketPeer) async throws {
+        try await gate.run(inbound: inbound, outbound: outbound, peer: peer)
     }
 
     private func handle(_ message: WebSocketMessage, conn: VolunteerConnection) async {

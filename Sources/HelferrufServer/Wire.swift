@@ -339,6 +339,11 @@ enum Wire {
         events("confirmations", e.confirmations)
         events("declines", e.declines)
         events("withdrawals", e.withdrawals)
+        events("checkIns", e.checkIns)
+        events("checkOuts", e.checkOuts)
+        events("standby", e.standby)
+        events("funnel", e.funnel)
+        events("heldBack", e.heldBack)
         w.raw("}")
         return w.bytes
     }

@@ -84,7 +84,11 @@ public struct RosterOutcome: Sendable {
 ///
 /// When a commit fails, every change in the batch is answered
 /// ``RosterOutcome/Result/unavailable`` and nothing is applied; the next batch tries again,
-/// so the ledger recovers by itself once the cause (full disk, held lock) is gone. A change
+/// so the ledger recovers by itself once the cause (full disk, held lock) is gone. Changes
+/// nobody waits for (alert records, expiries, funnel reports: ``submitDetached(_:)``) are
+/// not lost with the batch: they are tried again with the next batches, after a backoff
+/// that grows from 50 ms to 2 s while commits keep failing, at most
+/// ``Ledger/retryLimit`` of them (the oldest are dropped beyond that). A change
 /// the database refuses on its own (a constraint) is answered `unavailable` and the rest of
 /// its batch is committed without it.
 ///
@@ -101,11 +105,16 @@ public final class Ledger: Sendable {
         public var changes = 0
         /// Batches whose transaction failed, every change answered `unavailable`.
         public var failedBatches = 0
+        /// Detached changes given up after failed commits (beyond ``Ledger/retryLimit``).
+        public var droppedRetries = 0
 
         public init() {}
     }
 
     private let writer: Writer
+
+    /// The most detached changes kept for another try after failed commits.
+    public static let retryLimit = 100_000
 
     /// - Parameter maxBatch: the most changes one transaction takes. 1 gives one transaction
     ///   per change: the baseline `scripts/bench-ledger` compares group commit with.
@@ -177,6 +186,10 @@ private final class Writer: Sendable {
         var stopped = false
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
         var statistics = Ledger.Statistics()
+        /// Detached changes of failed batches, due again at `retryAt`.
+        var retry: [Pending] = []
+        var retryAt = DispatchTime.now()
+        var retryDelayMillis = 0
     }
 
     let queue = Mutex(Queue())
@@ -227,15 +240,40 @@ private final class Writer: Sendable {
             }
             if committed, let handler = onCommit.withLock({ $0 }) { handler(outcomes) }
             for (p, outcome) in zip(batch, outcomes) { p.continuation?.resume(returning: outcome) }
+            scheduleRetry(committed ? [] : batch.filter { $0.continuation == nil })
         }
     }
 
-    /// Everything pending, waiting while there is nothing; nil once stopped and drained.
+    /// Keeps the detached changes of a failed batch for a later try, with a growing backoff;
+    /// a successful commit resets the backoff.
+    private func scheduleRetry(_ detached: [Pending]) {
+        queue.withLock { q in
+            guard !detached.isEmpty || !q.retry.isEmpty else {
+                q.retryDelayMillis = 0
+                return
+            }
+            q.retry.append(contentsOf: detached)
+            if q.retry.count > Ledger.retryLimit {
+                q.statistics.droppedRetries += q.retry.count - Ledger.retryLimit
+                q.retry.removeFirst(q.retry.count - Ledger.retryLimit)
+            }
+            guard !detached.isEmpty else { return }
+            q.retryDelayMillis = min(2000, max(50, q.retryDelayMillis * 2))
+            q.retryAt = .now() + .milliseconds(q.retryDelayMillis)
+        }
+    }
+
+    /// Everything pending (and the retries that are due), waiting while there is nothing;
+    /// nil once stopped and drained.
     private func nextBatch() -> [Pending]? {
         while true {
-            enum Next { case batch([Pending]), sleep, stop }
+            enum Next { case batch([Pending]), sleep(until: DispatchTime?), stop }
             var waiters: [CheckedContinuation<Void, Never>] = []
             let next = queue.withLock { q -> Next in
+                if !q.retry.isEmpty, q.retryAt <= .now() {
+                    q.pending.insert(contentsOf: q.retry, at: 0)
+                    q.retry.removeAll()
+                }
                 if q.pending.count > maxBatch {
                     q.busy = true
                     defer { q.pending.removeFirst(maxBatch) }
@@ -250,13 +288,18 @@ private final class Writer: Sendable {
                 swap(&waiters, &q.idleWaiters)
                 if q.stopped { return .stop }
                 q.sleeping = true
-                return .sleep
+                return .sleep(until: q.retry.isEmpty ? nil : q.retryAt)
             }
             for w in waiters { w.resume() }
             switch next {
             case .batch(let b): return b
             case .stop: return nil
-            case .sleep: wake.wait()
+            case .sleep(let until):
+                if let until {
+                    if wake.wait(timeout: until) == .timedOut { queue.withLock { $0.sleeping = false } }
+                } else {
+                    wake.wait()
+                }
             }
         }
     }

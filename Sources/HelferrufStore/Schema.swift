@@ -79,6 +79,36 @@ enum Schema {
         migrator.registerMigration("v2-dispatch") { db in
             try db.execute(sql: dispatchSQL)
         }
+        migrator.registerMigration("v2-retention") { db in
+            // When a call's confirmations stopped showing helpers' names and contacts
+            // (Store.eraseContacts, docs/SECURITY.md "Retention").
+            try db.execute(sql: """
+                ALTER TABLE calls ADD COLUMN contacts_erased_at INTEGER;
+                CREATE INDEX calls_retention ON calls(ended_at) WHERE contacts_erased_at IS NULL;
+                """)
+        }
+        migrator.registerMigration("v2-accounts") { db in
+            // People who sign in to the console. E-mail addresses are stored normalised
+            // (trimmed, lower case); a session is stored only as the SHA-256 of its secret.
+            try db.execute(sql: """
+                CREATE TABLE accounts (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    org_id TEXT NOT NULL REFERENCES organisations(id),
+                    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                    password_hash TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    disabled INTEGER NOT NULL DEFAULT 0
+                ) STRICT;
+                CREATE INDEX accounts_org ON accounts(org_id);
+                CREATE TABLE sessions (
+                    id_hash TEXT PRIMARY KEY NOT NULL,
+                    account_id TEXT NOT NULL REFERENCES accounts(id),
+                    created_at INTEGER NOT NULL,
+                    last_seen_at INTEGER NOT NULL
+                ) STRICT, WITHOUT ROWID;
+                CREATE INDEX sessions_account ON sessions(account_id);
+                """)
+        }
         return migrator
     }
 

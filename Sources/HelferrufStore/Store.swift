@@ -40,6 +40,9 @@ public final class Store: Sendable {
         config.busyMode = .timeout(busyTimeout)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA foreign_keys = ON")
+            // Deleted and overwritten content is zeroed, not left in free space: an erased
+            // contact must not be recoverable from the file (see flushErasures()).
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         self.path = path
         pool = try DatabasePool(path: path, configuration: config)
@@ -243,9 +246,11 @@ public final class Store: Sendable {
         }
     }
 
-    /// Stores a changed profile; returns false when the volunteer no longer exists.
+    /// Stores a changed profile; returns false when the volunteer no longer exists. A
+    /// replaced name or contact is erased from the file (``flushErasures()``).
     public func updateVolunteer(_ p: VolunteerProfile) async throws -> Bool {
-        try await pool.write { db in
+        let (updated, replaced) = try await pool.write { db -> (Bool, Bool) in
+            let old = try Row.fetchOne(db, sql: "SELECT display_name, contact FROM volunteers WHERE id = ?", arguments: [p.id])
             try db.execute(
                 sql: """
                     UPDATE volunteers SET display_name = ?, skills = ?, max_distance_km = ?, contact = ?,
@@ -254,16 +259,20 @@ public final class Store: Sendable {
                     """,
                 arguments: [p.displayName, SkillList.encode(p.skills), p.maxDistanceKm, p.contact,
                             p.fatigue.maxAlertsPerDay, p.fatigue.quietHours?.from, p.fatigue.quietHours?.to, p.id])
-            return db.changesCount == 1
+            let replaced = old.map { ($0["display_name"] as String?) != p.displayName || ($0["contact"] as String?) != p.contact } ?? false
+            return (db.changesCount == 1, replaced)
         }
+        if replaced { try await flushErasures() }
+        return updated
     }
 
-    /// Erases a volunteer's profile and contact. Confirmations, alerts and declines stay,
-    /// keyed by the now anonymous id.
+    /// Erases a volunteer's profile and contact, physically (``flushErasures()``).
+    /// Confirmations, alerts and declines stay, keyed by the now anonymous id.
     public func deleteVolunteer(id: String) async throws {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM volunteers WHERE id = ?", arguments: [id])
         }
+        try await flushErasures()
     }
 
     /// Everything held about a volunteer, for the data export.
@@ -282,7 +291,12 @@ public final class Store: Sendable {
                 alerts: try events("SELECT a.call_id, c.title, a.alerted_at AS at FROM alerts a JOIN calls c ON c.id = a.call_id WHERE a.volunteer_id = ? ORDER BY at"),
                 confirmations: try events("SELECT x.call_id, c.title, x.confirmed_at AS at FROM confirmations x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"),
                 declines: try events("SELECT x.call_id, c.title, x.declined_at AS at FROM declines x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"),
-                withdrawals: try events("SELECT x.call_id, c.title, x.withdrawn_at AS at FROM withdrawals x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"))
+                withdrawals: try events("SELECT x.call_id, c.title, x.withdrawn_at AS at FROM withdrawals x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"),
+                checkIns: try events("SELECT x.call_id, c.title, x.checked_in_at AS at FROM checkins x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"),
+                checkOuts: try events("SELECT x.call_id, c.title, x.checked_out_at AS at FROM checkins x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? AND x.checked_out_at IS NOT NULL ORDER BY at"),
+                standby: try events("SELECT x.call_id, c.title, x.queued_at AS at FROM standby x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"),
+                funnel: try events("SELECT x.call_id, c.title || ' (' || x.stage || ')' AS title, x.at FROM funnel x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY x.at"),
+                heldBack: try events("SELECT x.call_id, c.title || ' (' || x.reason || ')' AS title, x.at FROM suppressions x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY x.at"))
         }
     }
 
@@ -333,12 +347,16 @@ public final class Store: Sendable {
 
     public func confirmations(callId: String) async throws -> [Confirmation] {
         try await pool.read { db in
+            // Names and contacts show while the volunteer exists and the call's retention
+            // period has not run out (eraseContacts).
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT x.volunteer_id, x.confirmed_at, x.party, v.display_name, v.contact,
-                        (k.checked_in_at IS NOT NULL AND k.checked_out_at IS NULL) AS on_site
-                    FROM confirmations x LEFT JOIN volunteers v ON v.id = x.volunteer_id
+                    SELECT x.volunteer_id, x.confirmed_at, x.party,
+                           CASE WHEN c.contacts_erased_at IS NULL THEN v.display_name END AS display_name,
+                           CASE WHEN c.contacts_erased_at IS NULL THEN v.contact END AS contact,
+                           (k.checked_in_at IS NOT NULL AND k.checked_out_at IS NULL) AS on_site
+                    FROM confirmations x JOIN calls c ON c.id = x.call_id LEFT JOIN volunteers v ON v.id = x.volunteer_id
                     LEFT JOIN checkins k ON k.call_id = x.call_id AND k.volunteer_id = x.volunteer_id
                     WHERE x.call_id = ? ORDER BY x.confirmed_at, x.volunteer_id
                     """,
@@ -375,4 +393,11 @@ public struct VolunteerExport: Sendable {
     public var confirmations: [Event]
     public var declines: [Event]
     public var withdrawals: [Event]
+    public var checkIns: [Event]
+    public var checkOuts: [Event]
+    public var standby: [Event]
+    /// Alerts the volunteer's client reported received or seen (the stage in the title).
+    public var funnel: [Event]
+    /// Alerts held back by fatigue limits (the reason in the title).
+    public var heldBack: [Event]
 }

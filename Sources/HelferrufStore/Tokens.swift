@@ -7,6 +7,10 @@ public enum Tokens {
     public enum Kind: String, Sendable {
         case organisation = "hro_"
         case volunteer = "hrv_"
+        /// A console session's secret, carried in its cookie.
+        case session = "hrs_"
+        /// A single-use dashboard ticket (kept in memory only).
+        case ticket = "hrt_"
     }
 
     public static func generate(_ kind: Kind) -> String {

@@ -11,7 +11,7 @@ struct Helferruf: AsyncParsableCommand {
         commandName: "helferruf",
         abstract: "Real-time alerts for spontaneous volunteering.",
         discussion: "Every option can also be set by the environment variable named in its help; a flag wins over the environment.",
-        subcommands: [Serve.self, Org.self, Calls.self, Stats.self, Backup.self, Vacuum.self, Simulate.self],
+        subcommands: [Serve.self, Org.self, AccountCommand.self, Calls.self, Stats.self, Backup.self, Vacuum.self, Simulate.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -64,6 +64,31 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("volunteer-socket"), help: "How /ws/volunteer is served: nio (channel handlers, no task per socket) or hummingbird (the earlier path) (env HELFERRUF_VOLUNTEER_SOCKET; default nio).")
     var volunteerSocket: String?
 
+    @Option(name: .customLong("limit-sockets"), help: "Open WebSockets per client address (env HELFERRUF_LIMIT_SOCKETS; default 1000).")
+    var limitSockets: String?
+
+    @Option(name: .customLong("limit-registrations"), help: "Volunteer registrations per client address, as N/s, N/min or N/h with an optional :BURST (env HELFERRUF_LIMIT_REGISTRATIONS; default 2000/h:2000).")
+    var limitRegistrations: String?
+
+    @Option(name: .customLong("limit-hellos"), help: "Socket hello attempts per client address (env HELFERRUF_LIMIT_HELLOS; default 20/s:1000).")
+    var limitHellos: String?
+
+    @Option(name: .customLong("limit-requests"), help: "HTTP requests per bearer token (env HELFERRUF_LIMIT_REQUESTS; default 100/s:1000).")
+    var limitRequests: String?
+
+    @Option(name: .customLong("limit-messages"), help: "Messages per socket; over it the socket is closed with 1008 (env HELFERRUF_LIMIT_MESSAGES; default 20/s:200).")
+    var limitMessages: String?
+
+    @Option(name: .customLong("trusted-proxies"), help: "Comma-separated addresses of reverse proxies whose X-Forwarded-For names the client (env HELFERRUF_TRUSTED_PROXIES; default none: the socket's address is the client's).")
+    var trustedProxies: String?
+
+    @Option(name: .customLong("retention-days"), help: "Days after a call ends that its confirmations stop showing helpers' names and contacts, 0 to 3650 (env HELFERRUF_RETENTION_DAYS; default 30).")
+    var retentionDays: String?
+    @Option(name: .customLong("secure-cookies"), help: "Session cookie Secure with the __Host- prefix, on or off; turn it on behind a proxy that terminates TLS (env HELFERRUF_SECURE_COOKIES; default on exactly when --tls-cert is set).")
+    var secureCookies: String?
+
+    @OptionGroup var bcrypt: BcryptCostOption
+
     @Option(name: .customLong("drain-delay"), help: "Seconds /readyz answers 503 on SIGTERM before sockets are closed with 1001 (env HELFERRUF_DRAIN_DELAY; default 0).")
     var drainDelay: String?
 
@@ -100,10 +125,28 @@ struct Serve: AsyncParsableCommand {
         config.volunteerSocket = try Environment.value(volunteerSocket, "HELFERRUF_VOLUNTEER_SOCKET", "--volunteer-socket", default: .nio) {
             VolunteerSocketPath(rawValue: $0)
         }
+        config.limits.socketsPerAddress = try Environment.value(limitSockets, "HELFERRUF_LIMIT_SOCKETS", "--limit-sockets", default: config.limits.socketsPerAddress) {
+            Int($0).flatMap { (1...1_000_000).contains($0) ? $0 : nil }
+        }
+        config.limits.registrations = try Environment.value(limitRegistrations, "HELFERRUF_LIMIT_REGISTRATIONS", "--limit-registrations", default: config.limits.registrations, parse: Rate.init(parsing:))
+        config.limits.hellos = try Environment.value(limitHellos, "HELFERRUF_LIMIT_HELLOS", "--limit-hellos", default: config.limits.hellos, parse: Rate.init(parsing:))
+        config.limits.requests = try Environment.value(limitRequests, "HELFERRUF_LIMIT_REQUESTS", "--limit-requests", default: config.limits.requests, parse: Rate.init(parsing:))
+        config.limits.messages = try Environment.value(limitMessages, "HELFERRUF_LIMIT_MESSAGES", "--limit-messages", default: config.limits.messages, parse: Rate.init(parsing:))
+        config.trustedProxies = try Environment.value(trustedProxies, "HELFERRUF_TRUSTED_PROXIES", "--trusted-proxies", default: []) { text in
+            let list = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            return list.allSatisfy { ServerConfiguration.isIPAddress($0) } ? list : nil
+        }
+        config.retentionDays = try Environment.value(retentionDays, "HELFERRUF_RETENTION_DAYS", "--retention-days", default: 30) {
+            Int($0).flatMap { (0...3650).contains($0) ? $0 : nil }
+        }
         let delay = try Environment.value(drainDelay, "HELFERRUF_DRAIN_DELAY", "--drain-delay", default: 0.0) {
             Double($0).flatMap { $0.isFinite && (0...60).contains($0) ? $0 : nil }
         }
         config.drainDelay = .milliseconds(Int(delay * 1000))
+        config.accounts.secureCookies = try Environment.value(secureCookies, "HELFERRUF_SECURE_COOKIES", "--secure-cookies", default: Bool?.none) {
+            value -> Bool?? in ["on": true, "off": false][value].map { .some($0) }
+        }
+        config.accounts.bcryptCost = try bcrypt.value()
         return (config, format)
     }
 
@@ -382,8 +425,8 @@ enum SimulationReport {
               90 % within \(Int(c.medianDelaySeconds * exp(1.2816 * c.delaySigma))) s). The draw depends only on (seed, volunteer, call),
               so both modes meet the same people behaving the same way.
             - Broadcast alerts everyone eligible at once. Waves follow the server: `ceil(remaining / acceptanceRate)` nearest
-              not yet alerted, `remaining` counting accepts that have arrived, widening by half the radius when a wave finds
-              nobody, the rate learnt from the last 20 calls (0.3 before any history).
+              not yet alerted, `remaining` counting accepts that have arrived, widening by half the radius for the next wave
+              when a wave finds nobody, the rate learnt from the last 20 calls (0.3 before any history).
 
             ## Result (waves every \(c.waveSeconds) s, the default)
 
@@ -417,5 +460,149 @@ enum SimulationReport {
 
             """
         return out
+    }
+}
+
+/// `helferruf account …`: the people who sign in to the console for an organisation.
+struct AccountCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "account",
+        abstract: "Manage console accounts (e-mail and password) of organisations.",
+        subcommands: [Add.self, List.self, Disable.self, BcryptCost.self]
+    )
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an account and print it as JSON (never the password).",
+            discussion: "The password (12 to 1024 characters) is read from standard input with --password-stdin, else asked for twice on the terminal; it is never taken from the command line.")
+
+        @Option(help: "The organisation's id (see `org list`).")
+        var org: String
+
+        @Option(help: "The person's e-mail address (compared without regard to case).")
+        var email: String
+
+        @Flag(name: .customLong("password-stdin"), help: "Read the password from the first line of standard input.")
+        var passwordStdin = false
+
+        @OptionGroup var cost: BcryptCostOption
+        @OptionGroup var database: DatabaseOption
+
+        func run() async throws {
+            let email: String, password: String
+            do {
+                email = try Rules.email(self.email)
+            } catch {
+                throw ArgumentParser.ValidationError("--email \(error.message)")
+            }
+            do {
+                password = try Rules.password(try readPassword())
+            } catch let error as HelferrufCore.ValidationError {
+                throw ArgumentParser.ValidationError("the password \(error.message)")
+            }
+            let store = try database.open()
+            let hash = Passwords.hash(password, cost: try cost.value())
+            do {
+                let account = try store.createAccount(orgId: org, email: email, passwordHash: hash, now: .now)
+                print(JSONLine.object(["id": account.id, "orgId": account.orgId, "email": account.email, "createdAt": RFC3339.format(account.createdAt)]))
+            } catch let error as AccountError {
+                throw ArgumentParser.ValidationError(error.description)
+            }
+        }
+
+        private func readPassword() throws -> String {
+            if passwordStdin {
+                guard let line = Swift.readLine(strippingNewline: true) else { throw ArgumentParser.ValidationError("no password on standard input") }
+                return line
+            }
+            guard isatty(STDIN_FILENO) == 1 else { throw ArgumentParser.ValidationError("standard input is no terminal: use --password-stdin") }
+            guard let first = getpass("Password: ").map({ String(cString: $0) }),
+                  let again = getpass("Again: ").map({ String(cString: $0) }), again == first
+            else { throw ArgumentParser.ValidationError("the passwords differ") }
+            return first
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List an organisation's accounts, one JSON line each.")
+
+        @Option(help: "The organisation's id.")
+        var org: String
+
+        @OptionGroup var database: DatabaseOption
+
+        func run() async throws {
+            for a in try database.open().accounts(orgId: org) {
+                print(JSONLine.object(["id": a.id, "orgId": a.orgId, "email": a.email, "createdAt": RFC3339.format(a.createdAt), "disabled": a.disabled]))
+            }
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Disable an account: it can no longer sign in, and its sessions end at once.")
+
+        @Option(help: "The account's e-mail address.")
+        var email: String
+
+        @Flag(help: "Enable it again instead.")
+        var enable = false
+
+        @OptionGroup var database: DatabaseOption
+
+        func run() async throws {
+            let normalised = email.trimmingWhitespace().lowercased()
+            guard try database.open().setAccountDisabled(email: normalised, !enable) else { throw ArgumentParser.ValidationError("no account \(normalised)") }
+        }
+    }
+
+    /// Measures bcrypt here, to choose `--bcrypt-cost` so that one hash takes 100–250 ms.
+    /// CPU time is printed beside wall time: on a busy machine only the former is stable.
+    struct BcryptCost: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "bcrypt-cost",
+            abstract: "Time bcrypt hashes on this machine and print the median per cost as JSON.")
+
+        @Option(help: "Hashes per cost.")
+        var rounds = 5
+
+        @Option(help: "Comma-separated costs to time, each 4 to 16.")
+        var costs = "10,11,12,13"
+
+        func run() async throws {
+            guard (1...50).contains(rounds) else { throw ArgumentParser.ValidationError("--rounds must be 1 to 50") }
+            let list = costs.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !list.isEmpty, list.allSatisfy(Passwords.costRange.contains) else {
+                throw ArgumentParser.ValidationError("--costs must list numbers from 4 to 16")
+            }
+            for cost in list {
+                var wall: [Double] = [], cpu: [Double] = []
+                for _ in 0..<rounds {
+                    let (wallStart, cpuStart) = (Self.millis(CLOCK_MONOTONIC), Self.millis(CLOCK_THREAD_CPUTIME_ID))
+                    _ = Passwords.hash("correct horse battery staple", cost: cost)
+                    wall.append(Self.millis(CLOCK_MONOTONIC) - wallStart)
+                    cpu.append(Self.millis(CLOCK_THREAD_CPUTIME_ID) - cpuStart)
+                }
+                func median(_ v: [Double]) -> Int { Int(v.sorted()[v.count / 2].rounded()) }
+                print(JSONLine.object(["cost": cost, "medianMs": median(wall), "cpuMs": median(cpu)]))
+            }
+        }
+
+        private static func millis(_ clock: clockid_t) -> Double {
+            var t = timespec()
+            clock_gettime(clock, &t)
+            return Double(t.tv_sec) * 1000 + Double(t.tv_nsec) / 1_000_000
+        }
+    }
+}
+
+/// `--bcrypt-cost`, shared by `serve` and `account add`.
+struct BcryptCostOption: ParsableArguments {
+    @Option(name: .customLong("bcrypt-cost"), help: "bcrypt cost of password hashes, 4 to 16 (env HELFERRUF_BCRYPT_COST; default \(Passwords.defaultCost), about 140 ms a hash; see `account bcrypt-cost`).")
+    var bcryptCost: String?
+
+    func value() throws -> Int {
+        try Environment.value(bcryptCost, "HELFERRUF_BCRYPT_COST", "--bcrypt-cost", default: Passwords.defaultCost) {
+            Int($0).flatMap { Passwords.costRange.contains($0) ? $0 : nil }
+        }
     }
 }

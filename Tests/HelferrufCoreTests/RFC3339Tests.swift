@@ -23,6 +23,16 @@ import Testing
         #expect(RFC3339.parse(text) == nil)
     }
 
+    /// Found by the fuzzer (Fuzz/Harnesses/rfc3339.swift): an offset moved year 0000 to year
+    /// -1, which `format` cannot write. Only times that can be written back are accepted.
+    @Test func refusesTimesOutsideFourDigitYears() {
+        #expect(RFC3339.parse("0000-01-01T00:00:00+23:59") == nil)
+        #expect(RFC3339.parse("9999-12-31T23:59:59-00:01") == nil)
+        #expect(RFC3339.parse("0000-01-01T00:00:00Z")?.millis == RFC3339.writableRange.lowerBound)
+        #expect(RFC3339.parse("9999-12-31T23:59:59.999Z")?.millis == RFC3339.writableRange.upperBound)
+        #expect(RFC3339.format(Timestamp(millis: RFC3339.writableRange.lowerBound)) == "0000-01-01T00:00:00Z")
+    }
+
     @Test func formatsUTCWithZ() {
         #expect(RFC3339.format(Timestamp(millis: 1_795_940_100_000)) == "2026-11-29T08:15:00Z")
         #expect(RFC3339.format(Timestamp(millis: 1_795_940_100_042)) == "2026-11-29T08:15:00.042Z")

@@ -150,6 +150,9 @@ import Testing
         #expect(try await wa.receive(type: "checkin_result")["checkedIn"] as? Bool == false)
         stored = try await s.http(.get, "/api/v1/calls/\(callId(call))", token: s.demoToken).json
         #expect(stored["checkedIn"] as? Int == 0)
+        // The data export lists both.
+        let export = try await s.http(.get, "/api/v1/volunteers/me/export", token: a.token).json
+        #expect((export["checkIns"] as? [JSON])?.count == 1 && (export["checkOuts"] as? [JSON])?.count == 1)
         // Persisted: a restart on the same file keeps the check-in records.
         let count = try await s.store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM checkins WHERE checked_out_at IS NOT NULL") }
         #expect(count == 1)
@@ -189,17 +192,20 @@ import Testing
     }
 
     @Test func expiryTellsConfirmedHelpersHowItWent() async throws {
-        let s = try await LiveServer.start()
+        let clock = TestClock(startingAt: .now)
+        let s = try await LiveServer.start(clock: clock)
         defer { Task { try? await s.stop() } }
-        let call = try await postCall(s, [:], endsIn: 2)
+        let call = try await postCall(s, [:], endsIn: 3600)
         let a = try await s.volunteer("A")
         let (wa, _) = try await s.availableVolunteer(token: a.token)
         #expect(try await accept(wa, callId(call)) == "confirmed")
         wa.send(["type": "checkin", "callId": callId(call)])
         _ = try await wa.receive(type: "checkin_result")
+        clock.advance(minutes: 61)
         let closeout = try await wa.receive(type: "message", timeout: .seconds(8))
         #expect(closeout["kind"] as? String == "closeout")
-        #expect((closeout["text"] as? String)?.contains("1 Helfende waren vor Ort") == true)
+        #expect((closeout["text"] as? String)?.contains("1 Helfende waren vor Ort, zusammen 59 Min.") == true)
+        #expect(try await wa.receive(type: "call_update")["status"] as? String == "expired")
         wa.close()
     }
 

@@ -95,12 +95,13 @@ import Testing
         for (i, w) in sockets.enumerated() { w.send(["type": "accept", "callId": id, "requestId": "r\(i)"]) }
         var results: [String: Int] = [:]
         for (i, w) in sockets.enumerated() {
-            // Each socket gets its answer and, as one of those alerted, the "filled" update.
+            // Each socket gets its answer and, as one of those alerted, the "filled" update
+            // (live counter updates of §7 may come before it).
             var answer: JSON?, update: JSON?
             while answer == nil || update == nil {
                 let m = try await w.receive(timeout: .seconds(10))
                 if m["type"] as? String == "accept_result" { answer = m }
-                if m["type"] as? String == "call_update" { update = m }
+                if m["type"] as? String == "call_update", m["status"] as? String == "filled" { update = m }
             }
             #expect(answer?["requestId"] as? String == "r\(i)" && answer?["callId"] as? String == id)
             results[answer?["result"] as? String ?? "?", default: 0] += 1

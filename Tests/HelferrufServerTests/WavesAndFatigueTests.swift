@@ -38,18 +38,21 @@ import Testing
     }
 
     @Test func wavesAlertTheNearestInBatchesSizedByTheAcceptanceRate() async throws {
-        let s = try await LiveServer.start()
+        // The server's clock is moved by hand, so the next wave comes exactly when told.
+        let clock = TestClock(startingAt: .now)
+        let s = try await LiveServer.start(clock: clock)
         defer { Task { try? await s.stop() } }
         // No history: rate 0.3, so one missing helper means waves of ceil(1 / 0.3) = 4.
         let sockets = try await volunteers(s, at: [3.5, 0.5, 2.5, 1.0, 4.5, 1.5])
-        let call = try await wavesCall(s, needed: 1, radiusKm: 5, waveSeconds: 1)
+        let call = try await wavesCall(s, needed: 1, radiusKm: 5, waveSeconds: 60)
         #expect((call["dispatch"] as? JSON)?["acceptanceRate"] as? Double == 0.3)
         try await Task.sleep(for: .milliseconds(300))
         #expect(try await alerted(sockets) == [1, 2, 3, 5])
         // A volunteer who becomes eligible between waves waits for the next one.
         let late = try await volunteers(s, at: [0.2])
         #expect(try await alerted(late) == [])
-        try await Task.sleep(for: .milliseconds(1200))
+        clock.advance(minutes: 1)
+        try await Task.sleep(for: .milliseconds(400))
         #expect(try await alerted(sockets) == [0, 4])
         #expect(try await alerted(late) == [0])
         let stored = try await s.http(.get, "/api/v1/calls/\(call["id"] as! String)", token: s.demoToken).json
@@ -58,19 +61,31 @@ import Testing
         for w in sockets + late { w.close() }
     }
 
-    @Test func aWaveThatFindsNobodyWidensTheRadius() async throws {
-        let s = try await LiveServer.start()
+    @Test func aWaveThatFindsNobodyWidensTheRadiusForTheNext() async throws {
+        let clock = TestClock(startingAt: .now)
+        let s = try await LiveServer.start(clock: clock)
         defer { Task { try? await s.stop() } }
         let sockets = try await volunteers(s, at: [1.3, 2.8])
         let call = try await wavesCall(s, needed: 1, radiusKm: 1, maxRadiusKm: 3)
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(try await alerted(sockets) == [0])
-        let stored = try await s.http(.get, "/api/v1/calls/\(call["id"] as! String)", token: s.demoToken).json
-        #expect(stored["reachedRadiusKm"] as? Double == 1.5 && stored["waves"] as? Int == 1 && stored["radiusKm"] as? Double == 1)
-        // Nobody anywhere: the first wave widens all the way to the maximum and waits.
         let empty = try await wavesCall(s, needed: 1, radiusKm: 0.2, maxRadiusKm: 0.5)
-        try await Task.sleep(for: .milliseconds(200))
-        let widened = try await s.http(.get, "/api/v1/calls/\(empty["id"] as! String)", token: s.demoToken).json
+        func stored(_ c: JSON) async throws -> JSON { try await s.http(.get, "/api/v1/calls/\(c["id"] as! String)", token: s.demoToken).json }
+        // The first wave finds nobody within 1 km: the radius grows to 1.5 km for the next.
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await alerted(sockets) == [])
+        var first = try await stored(call)
+        #expect(first["reachedRadiusKm"] as? Double == 1.5 && first["waves"] as? Int == 0 && first["radiusKm"] as? Double == 1)
+        // The second wave finds the volunteer at 1.3 km, and only them.
+        clock.advance(minutes: 1)
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(try await alerted(sockets) == [0])
+        first = try await stored(call)
+        #expect(first["reachedRadiusKm"] as? Double == 1.5 && first["waves"] as? Int == 1)
+        // Nobody anywhere: one step per wave up to the maximum, then it stays there.
+        for _ in 0..<3 {
+            clock.advance(minutes: 1)
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        let widened = try await stored(empty)
         #expect(widened["reachedRadiusKm"] as? Double == 0.5 && widened["waves"] as? Int == 0)
         for w in sockets { w.close() }
     }

@@ -42,4 +42,27 @@ import Testing
         #expect(all.count == 50)
         #expect(try t.confirmedVolunteers(cid) == all)
     }
+
+    @Test func detachedChangesOfAFailedBatchAreRetried() async throws {
+        let t = try TestDatabase(busyTimeout: 0.5)
+        let ledger = t.ledger()
+        let cid = try await t.postCall(ledger, needed: 5)
+        let other = try t.lockHolder()
+        try await other.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+        // Nobody waits for alert records: they must survive the failed commit.
+        ledger.submitDetached(.recordAlerts(callId: cid, volunteerIds: ["a", "b"]))
+        let refused = await ledger.submit(.accept(callId: cid, volunteerId: "c", eligible: true))
+        #expect(refused.result == .unavailable)
+        #expect(ledger.statistics.failedBatches >= 1)
+        try await other.writeWithoutTransaction { db in try db.execute(sql: "COMMIT") }
+        let deadline = ContinuousClock.now + .seconds(10)
+        var stored = 0
+        while ContinuousClock.now < deadline {
+            stored = try await t.store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM alerts WHERE call_id = ?", arguments: [cid]) ?? 0 }
+            if stored == 2 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(stored == 2)
+        #expect(try t.storedCount(cid).confirmed == 0)
+    }
 }

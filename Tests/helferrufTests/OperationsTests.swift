@@ -18,6 +18,9 @@ import Testing
             "HELFERRUF_HOST": "127.0.0.1", "HELFERRUF_PORT": "0", "HELFERRUF_DB": db, "HELFERRUF_WEB": web.path,
             "HELFERRUF_RATE_LIMITS": "off", "HELFERRUF_LOG_LEVEL": "info", "HELFERRUF_LOG_FORMAT": "json",
             "HELFERRUF_SOCKET_QUEUE": "64", "HELFERRUF_DRAIN_DELAY": "0.5",
+            "HELFERRUF_LIMIT_SOCKETS": "50", "HELFERRUF_LIMIT_REGISTRATIONS": "10/h", "HELFERRUF_LIMIT_HELLOS": "5/s:50",
+            "HELFERRUF_LIMIT_REQUESTS": "10/s", "HELFERRUF_LIMIT_MESSAGES": "5/s:20", "HELFERRUF_TRUSTED_PROXIES": "127.0.0.1, ::1",
+            "HELFERRUF_RETENTION_DAYS": "7",
         ])
         let port = try await server.waitForPort()
         #expect(FileManager.default.fileExists(atPath: db))
@@ -39,6 +42,9 @@ import Testing
         ("HELFERRUF_PORT", "eighty"), ("HELFERRUF_PORT", "70000"), ("HELFERRUF_RATE_LIMITS", "maybe"),
         ("HELFERRUF_LOG_LEVEL", "loud"), ("HELFERRUF_LOG_FORMAT", "xml"), ("HELFERRUF_SOCKET_QUEUE", "2"),
         ("HELFERRUF_DRAIN_DELAY", "-1"), ("HELFERRUF_WEB", "/no/such/folder"), ("HELFERRUF_TLS_CERT", "/no/cert.pem"),
+        ("HELFERRUF_LIMIT_SOCKETS", "0"), ("HELFERRUF_LIMIT_REGISTRATIONS", "0/h"), ("HELFERRUF_LIMIT_HELLOS", "fast"),
+        ("HELFERRUF_LIMIT_REQUESTS", "10/d"), ("HELFERRUF_LIMIT_MESSAGES", "5/s:"), ("HELFERRUF_TRUSTED_PROXIES", "proxy.local"),
+        ("HELFERRUF_RETENTION_DAYS", "-1"),
     ])
     func badValuesStopTheStartWithAClearMessage(_ variable: String, _ value: String) throws {
         var environment = [variable: value]
@@ -47,6 +53,24 @@ import Testing
         #expect(r.status != 0)
         let mentionsIt = r.err.contains(variable) || r.err.contains("/no/") || r.err.contains("tls")
         #expect(mentionsIt, "stderr: \(r.err)")
+    }
+
+    /// A limit set on the command line is the one in force; `--rate-limits off` lifts it.
+    @Test func limitFlagsTakeEffect() async throws {
+        let body = #"{"displayName":"Anna","skills":[]}"#
+        let server = try ServerProcess(freePortArgs(Binary.temporaryDatabase()) + ["--limit-registrations", "1/h"])
+        let port = try await server.waitForPort()
+        #expect(try await request(port, .post, "/api/v1/volunteers", body: body).0 == 201)
+        let refused = try await request(port, .post, "/api/v1/volunteers", body: body)
+        #expect(refused.0 == 429 && (refused.1["error"] as? [String: Any])?["code"] as? String == "rate_limited")
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+
+        let off = try ServerProcess(freePortArgs(Binary.temporaryDatabase()) + ["--limit-registrations", "1/h", "--rate-limits", "off"])
+        let offPort = try await off.waitForPort()
+        for _ in 0..<3 { #expect(try await request(offPort, .post, "/api/v1/volunteers", body: body).0 == 201) }
+        off.signal(SIGTERM)
+        #expect(try await off.waitForExit() == 0)
     }
 
     @Test func readyzTurnsUnreadyOnSIGTERMBeforeSocketsClose() async throws {

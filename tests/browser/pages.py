@@ -84,12 +84,28 @@ def volunteer_set_available(driver):
 
 
 def org_signin(driver, base, token, path="/console"):
+    """Sign in with the organisation's API token (the secondary way)."""
     driver.get(base + path)
+    visible(driver, "#signin")
+    box = driver.find_element(By.ID, "signin-token-box")
+    if not box.get_attribute("open"):
+        js_click(driver, box.find_element(By.TAG_NAME, "summary"))
     visible(driver, "#signin-token")
     driver.find_element(By.ID, "signin-token").send_keys(token)
     js_click(driver, driver.find_element(By.CSS_SELECTOR, '#signin-form button[type="submit"]'))
     visible(driver, "#console" if path == "/console" else "#dashboard")
     wait(driver, lambda d: d.find_element(By.ID, "conn").get_attribute("data-state") == "online", 10)
+
+
+def org_login(driver, base, email, password, path="/console"):
+    """Fill in and send the account login form; the caller checks the outcome."""
+    driver.get(base + path)
+    visible(driver, "#login-email")
+    for key, value in (("login-email", email), ("login-password", password)):
+        box = driver.find_element(By.ID, key)
+        box.clear()
+        box.send_keys(value)
+    js_click(driver, driver.find_element(By.CSS_SELECTOR, '#login-form button[type="submit"]'))
 
 
 def console_fill_call(driver, title, lat, lon, description="", address="", radius=None, needed=None, skills=()):

@@ -25,6 +25,16 @@ export class ApiError extends Error {
   }
 }
 
+let csrfToken = null;
+
+/**
+ * The console session's CSRF token (null when signed out): sent as X-CSRF-Token
+ * with every state change that rides on the session cookie rather than a token.
+ */
+export function setCsrfToken(token) {
+  csrfToken = token || null;
+}
+
 /**
  * Call the API. Returns the parsed JSON body (or null for 204), throws ApiError.
  * @param {string} method
@@ -34,6 +44,7 @@ export class ApiError extends Error {
 export async function api(method, path, opts = {}) {
   const headers = { Accept: "application/json" };
   if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+  else if (csrfToken && method !== "GET" && method !== "HEAD") headers["X-CSRF-Token"] = csrfToken;
   let body;
   if (opts.body !== undefined) {
     headers["Content-Type"] = "application/json";

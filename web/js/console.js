@@ -8,7 +8,7 @@ import { TileMap } from "./map.js";
 import { parsePlace, placeNames } from "./places.js";
 import { SkillPicker } from "./skills.js";
 import { toCsv } from "./csv.js";
-import { orgToken, setOrgToken, bindSignIn, liveCalls } from "./org.js";
+import { orgToken, setOrgToken, bindSignIn, liveCalls, signOut, restoreSignIn, focusSignIn } from "./org.js";
 import { bindDispatchInputs, readDispatch, rememberDispatch } from "./dispatch.js";
 import { funnelView } from "./funnel.js";
 import { messageComposer } from "./messages.js";
@@ -44,7 +44,7 @@ function showSignIn(message) {
   const box = $("#signin-error");
   box.textContent = message || "";
   box.hidden = !message;
-  $("#signin-token").focus();
+  focusSignIn();
 }
 
 function showConsole(calls) {
@@ -509,7 +509,7 @@ function init() {
   });
   bindSignIn((calls) => showConsole(calls));
   $("#signout").addEventListener("click", () => {
-    setOrgToken(null);
+    signOut();
     state.calls.clear();
     for (const card of state.cards.values()) card.node.remove();
     state.cards.clear();
@@ -520,8 +520,7 @@ function init() {
   $("#conn-retry").addEventListener("click", () => state.live && state.live.socket.connectNow());
   // Relative times ("5 min ago") move on.
   setInterval(() => { if (!$("#console").hidden) renderCalls(); }, 30000);
-  if (orgToken()) showConsole(null);
-  else showSignIn();
+  restoreSignIn().then((ok) => (ok ? showConsole(null) : showSignIn()));
 }
 
 init();

@@ -4,7 +4,7 @@
 
 import { t, applyTranslations, bindLangSwitch, onLangChange } from "./i18n.js";
 import { connectionIndicator } from "./socket.js";
-import { orgToken, setOrgToken, bindSignIn, liveCalls } from "./org.js";
+import { setOrgToken, bindSignIn, liveCalls, signOut, restoreSignIn } from "./org.js";
 import { el, append, $, clear, fmtNumber, fmtDuration, fmtAgo, fmtTime, storageGet, storageSet } from "./util.js";
 import { funnelView } from "./funnel.js";
 
@@ -149,7 +149,7 @@ function init() {
   });
   bindSignIn(() => showDashboard());
   $("#signout").addEventListener("click", () => {
-    setOrgToken(null);
+    signOut();
     if (state.live) {
       state.live.socket.stop();
       state.live.calls.clear();
@@ -161,8 +161,7 @@ function init() {
   setBig(!!storageGet(localStorage, K_BIG));
   // "open for 12 min" moves on by itself.
   setInterval(render, 5000);
-  if (orgToken()) showDashboard();
-  else showSignIn();
+  restoreSignIn().then((ok) => (ok ? showDashboard() : showSignIn()));
 }
 
 init();

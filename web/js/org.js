@@ -1,10 +1,14 @@
-// Organisation side shared by the console and the dashboard: the token in
-// sessionStorage, the sign-in form and the live call list from /ws/dashboard.
+// Organisation side shared by the console and the dashboard: sign-in with an
+// account (login.js, the primary way) or with an API token kept in
+// sessionStorage, and the live call list from /ws/dashboard.
 
 import { t } from "./i18n.js";
 import { api, ApiError } from "./api.js";
 import { LiveSocket } from "./socket.js";
 import { $ } from "./util.js";
+import { bindLogin, endSession, forgetSession, hasSession, resumeSession, ticketHello } from "./login.js";
+
+export { focusSignIn } from "./login.js";
 
 const SK_TOKEN = "helferruf.orgToken";
 
@@ -12,18 +16,50 @@ export function orgToken() {
   try { return sessionStorage.getItem(SK_TOKEN); } catch { return null; }
 }
 
-export function setOrgToken(token) {
+function storeToken(token) {
   try {
     if (token) sessionStorage.setItem(SK_TOKEN, token);
     else sessionStorage.removeItem(SK_TOKEN);
   } catch { /* storage blocked */ }
 }
 
+/** Set the API token; null signs this page out (token and session alike). */
+export function setOrgToken(token) {
+  storeToken(token);
+  if (!token) forgetSession();
+}
+
+/** Sign out, ending the account's session on the server too. */
+export function signOut() {
+  storeToken(null);
+  return endSession();
+}
+
+/** On page load: whether a token or a live session is at hand. */
+export async function restoreSignIn() {
+  return Boolean(orgToken()) || resumeSession();
+}
+
+/** The dashboard socket's hello: with the token, else with a session ticket. */
+async function dashboardHello() {
+  const token = orgToken();
+  if (token) return { type: "hello", token };
+  return hasSession() ? ticketHello() : null;
+}
+
 /**
- * Wire the sign-in form (#signin-form, #signin-token, #signin-error). Calls
- * onSignedIn(calls) once a token has been accepted by GET /calls.
+ * Wire the sign-in forms: the login form (#login-form) where the page has one,
+ * and the token form (#signin-form, #signin-token, #signin-error). Calls
+ * onSignedIn(calls) once a token has been accepted by GET /calls, or
+ * onSignedIn(null) once a login has started a session.
  */
 export function bindSignIn(onSignedIn) {
+  if ($("#login-form")) {
+    bindLogin(() => {
+      storeToken(null);
+      onSignedIn(null);
+    });
+  }
   const form = $("#signin-form");
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -48,7 +84,7 @@ export function bindSignIn(onSignedIn) {
       onSignedIn(res.calls || []);
     } catch (e) {
       box.textContent = e instanceof ApiError && (e.status === 401 || e.status === 403)
-        ? t("o.signin.wrong") : e instanceof ApiError ? e.userMessage() : String(e);
+        ? t("o.signin.wrongKey") : e instanceof ApiError ? e.userMessage() : String(e);
       box.hidden = false;
       input.setAttribute("aria-invalid", "true");
       input.focus();
@@ -66,7 +102,7 @@ export function liveCalls({ onChange, onState, onUnauthorized }) {
   const calls = new Map();
   const socket = new LiveSocket({
     path: "/ws/dashboard",
-    token: orgToken,
+    hello: dashboardHello,
     readyTypes: ["snapshot"],
     onState,
     onUnauthorized,

@@ -18,7 +18,10 @@ export class LiveSocket {
   /**
    * @param {object} o
    * @param {string} o.path e.g. "/ws/volunteer"
-   * @param {() => string|null} o.token returns the token to send in hello
+   * @param {() => string|null} [o.token] returns the token to send in hello
+   * @param {() => Promise<object|null>} [o.hello] instead of o.token: returns the
+   *   hello message itself (e.g. with a fresh ticket); an ApiError with status
+   *   401 or 403 counts as unauthorized, any other failure is retried
    * @param {(msg: object) => void} o.onMessage every parsed server message
    * @param {(state: string, info: object) => void} o.onState connection state changes
    * @param {() => void} o.onUnauthorized close code 4401: the token is unknown
@@ -26,7 +29,11 @@ export class LiveSocket {
    */
   constructor(o) {
     this.path = o.path;
-    this.token = o.token;
+    this.hello = o.hello || (() => {
+      const token = o.token();
+      return token ? { type: "hello", token } : null;
+    });
+    this.opening = 0;
     this.onMessage = o.onMessage;
     this.onState = o.onState || (() => {});
     this.onUnauthorized = o.onUnauthorized || (() => {});
@@ -92,9 +99,20 @@ export class LiveSocket {
     this.onState(state, info);
   }
 
-  _open() {
-    const token = this.token();
-    if (!token) {
+  async _open() {
+    const seq = ++this.opening;
+    let hello;
+    try {
+      hello = await this.hello();
+    } catch (e) {
+      if (seq !== this.opening || !this.running) return;
+      if (e && (e.status === 401 || e.status === 403)) this._unauthorized();
+      else this._scheduleRetry();
+      return;
+    }
+    // stop(), or a newer attempt, came while the hello was being prepared.
+    if (seq !== this.opening || !this.running || this.ws) return;
+    if (!hello) {
       this.stop();
       return;
     }
@@ -109,7 +127,7 @@ export class LiveSocket {
     this.ws = ws;
     ws.addEventListener("open", () => {
       if (this.ws !== ws) return;
-      ws.send(JSON.stringify({ type: "hello", token }));
+      ws.send(JSON.stringify(hello));
     });
     ws.addEventListener("message", (ev) => {
       if (this.ws !== ws) return;
@@ -134,9 +152,7 @@ export class LiveSocket {
       this.online = false;
       if (!this.running) return;
       if (ev.code === 4401) {
-        this.running = false;
-        this._setState("stopped", { code: ev.code });
-        this.onUnauthorized();
+        this._unauthorized(ev.code);
         return;
       }
       // 1008 (policy, e.g. rate limit) and 1013 (overloaded): back off harder.
@@ -144,6 +160,12 @@ export class LiveSocket {
       this._scheduleRetry(ev.code);
     });
     // "error" is always followed by "close"; nothing to do here.
+  }
+
+  _unauthorized(code) {
+    this.running = false;
+    this._setState("stopped", { code });
+    this.onUnauthorized();
   }
 
   _scheduleRetry(code) {

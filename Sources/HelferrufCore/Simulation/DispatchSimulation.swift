@@ -14,7 +14,7 @@ import Darwin
 /// Waves follow the server (``Waves``, `Hub.runWave`): each wave alerts the
 /// `ceil(remaining / acceptanceRate)` nearest eligible volunteers not yet alerted, where
 /// `remaining` counts only accepts that have arrived; a wave that finds nobody widens the
-/// radius by half the posted radius up to `maxRadiusKm` and looks again; the acceptance rate
+/// radius by half the posted radius up to `maxRadiusKm` for the next wave; the acceptance rate
 /// is learnt from the organisation's last 20 calls. Calls keep a standby list, so volunteers
 /// who accept a filled call count as having got a place (and as over-response).
 public struct DispatchSimulation: Sendable {
@@ -194,10 +194,8 @@ public struct DispatchSimulation: Sendable {
             let arrived = arrivals.filter { $0 <= t }.count
             if arrived >= call.needed { break }
             let wanted = Waves.size(remaining: call.needed - arrived, acceptanceRate: rate)
-            var picked: [Int] = []
-            while true {
-                picked = Array(pool.prefix { $0.distance <= reached }.prefix(wanted).map(\.index))
-                guard picked.isEmpty, let wider = Waves.widened(reachedKm: reached, radiusKm: call.radiusKm, maxRadiusKm: maxRadius) else { break }
+            let picked = Array(pool.prefix { $0.distance <= reached }.prefix(wanted).map(\.index))
+            if picked.isEmpty, let wider = Waves.widened(reachedKm: reached, radiusKm: call.radiusKm, maxRadiusKm: maxRadius) {
                 reached = wider
                 outcome.widenings += 1
             }

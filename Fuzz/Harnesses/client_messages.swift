@@ -1,0 +1,20 @@
+import Foundation
+
+/// WebSocket client messages: any bytes must parse to a message within the contract's
+/// ranges or to a clean failure.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    switch ClientMessage.parse(UnsafeBufferPointer(start: data, count: size)) {
+    case .success(.location(let p)):
+        check(p.lat.isFinite && p.lon.isFinite && abs(p.lat) <= 90 && abs(p.lon) <= 180, "location out of range")
+    case .success(.accept(let id, _)), .success(.decline(let id)), .success(.withdraw(let id, _)):
+        check(!id.isEmpty && id.utf8.count <= 64, "call id out of range")
+    default:
+        break
+    }
+    return 0
+}
+
+func check(_ condition: Bool, _ what: String) {
+    if !condition { fatalError("invariant broken: \(what)") }
+}

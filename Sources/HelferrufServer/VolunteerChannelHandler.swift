@@ -91,12 +91,12 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         guard peer.originAllowed else { return refuse(reason: "origin not allowed") }
         guard peer.limits.openSocket(peer.address) else { return refuse(reason: "rate limit") }
         holdsSocketSlot = true
         setup.admission.enter()
         holdsAdmissionSlot = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         outbox.bind(context.channel) { close in bound.value.sendClose(code: close.code, reason: close.reason) }
         let outbox = self.outbox
         helloTimer = context.eventLoop.scheduleTask(in: .nanoseconds(setup.gate.helloTimeout.nanoseconds)) {

@@ -29,6 +29,14 @@ public struct ServerConfiguration: Sendable {
     /// contacts (GDPR storage limitation; docs/SECURITY.md).
     public var retentionDays = 30
     public var helloTimeout: Duration = .seconds(10)
+    /// Ping period of every socket; one that has not answered a ping by the next is closed.
+    public var autoPing: Duration = .seconds(20)
+    /// How `/ws/volunteer` is served: by channel handlers (`nio`, no task per socket) or by
+    /// HummingbirdWebSocket (`hummingbird`, the earlier path, kept as a fallback and for comparison).
+    public var volunteerSocket = VolunteerSocketPath.nio
+    /// Volunteer sockets (NIO path) upgraded but not yet past their hello, beyond which new
+    /// upgrades are answered 503 with `Retry-After` (reconnect storms).
+    public var maxPendingHellos = 512
     /// Frames a socket may have queued before it counts as too slow (closed with 1013).
     public var outboxCapacity = 1024
     /// The lowest level logged. `trace` counts as `debug`: at trace the WebSocket library
@@ -52,6 +60,12 @@ public struct ServerConfiguration: Sendable {
     public var onListening: @Sendable (String, Int) -> Void = { _, _ in }
 
     public init() {}
+}
+
+/// The two ways of serving `/ws/volunteer`; the wire behaviour is the same.
+public enum VolunteerSocketPath: String, Sendable, CaseIterable {
+    case hummingbird
+    case nio
 }
 
 /// The running parts of one server, for tests and the command line.
@@ -117,39 +131,18 @@ public func buildApplication(
         WebPages(directory: web).register(on: router)
     }
 
-    let wsRouter = Router(context: AppWebSocketContext.self)
     let volunteer = VolunteerSocket(hub: hub, helloTimeout: config.helloTimeout)
     let dashboard = DashboardSocket(hub: hub, accounts: accounts, helloTimeout: config.helloTimeout)
     // A foreign or "null" origin, or an address over its limits, is closed with 1008
     // (policy) right after the upgrade, as PROTOCOL.md §4 lists it; Hummingbird answers any
     // refused upgrade with a bare 400.
-    @Sendable func peer(_ context: WebSocketRouterContext<AppWebSocketContext>) -> SocketPeer {
+    let peer: @Sendable (Request, any Channel) -> SocketPeer = { request, channel in
         SocketPeer(
-            originAllowed: origins.permits(context.request),
-            address: addresses.key(peer: context.requestContext.remoteAddress, headers: context.request.headers),
+            originAllowed: origins.permits(request),
+            address: addresses.key(peer: channel.remoteAddress, headers: request.headers),
             limits: limits)
     }
-    wsRouter.ws("/ws/volunteer") { inbound, outbound, context in
-        try await SocketPump.$channel.withValue(context.requestContext.channel) {
-            try await volunteer.run(inbound: inbound, outbound: outbound, peer: peer(context))
-        }
-    }
-    wsRouter.ws("/ws/dashboard") { inbound, outbound, context in
-        try await SocketPump.$channel.withValue(context.requestContext.channel) {
-            try await dashboard.run(inbound: inbound, outbound: outbound, peer: peer(context))
-        }
-    }
-
-    var server: HTTPServerBuilder = .http1WebSocketUpgrade(
-        webSocketRouter: wsRouter,
-        configuration: .init(
-            http1: .init(idleTimeout: .seconds(120)),
-            // Text messages that are not valid UTF-8 are closed with 1007 (RFC 6455 §8.1).
-            ws: .init(
-                maxFrameSize: SocketPump.maxMessageBytes, extensions: [], autoPing: .enabled(timePeriod: .seconds(20)),
-                closeTimeout: .seconds(3), validateUTF8: true)
-        )
-    )
+    var server = socketServer(config, volunteer: volunteer, dashboard: dashboard, peer: peer)
     if let cert = config.tlsCertificatePath, let key = config.tlsKeyPath {
         server = try .tls(server, tlsConfiguration: try TLSFiles.configuration(certificate: cert, key: key))
     }

@@ -14,11 +14,13 @@ final class MaskedFrameGuard: ChannelInboundHandler, RemovableChannelHandler, Se
     /// Installs the guard behind the connection's frame decoder. Frames decoded before it is
     /// in place (at most the first, read while the route starts) pass unchecked.
     static func install(on channel: any Channel) async {
-        try? await channel.eventLoop.submit {
-            let pipeline = channel.pipeline.syncOperations
-            let decoder = try pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
-            try pipeline.addHandler(MaskedFrameGuard(), position: .after(decoder))
-        }.get()
+        try? await channel.eventLoop.submit { try add(to: channel.pipeline.syncOperations) }.get()
+    }
+
+    /// Adds the guard behind the frame decoder, on the channel's event loop.
+    static func add(to pipeline: ChannelPipeline.SynchronousOperations) throws {
+        let decoder = try pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+        try pipeline.addHandler(MaskedFrameGuard(), position: .after(decoder))
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

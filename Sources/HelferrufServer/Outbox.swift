@@ -38,6 +38,7 @@ final class Outbox: Sendable {
     static let stallLimit = TimeAmount.seconds(10)
     private let state = Mutex(State())
     private let channel = Mutex<(any Channel)?>(nil)
+    private let closer = Mutex<(@Sendable (CloseRequest) -> Void)?>(nil)
     /// Told why, when this outbox closes its socket with 1013 (for the metrics).
     private let overloaded = Mutex<(@Sendable (OverloadReason) -> Void)?>(nil)
 
@@ -54,8 +55,12 @@ final class Outbox: Sendable {
     }
 
     /// Binds the outbox to its socket; frames queued before are drained now.
-    func bind(_ channel: any Channel) {
+    ///
+    /// - Parameter performClose: where a socket served by channel handlers (no task waits
+    ///   in ``nextClose()``) performs a due close; called on the channel's event loop.
+    func bind(_ channel: any Channel, performClose: (@Sendable (CloseRequest) -> Void)? = nil) {
         self.channel.withLock { $0 = channel }
+        closer.withLock { $0 = performClose }
         channel.eventLoop.execute { self.drain() }
     }
 
@@ -113,6 +118,7 @@ final class Outbox: Sendable {
 
     /// Stops the queue: nothing more is written and ``nextClose()`` returns nil.
     func finish() {
+        closer.withLock { $0 = nil }
         let waiter = state.withLock { s -> CloseWaiter? in
             s.finished = true
             s.queue.removeAll()
@@ -146,7 +152,7 @@ final class Outbox: Sendable {
     }
 
     /// Runs on the channel's event loop: writes what is queued while the channel is writable,
-    /// flushes once, then hands a due close to ``nextClose()``.
+    /// flushes once, then hands a due close to ``nextClose()`` or the bound close performer.
     func drain() {
         guard let channel = channel.withLock({ $0 }) else {
             state.withLock { $0.scheduled = false }
@@ -190,7 +196,7 @@ final class Outbox: Sendable {
             channel.eventLoop.scheduleTask(in: .milliseconds(100)) { self.drain() }
         }
         if let close {
-            closeWaiter?.resume(returning: close)
+            if let perform = closer.withLock({ $0 }) { perform(close) } else { closeWaiter?.resume(returning: close) }
             // A client that never answers (or never reads) must not hold its socket forever.
             channel.eventLoop.scheduleTask(in: Self.stallLimit + .seconds(5)) { channel.close(promise: nil) }
         }

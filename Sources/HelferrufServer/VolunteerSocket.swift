@@ -10,9 +10,12 @@ struct VolunteerSocket {
     let hub: Hub
     let helloTimeout: Duration
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, peer: SocketPeer) async throws {
+    /// The hello rules and the message handling, one implementation for both ways of serving
+    /// the socket: Hummingbird's (``run(inbound:outbound:peer:)``) and channel handlers
+    /// (``VolunteerChannelHandler``).
+    var gate: HelloGate<VolunteerConnection> {
         let hub = self.hub
-        let gate = HelloGate<VolunteerConnection>(
+        return HelloGate<VolunteerConnection>(
             capacity: hub.outboxCapacity, helloTimeout: helloTimeout,
             admit: { token, outbox in
                 guard let profile = try? await hub.store.volunteer(token: token) else { return .unknownToken }
@@ -22,6 +25,9 @@ struct VolunteerSocket {
             },
             handle: { message, conn in await handle(message, conn: conn) },
             detach: { hub.detach($0) })
+    }
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, peer: SocketPeer) async throws {
         try await gate.run(inbound: inbound, outbound: outbound, peer: peer)
     }
 

@@ -61,6 +61,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("allowed-origins"), help: "Comma-separated web origins besides the server's own that may use the API and sockets from a browser (env HELFERRUF_ALLOWED_ORIGINS; default none).")
     var allowedOrigins: String?
 
+    @Option(name: .customLong("volunteer-socket"), help: "How /ws/volunteer is served: nio (channel handlers, no task per socket) or hummingbird (the earlier path) (env HELFERRUF_VOLUNTEER_SOCKET; default nio).")
+    var volunteerSocket: String?
+
     @Option(name: .customLong("limit-sockets"), help: "Open WebSockets per client address (env HELFERRUF_LIMIT_SOCKETS; default 4000).")
     var limitSockets: String?
 
@@ -118,6 +121,9 @@ struct Serve: AsyncParsableCommand {
         config.allowedOrigins = try Environment.value(allowedOrigins, "HELFERRUF_ALLOWED_ORIGINS", "--allowed-origins", default: []) { text in
             let list = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             return list.allSatisfy { $0.hasPrefix("http://") || $0.hasPrefix("https://") } ? list : nil
+        }
+        config.volunteerSocket = try Environment.value(volunteerSocket, "HELFERRUF_VOLUNTEER_SOCKET", "--volunteer-socket", default: .nio) {
+            VolunteerSocketPath(rawValue: $0)
         }
         config.limits.socketsPerAddress = try Environment.value(limitSockets, "HELFERRUF_LIMIT_SOCKETS", "--limit-sockets", default: config.limits.socketsPerAddress) {
             Int($0).flatMap { (1...1_000_000).contains($0) ? $0 : nil }

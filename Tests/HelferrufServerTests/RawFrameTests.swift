@@ -7,10 +7,13 @@ import Testing
 
 /// WebSocket protocol edge cases on a raw TCP connection, with frames built byte by byte
 /// (Autobahn|Testsuite does not run here): the server must close with the right code, or
-/// answer properly, and keep serving everyone else.
+/// answer properly, and keep serving everyone else, whichever way it serves the volunteer
+/// socket (the two must not differ on the wire).
 @Suite(.serialized) struct RawFrameTests {
-    @Test func fragmentedHelloIsReassembled() async throws {
-        try await withServer { s, token in
+    static let paths = VolunteerSocketPath.allCases
+
+    @Test(arguments: paths) func fragmentedHelloIsReassembled(_ path: VolunteerSocketPath) async throws {
+        try await withServer(path) { s, token in
             let c = try await RawWebSocket.connect(port: s.port)
             let hello = Array(#"{"type":"hello","token":"\#(token)"}"#.utf8)
             try await c.send(opcode: 0x1, Array(hello[..<10]), fin: false)
@@ -26,85 +29,85 @@ import Testing
         }
     }
 
-    @Test func unmaskedClientFrameCloses1002() async throws {
-        try await expectClose(1002) { c, token in
+    @Test(arguments: paths) func unmaskedClientFrameCloses1002(_ path: VolunteerSocketPath) async throws {
+        try await expectClose(path, 1002) { c, token in
             try await c.hello(token)
             try await c.send(opcode: 0x1, Array(#"{"type":"location","lat":1,"lon":1}"#.utf8), masked: false)
         }
     }
 
-    @Test func invalidUTF8Closes1007() async throws {
-        try await expectClose(1007) { c, token in
+    @Test(arguments: paths) func invalidUTF8Closes1007(_ path: VolunteerSocketPath) async throws {
+        try await expectClose(path, 1007) { c, token in
             try await c.hello(token)
             try await c.send(opcode: 0x1, [0x7B, 0x22, 0xC3, 0x28, 0x22, 0x7D])
         }
     }
 
-    @Test func invalidUTF8SplitAcrossFragmentsCloses1007() async throws {
-        try await expectClose(1007) { c, token in
+    @Test(arguments: paths) func invalidUTF8SplitAcrossFragmentsCloses1007(_ path: VolunteerSocketPath) async throws {
+        try await expectClose(path, 1007) { c, token in
             try await c.hello(token)
             try await c.send(opcode: 0x1, [0x22, 0xE2, 0x82], fin: false)
             try await c.send(opcode: 0x0, [0x22])
         }
     }
 
-    @Test func oversizeFrameCloses1009() async throws {
-        try await expectClose(1009) { c, token in
+    @Test(arguments: paths) func oversizeFrameCloses1009(_ path: VolunteerSocketPath) async throws {
+        try await expectClose(path, 1009) { c, token in
             try await c.hello(token)
             try await c.send(opcode: 0x1, [UInt8](repeating: 0x20, count: 16 * 1024 + 1))
         }
     }
 
-    @Test func oversizeFragmentedMessageCloses1009() async throws {
-        try await expectClose(1009) { c, token in
+    @Test(arguments: paths) func oversizeFragmentedMessageCloses1009(_ path: VolunteerSocketPath) async throws {
+        try await expectClose(path, 1009) { c, token in
             try await c.hello(token)
             try await c.send(opcode: 0x1, [UInt8](repeating: 0x20, count: 10 * 1024), fin: false)
             try await c.send(opcode: 0x0, [UInt8](repeating: 0x20, count: 10 * 1024))
         }
     }
 
-    @Test func continuationWithoutStartCloses1002() async throws {
-        try await expectClose(1002) { c, token in
+    @Test(arguments: paths) func continuationWithoutStartCloses1002(_ path: VolunteerSocketPath) async throws {
+        try await expectClose(path, 1002) { c, token in
             try await c.hello(token)
             try await c.send(opcode: 0x0, Array("{}".utf8))
         }
     }
 
-    @Test func newMessageInsideFragmentedOneCloses1002() async throws {
-        try await expectClose(1002) { c, token in
+    @Test(arguments: paths) func newMessageInsideFragmentedOneCloses1002(_ path: VolunteerSocketPath) async throws {
+        try await expectClose(path, 1002) { c, token in
             try await c.hello(token)
             try await c.send(opcode: 0x1, Array("{".utf8), fin: false)
             try await c.send(opcode: 0x1, Array("{}".utf8))
         }
     }
 
-    @Test func fragmentedControlFrameCloses1002() async throws {
-        try await expectClose(1002) { c, token in
+    @Test(arguments: paths) func fragmentedControlFrameCloses1002(_ path: VolunteerSocketPath) async throws {
+        try await expectClose(path, 1002) { c, token in
             try await c.hello(token)
             try await c.send(opcode: 0x9, Array("x".utf8), fin: false)
         }
     }
 
-    @Test func oversizeControlFrameCloses1002() async throws {
-        try await expectClose(1002) { c, token in
+    @Test(arguments: paths) func oversizeControlFrameCloses1002(_ path: VolunteerSocketPath) async throws {
+        try await expectClose(path, 1002) { c, token in
             try await c.hello(token)
             try await c.send(opcode: 0x9, [UInt8](repeating: 0x61, count: 126))
         }
     }
 
-    @Test func reservedBitsAndOpcodesClose1002() async throws {
-        try await expectClose(1002) { c, token in
+    @Test(arguments: paths) func reservedBitsAndOpcodesClose1002(_ path: VolunteerSocketPath) async throws {
+        try await expectClose(path, 1002) { c, token in
             try await c.hello(token)
             try await c.send(opcode: 0x1, Array("{}".utf8), rsv: 0x40)
         }
-        try await expectClose(1002) { c, token in
+        try await expectClose(path, 1002) { c, token in
             try await c.hello(token)
             try await c.send(opcode: 0x3, Array("{}".utf8))
         }
     }
 
-    @Test func binaryFrameGetsAnErrorAndTheSocketStaysOpen() async throws {
-        try await withServer { s, token in
+    @Test(arguments: paths) func binaryFrameGetsAnErrorAndTheSocketStaysOpen(_ path: VolunteerSocketPath) async throws {
+        try await withServer(path) { s, token in
             let c = try await RawWebSocket.connect(port: s.port)
             try await c.hello(token)
             try await c.send(opcode: 0x2, [0x00, 0xFF, 0x7B])
@@ -115,14 +118,14 @@ import Testing
         }
     }
 
-    @Test func binaryHelloCloses4400() async throws {
-        try await expectClose(4400, hello: false) { c, token in
+    @Test(arguments: paths) func binaryHelloCloses4400(_ path: VolunteerSocketPath) async throws {
+        try await expectClose(path, 4400, hello: false) { c, token in
             try await c.send(opcode: 0x2, Array(#"{"type":"hello","token":"\#(token)"}"#.utf8))
         }
     }
 
-    @Test func clientCloseIsEchoed() async throws {
-        try await withServer { s, token in
+    @Test(arguments: paths) func clientCloseIsEchoed(_ path: VolunteerSocketPath) async throws {
+        try await withServer(path) { s, token in
             let c = try await RawWebSocket.connect(port: s.port)
             try await c.hello(token)
             try await c.send(opcode: 0x8, [0x03, 0xE8] + Array("bye".utf8))
@@ -134,8 +137,8 @@ import Testing
     // MARK: Helpers
 
     /// A live server with one volunteer; after `body`, checks that a fresh client is still served.
-    private func withServer(_ body: (LiveServer, String) async throws -> Void) async throws {
-        let s = try await LiveServer.start()
+    private func withServer(_ path: VolunteerSocketPath, _ body: (LiveServer, String) async throws -> Void) async throws {
+        let s = try await LiveServer.start { $0.volunteerSocket = path }
         defer { Task { try? await s.stop() } }
         let v = try await s.volunteer()
         try await body(s, v.token)
@@ -144,8 +147,10 @@ import Testing
         ws.close()
     }
 
-    private func expectClose(_ code: UInt16, hello: Bool = true, _ body: (RawWebSocket, String) async throws -> Void) async throws {
-        try await withServer { s, token in
+    private func expectClose(
+        _ path: VolunteerSocketPath, _ code: UInt16, hello: Bool = true, _ body: (RawWebSocket, String) async throws -> Void
+    ) async throws {
+        try await withServer(path) { s, token in
             let c = try await RawWebSocket.connect(port: s.port)
             try await body(c, token)
             let close = try #require(try await c.nextFrame(skipping: [0x1, 0x9, 0xA]), "no close frame")
@@ -189,6 +194,13 @@ final class RawWebSocket: Sendable {
 
     /// Connects and performs the HTTP upgrade to `/ws/volunteer`.
     static func connect(port: Int, path: String = "/ws/volunteer") async throws -> RawWebSocket {
+        let (socket, head) = try await open(port: port, path: path)
+        guard head.hasPrefix("HTTP/1.1 101") else { throw TestFailure("upgrade refused") }
+        return socket
+    }
+
+    /// Connects and sends the upgrade request; returns the response head, whatever it is.
+    static func open(port: Int, path: String = "/ws/volunteer") async throws -> (RawWebSocket, head: String) {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
@@ -224,8 +236,7 @@ final class RawWebSocket: Sendable {
             guard let b = try await socket.byte() else { throw TestFailure("connection closed during upgrade") }
             head.append(b)
         }
-        guard String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 101") else { throw TestFailure("upgrade refused") }
-        return socket
+        return (socket, String(decoding: head, as: UTF8.self))
     }
 
     func hello(_ token: String) async throws {

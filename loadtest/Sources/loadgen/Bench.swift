@@ -24,7 +24,8 @@ final class Bench {
     func startServer() throws -> HelferrufServer {
         serverStarts += 1
         let s = try HelferrufServer(binary: options.server, port: port, db: "\(options.state)/helferruf.sqlite",
-                                    log: "\(options.state)/server-\(serverStarts).log")
+                                    log: "\(options.state)/server-\(serverStarts).log",
+                                    extraArguments: options.volunteerSocket.map { ["--volunteer-socket", $0] } ?? [])
         if let line = s.demoLine, let data = line.data(using: .utf8),
            let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let token = json["token"] as? String {
             try token.write(toFile: tokenFile, atomically: true, encoding: .utf8)

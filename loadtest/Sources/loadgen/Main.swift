@@ -12,6 +12,8 @@ struct CommonOptions: ParsableArguments {
     var nchanConf = "/work/shared/peers/nchan/nginx-nchan.conf"
     @Option(help: "Every client process exits after this many seconds, whatever happens.")
     var maxSeconds = 1200
+    @Option(help: "How the server under test serves /ws/volunteer: nio or hummingbird (its --volunteer-socket; default: the server's).")
+    var volunteerSocket: String?
 }
 
 @main
@@ -38,6 +40,7 @@ func runScenario(_ options: CommonOptions, _ body: (Bench) throws -> [String: An
     Cleanup.shared.installSignalHandlers()
     let bench = try Bench(options)
     var figures = try body(bench)
+    figures["volunteer_socket"] = options.volunteerSocket ?? "default"
     figures["machine"] = machineLine()
     figures["date"] = ISO8601DateFormatter().string(from: Date())
     emit(figures)

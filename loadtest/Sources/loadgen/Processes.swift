@@ -112,10 +112,10 @@ final class HelferrufServer {
     let log: String
 
     /// Starts the server and waits until it listens. Returns the Demo token on first start.
-    init(binary: String, port: Int, db: String, log: String) throws {
+    init(binary: String, port: Int, db: String, log: String, extraArguments: [String] = []) throws {
         self.port = port
         self.log = log
-        proc = try LineProcess(binary, ["serve", "--port", "\(port)", "--db", db, "--rate-limits", "off"], stdoutToFile: log)
+        proc = try LineProcess(binary, ["serve", "--port", "\(port)", "--db", db, "--rate-limits", "off"] + extraArguments, stdoutToFile: log)
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if let text = try? String(contentsOfFile: log, encoding: .utf8), text.contains("listening on") { return }

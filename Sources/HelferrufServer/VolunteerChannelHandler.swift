@@ -1,0 +1,353 @@
+import HummingbirdWebSocket
+import NIOCore
+import NIOWebSocket
+import Synchronization
+
+/// What every NIO-served volunteer socket shares.
+struct VolunteerSocketSetup: Sendable {
+    let gate: HelloGate<VolunteerConnection>
+    let admission: HelloAdmission
+    /// Ping period; a socket that has not answered one ping by the next is closed with 1001.
+    let autoPing: TimeAmount
+    /// How long a close frame waits for the client's before the connection is dropped.
+    let closeTimeout: TimeAmount
+}
+
+/// Counts volunteer sockets that are upgraded but not yet past their hello, so that a
+/// reconnect storm is admitted at the pace the token lookups keep up with: beyond `limit`,
+/// new upgrades are answered 503 with `Retry-After` (cheap, and the client backs off)
+/// instead of queueing lookups that would outlast the hello timeout.
+final class HelloAdmission: Sendable {
+    let limit: Int
+    private let pending = Atomic<Int>(0)
+
+    init(limit: Int) { self.limit = limit }
+
+    /// A soft check: upgrades on other event loops may pass at the same moment.
+    var hasRoom: Bool { pending.load(ordering: .relaxed) < limit }
+    func enter() { pending.add(1, ordering: .relaxed) }
+    func leave() { pending.subtract(1, ordering: .relaxed) }
+}
+
+/// One `/ws/volunteer` socket served by channel handlers, with no task or stream of its own
+/// while it is idle. The rules are ``HelloGate``'s and the messages go to the gate's shared
+/// `handle`; frames reach the client through the ``Outbox`` as on the Hummingbird path.
+///
+/// The pipeline in front of it (``VolunteerPipeline``) decodes frames, answers protocol
+/// errors and joins fragments. Messages of one socket are handled in order, one at a time,
+/// each in a short `Task` that hops back to the event loop when done; while one runs the
+/// handler holds back `read`, so a client cannot make the server buffer without limit.
+final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    private enum Phase {
+        case hello
+        case admitting
+        case admitted(VolunteerConnection)
+        /// Refused by origin or by the socket limit: only the close is left to do.
+        case refused
+        case closed
+    }
+
+    private let setup: VolunteerSocketSetup
+    private let peer: SocketPeer
+    private let messages: MessageLimiter?
+    private let outbox: Outbox
+    private var phase = Phase.hello
+    private var context: ChannelHandlerContext?
+    /// Messages waiting behind the one being handled.
+    private var queue: [WebSocketMessage] = []
+    private var busy = false
+    private var readHeld = false
+    private var holdsAdmissionSlot = false
+    /// Counted against the address's socket limit.
+    private var holdsSocketSlot = false
+    private var closeSent = false
+    private var helloTimer: Scheduled<Void>?
+    private var pingTimer: Scheduled<Void>?
+    /// Payload of the ping not answered yet.
+    private var pingPayload: UInt64?
+
+    init(setup: VolunteerSocketSetup, peer: SocketPeer) {
+        self.setup = setup
+        self.peer = peer
+        messages = peer.limits.messageLimiter()
+        outbox = Outbox(capacity: setup.gate.capacity)
+    }
+
+    /// Completes an upgraded socket's pipeline (the upgrader has added the frame encoder,
+    /// decoder and protocol-error handler): unmasked frames close with 1002, fragments are
+    /// joined up to `maxMessageBytes` (beyond it, or beyond 1,024 fragments, the socket closes
+    /// with 1009), then this handler.
+    static func addPipeline(to channel: any Channel, setup: VolunteerSocketSetup, peer: SocketPeer, maxMessageBytes: Int) throws {
+        let sync = channel.pipeline.syncOperations
+        try MaskedFrameGuard.add(to: sync)
+        try sync.addHandler(NIOWebSocketFrameAggregator(
+            minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024, maxAccumulatedFrameSize: maxMessageBytes))
+        try sync.addHandler(VolunteerChannelHandler(setup: setup, peer: peer))
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        guard peer.originAllowed else { return refuse(reason: "origin not allowed") }
+        guard peer.limits.openSocket(peer.address) else { return refuse(reason: "rate limit") }
+        holdsSocketSlot = true
+        setup.admission.enter()
+        holdsAdmissionSlot = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        outbox.bind(context.channel) { close in bound.value.sendClose(code: close.code, reason: close.reason) }
+        let outbox = self.outbox
+        helloTimer = context.eventLoop.scheduleTask(in: .nanoseconds(setup.gate.helloTimeout.nanoseconds)) {
+            outbox.close(code: 4408, reason: "no hello in time")
+        }
+        schedulePing()
+    }
+
+    /// As on the Hummingbird path: closed with 1008 after a short pause that keeps the close
+    /// frame out of the upgrade response's TCP segment.
+    private func refuse(reason: String) {
+        guard let context else { return }
+        phase = .refused
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .milliseconds(50)) { bound.value.sendClose(code: 1008, reason: reason) }
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .text:
+            guard !frame.hasReservedBits else { return fail(code: 1002) }
+            guard let text = String(validating: frame.unmaskedData.readableBytesView, as: UTF8.self) else { return fail(code: 1007) }
+            received(.text(text))
+        case .binary:
+            guard !frame.hasReservedBits else { return fail(code: 1002) }
+            received(.binary(frame.unmaskedData))
+        case .ping:
+            guard !closeSent else { return }
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
+        case .pong:
+            var data = frame.unmaskedData
+            if let payload = pingPayload, data.readableBytes == 8, data.readInteger(as: UInt64.self) == payload { pingPayload = nil }
+        case .connectionClose:
+            receivedClose(frame)
+        default:
+            fail(code: 1002)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case ChannelEvent.inputClosed:
+            // The client half-closed TCP: it is gone.
+            context.close(promise: nil)
+        case is ChannelShouldQuiesceEvent:
+            // The server stops; sockets past their hello were already closed by the drain.
+            outbox.close(code: 1001, reason: "server shutting down")
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch error {
+        case NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge, NIOWebSocketFrameAggregator.Error.tooManyFragments:
+            fail(code: 1009)
+        case is NIOWebSocketFrameAggregator.Error:
+            fail(code: 1002)
+        case is NIOWebSocketError:
+            // WebSocketProtocolErrorHandler has sent the close frame and closes the channel.
+            break
+        default:
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let was = phase
+        phase = .closed
+        helloTimer?.cancel()
+        pingTimer?.cancel()
+        queue.removeAll()
+        outbox.finish()
+        leaveAdmission()
+        if holdsSocketSlot { peer.limits.closeSocket(peer.address) }
+        holdsSocketSlot = false
+        if case .admitted(let conn) = was { setup.gate.detach(conn) }
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    // MARK: Back-pressure
+
+    func read(context: ChannelHandlerContext) {
+        if busy { readHeld = true } else { context.read() }
+    }
+
+    // MARK: Messages, in order
+
+    private func received(_ message: WebSocketMessage) {
+        guard !closeSent else { return }
+        switch phase {
+        case .refused, .closed: return
+        case .hello, .admitting, .admitted: break
+        }
+        if let messages, !messages.allow() { return outbox.close(code: 1008, reason: "rate limit") }
+        queue.append(message)
+        if !busy { next() }
+    }
+
+    /// Handles queued messages until one needs asynchronous work; resumes reading when none is left.
+    private func next() {
+        busy = true
+        while !queue.isEmpty {
+            let message = queue.removeFirst()
+            switch phase {
+            case .admitted(let conn):
+                let handle = setup.gate.handle
+                return runThenContinue { await handle(message, conn) }
+            case .hello:
+                guard !outbox.isClosing else { continue }
+                guard peer.limits.hello(peer.address) else {
+                    outbox.close(code: 1008, reason: "rate limit")
+                    continue
+                }
+                guard let token = Hello.token(from: message) else {
+                    outbox.close(code: 4400, reason: "first message must be a hello")
+                    continue
+                }
+                phase = .admitting
+                return admit(token)
+            case .admitting, .refused, .closed:
+                continue
+            }
+        }
+        busy = false
+        if readHeld, let context {
+            readHeld = false
+            context.read()
+        }
+    }
+
+    private func runThenContinue(_ work: @escaping @Sendable () async -> Void) {
+        guard let loop = context?.eventLoop else { return }
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        Task {
+            await work()
+            loop.execute { bound.value.next() }
+        }
+    }
+
+    private func admit(_ token: String) {
+        guard let loop = context?.eventLoop else { return }
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let (admit, outbox) = (setup.gate.admit, self.outbox)
+        Task {
+            let admission = await admit(token, outbox)
+            loop.execute { bound.value.admitted(admission) }
+        }
+    }
+
+    private func admitted(_ admission: Admission<VolunteerConnection>) {
+        leaveAdmission()
+        guard case .admitting = phase else {
+            // The socket closed during the lookup: detach what was attached, exactly once.
+            if case .admitted(let conn) = admission { setup.gate.detach(conn) }
+            return
+        }
+        switch admission {
+        case .admitted(let conn):
+            helloTimer?.cancel()
+            phase = .admitted(conn)
+        case .unknownToken:
+            phase = .hello
+            outbox.close(code: 4401, reason: "unknown token")
+        case .draining:
+            phase = .hello
+            outbox.close(code: 1001, reason: "server shutting down")
+        }
+        next()
+    }
+
+    private func leaveAdmission() {
+        if holdsAdmissionSlot { setup.admission.leave() }
+        holdsAdmissionSlot = false
+    }
+
+    // MARK: Ping and close
+
+    private func schedulePing() {
+        guard let loop = context?.eventLoop else { return }
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        pingTimer = loop.scheduleTask(in: setup.autoPing) { bound.value.pingDue() }
+    }
+
+    private func pingDue() {
+        guard let context, !closeSent else { return }
+        if pingPayload != nil {
+            // No pong for a whole period: a half-open connection. As Hummingbird's auto-ping does.
+            sendClose(code: 1001, reason: "Ping timeout")
+            context.close(promise: nil)
+            return
+        }
+        let payload = UInt64.random(in: .min ... .max)
+        pingPayload = payload
+        var data = context.channel.allocator.buffer(capacity: 8)
+        data.writeInteger(payload)
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: data)), promise: nil)
+        schedulePing()
+    }
+
+    /// A protocol error in what the client sent: the outbox stops and the socket closes with `code`.
+    private func fail(code: UInt16) {
+        outbox.finish()
+        sendClose(code: code, reason: nil)
+    }
+
+    /// Starts the close handshake; the connection is dropped when the client answers, or
+    /// after the close timeout.
+    private func sendClose(code: UInt16, reason: String?) {
+        guard let context, !closeSent else { return }
+        closeSent = true
+        pingTimer?.cancel()
+        var data = context.channel.allocator.buffer(capacity: 2 + (reason?.utf8.count ?? 0))
+        data.write(webSocketErrorCode: WebSocketErrorCode(codeNumber: Int(code)))
+        if let reason { data.writeString(reason) }
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)), promise: nil)
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: setup.closeTimeout) { channel.close(promise: nil) }
+    }
+
+    /// The client's close frame: answered as Hummingbird's WebSocket handler does (1000, or
+    /// 1002 for a code or reason that is not allowed), then the connection is dropped.
+    private func receivedClose(_ frame: WebSocketFrame) {
+        guard let context else { return }
+        outbox.finish()
+        guard !closeSent else { return context.close(promise: nil) }
+        closeSent = true
+        pingTimer?.cancel()
+        var data = frame.unmaskedData
+        let size = data.readableBytes
+        let code = data.readWebSocketErrorCode()
+        let reasonValid = data.readableBytes == 0 || String(validating: data.readableBytesView, as: UTF8.self) != nil
+        var reply = WebSocketErrorCode.normalClosure
+        if frame.hasReservedBits || !reasonValid || (size > 0 && code == nil) {
+            reply = .protocolError
+        } else if case .unknown(let number) = code, number < 3000 || number > 4999 {
+            reply = .protocolError
+        }
+        var out = context.channel.allocator.buffer(capacity: 2)
+        out.write(webSocketErrorCode: reply)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: out))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+}
+
+extension WebSocketFrame {
+    fileprivate var hasReservedBits: Bool { rsv1 || rsv2 || rsv3 }
+}

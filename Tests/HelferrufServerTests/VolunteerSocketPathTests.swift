@@ -1,0 +1,53 @@
+import Foundation
+import HelferrufServer
+import Testing
+
+/// What the two ways of serving `/ws/volunteer` must share beyond single frames (see
+/// ``RawFrameTests``): half-open sockets found by auto-ping, and the NIO path's admission
+/// of reconnect storms.
+@Suite struct VolunteerSocketPathTests {
+    @Test(arguments: VolunteerSocketPath.allCases) func unansweredPingsCloseTheSocketAndDetachIt(_ path: VolunteerSocketPath) async throws {
+        let s = try await LiveServer.start {
+            $0.volunteerSocket = path
+            $0.autoPing = .seconds(1)
+        }
+        defer { Task { try? await s.stop() } }
+        let v = try await s.volunteer()
+        // This client never answers a ping: a half-open connection as far as the server can tell.
+        let c = try await RawWebSocket.connect(port: s.port)
+        try await c.hello(v.token)
+        // A ping within a second (perhaps already before the welcome), then the close after the next.
+        let close = try #require(try await c.nextFrame(skipping: [0x1, 0x9]))
+        #expect(close.opcode == 0x8 && close.closeCode == 1001)
+        #expect(String(decoding: close.payload.dropFirst(2), as: UTF8.self) == "Ping timeout")
+        try await Task.sleep(for: .milliseconds(200))
+        let metrics = try await s.httpText(.get, "/metrics").text
+        #expect(metrics.contains(#"helferruf_sockets_open{kind="volunteer"} 0"#))
+    }
+
+    @Test(arguments: VolunteerSocketPath.allCases) func aCloseCodeNoEndpointMaySendIsAnswered1002(_ path: VolunteerSocketPath) async throws {
+        let s = try await LiveServer.start { $0.volunteerSocket = path }
+        defer { Task { try? await s.stop() } }
+        let v = try await s.volunteer()
+        let c = try await RawWebSocket.connect(port: s.port)
+        try await c.hello(v.token)
+        try await c.send(opcode: 0x8, [0x03, 0xED])  // 1005 is only ever reported, never sent
+        let reply = try #require(try await c.nextFrame(skipping: [0x1, 0x9]))
+        #expect(reply.opcode == 0x8 && reply.closeCode == 1002)
+    }
+
+    @Test func helloStormsAreAnswered503WithRetryAfter() async throws {
+        let s = try await LiveServer.start { $0.maxPendingHellos = 1 }
+        defer { Task { try? await s.stop() } }
+        let v = try await s.volunteer()
+        let silent = try await RawWebSocket.connect(port: s.port)
+        let (_, refused) = try await RawWebSocket.open(port: s.port)
+        #expect(refused.hasPrefix("HTTP/1.1 503"))
+        let retryAfter = refused.split(separator: "\r\n").first { $0.lowercased().hasPrefix("retry-after:") }
+        #expect(retryAfter.flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }.map { (1...3).contains($0) } == true)
+        // Once the pending socket has said hello, others are admitted again.
+        try await silent.hello(v.token)
+        let next = try await RawWebSocket.connect(port: s.port)
+        try await next.hello(v.token)
+    }
+}

@@ -192,11 +192,10 @@ public struct CallDraft: Sendable {
             guard max >= radiusKm else {
                 throw ValidationError(field: "dispatch.maxRadiusKm", message: "must be at least radiusKm")
             }
-            let seconds = waveSeconds ?? Double(Waves.defaultWaveSeconds)
-            guard seconds.isFinite, seconds.rounded() == seconds, Waves.waveSecondsRange.contains(Int(exactly: seconds) ?? 0) else {
+            guard let seconds = Rules.wholeNumber(waveSeconds ?? Double(Waves.defaultWaveSeconds), in: Waves.waveSecondsRange) else {
                 throw ValidationError(field: "dispatch.waveSeconds", message: "must be a whole number of seconds from 1 to 3600")
             }
-            return .waves(maxRadiusKm: max, waveSeconds: Int(seconds))
+            return .waves(maxRadiusKm: max, waveSeconds: seconds)
         default:
             throw ValidationError(field: "dispatch.mode", message: "must be \"broadcast\" or \"waves\"")
         }

@@ -84,6 +84,12 @@ public enum Rules {
         return GeoPoint(lat: lat, lon: lon)
     }
 
+    /// A JSON number that must be a whole number within `range` (NaN, infinities and
+    /// fractions are not); nil when it is not.
+    public static func wholeNumber(_ value: Double, in range: ClosedRange<Int>) -> Int? {
+        Int(exactly: value).flatMap { range.contains($0) ? $0 : nil }
+    }
+
     public static func organisationName(_ raw: String) throws(ValidationError) -> String {
         let trimmed = raw.trimmingWhitespace()
         guard organisationNameLength.contains(trimmed.count) else {

@@ -94,7 +94,7 @@ struct FatigueInput {
     func apply(to limits: inout FatigueLimits) throws(ValidationError) {
         if let max = maxAlertsPerDay {
             if let max {
-                guard max.isFinite, max.rounded() == max, let n = Int(exactly: max), FatigueLimits.alertsPerDayRange.contains(n) else {
+                guard let n = Rules.wholeNumber(max, in: FatigueLimits.alertsPerDayRange) else {
                     throw ValidationError(field: "maxAlertsPerDay", message: "must be a whole number from 1 to 100, or null")
                 }
                 limits.maxAlertsPerDay = n
@@ -211,7 +211,7 @@ enum Party {
     /// Checks a party size: a whole number from 1 to 10; absent means 1.
     static func validate(_ raw: Double?) throws(ValidationError) -> Int {
         guard let raw else { return 1 }
-        guard raw.isFinite, raw.rounded() == raw, let n = Int(exactly: raw), FillRules.partyRange.contains(n) else {
+        guard let n = Rules.wholeNumber(raw, in: FillRules.partyRange) else {
             throw ValidationError(field: "party", message: "must be a whole number from 1 to 10")
         }
         return n

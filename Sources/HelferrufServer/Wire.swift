@@ -172,19 +172,21 @@ enum Wire {
         return ByteBuffer(bytes: w.bytes)
     }
 
+    /// A message's fields after an opening `{` and before the closing brace: the same in the
+    /// socket frame, the list and the answer to posting one.
+    static func messageFields(_ m: CallMessage, into w: inout JSONWriter) {
+        w.key("id", first: true); w.string(m.id)
+        w.key("callId"); w.string(m.callId)
+        w.key("kind"); w.string(m.kind.rawValue)
+        w.key("text"); w.string(m.text)
+        w.key("at"); w.time(m.at)
+    }
+
     static func message(_ m: CallMessage) -> ByteBuffer {
         var w = JSONWriter(capacity: 128 + m.text.utf8.count)
-        w.raw("{\"type\":\"message\",\"callId\":")
-        w.string(m.callId)
-        w.raw(",\"text\":")
-        w.string(m.text)
-        w.raw(",\"at\":")
-        w.time(m.at)
-        w.raw(",\"id\":")
-        w.string(m.id)
-        w.raw(",\"kind\":")
-        w.string(m.kind.rawValue)
-        w.raw("}")
+        w.raw("{")
+        messageFields(m, into: &w)
+        w.raw(",\"type\":\"message\"}")
         return ByteBuffer(bytes: w.bytes)
     }
 
@@ -208,11 +210,8 @@ enum Wire {
         w.raw("{\"messages\":[")
         for (i, m) in list.enumerated() {
             if i > 0 { w.raw(",") }
-            w.raw("{\"id\":"); w.string(m.id)
-            w.raw(",\"callId\":"); w.string(m.callId)
-            w.raw(",\"kind\":"); w.string(m.kind.rawValue)
-            w.raw(",\"text\":"); w.string(m.text)
-            w.raw(",\"at\":"); w.time(m.at)
+            w.raw("{")
+            messageFields(m, into: &w)
             w.raw("}")
         }
         w.raw("]}")
@@ -223,10 +222,7 @@ enum Wire {
     static func messageObject(_ m: CallMessage, recipients: Int) -> [UInt8] {
         var w = JSONWriter(capacity: 128 + m.text.utf8.count)
         w.raw("{")
-        w.key("id", first: true); w.string(m.id)
-        w.key("callId"); w.string(m.callId)
-        w.key("text"); w.string(m.text)
-        w.key("at"); w.time(m.at)
+        messageFields(m, into: &w)
         w.key("recipients"); w.int(recipients)
         w.raw("}")
         return w.bytes

@@ -31,7 +31,7 @@ struct RosterSQL {
     }
 
     /// Committed (or, inside the current transaction, about to be committed) call rows.
-    private(set) var calls: [String: Call] = [:]
+    private var calls: [String: Call] = [:]
     /// Beyond this many calls the cache starts over, so memory stays bounded.
     private let cacheLimit = 20_000
     /// The close-out message of a call that expired during the current change.

@@ -7,7 +7,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     switch ClientMessage.parse(UnsafeBufferPointer(start: data, count: size)) {
     case .success(.location(let p)):
         check(p.lat.isFinite && p.lon.isFinite && abs(p.lat) <= 90 && abs(p.lon) <= 180, "location out of range")
-    case .success(.accept(let id, _)), .success(.decline(let id)), .success(.withdraw(let id, _)):
+    case .success(.accept(let id, _, let party)):
+        check(!id.isEmpty && id.utf8.count <= 64, "call id out of range")
+        check((1...10).contains(party), "party out of range")
+    case .success(.decline(let id)), .success(.withdraw(let id, _)), .success(.funnel(let id, _)), .success(.checkin(let id, _, _)):
         check(!id.isEmpty && id.utf8.count <= 64, "call id out of range")
     default:
         break

@@ -45,3 +45,8 @@ public enum Waves {
         return min(maxRadiusKm, reachedKm + radiusKm / 2)
     }
 }
+
+/// The funnel stages a client reports for an alert (PROTOCOL.md §7 "Funnel").
+public enum FunnelStage: String, Sendable {
+    case received, seen
+}

@@ -1,6 +1,5 @@
 import Foundation
 import HelferrufCore
-import HelferrufStore
 import NIOCore
 
 /// Strict decoding of client JSON (docs/SECURITY.md, "Input policy"). Unknown fields are
@@ -258,7 +257,7 @@ enum ClientMessage {
 
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            let ticketPrefix = Tokens.Kind.ticket.rawValue
+            let ticketPrefix = TokenKind.ticket.rawValue
             if let ticket = try c.decodeIfPresent(String.self, forKey: .ticket) {
                 guard ticket.hasPrefix(ticketPrefix) else {
                     throw DecodingError.dataCorruptedError(forKey: .ticket, in: c, debugDescription: "not a ticket")

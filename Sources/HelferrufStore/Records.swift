@@ -116,9 +116,7 @@ public enum SuppressionReason: String, Sendable {
     case quiet, daily
 }
 
-/// The funnel stages a client reports for an alert.
-public enum FunnelStage: String, Sendable {
-    case received, seen
-
+extension FunnelStage {
+    /// The `alerts` column the stage sets.
     var column: String { self == .received ? "delivered" : "seen" }
 }

@@ -1,17 +1,11 @@
 import Crypto
 import Foundation
+import HelferrufCore
 
 /// Bearer tokens: 256 random bits, URL-safe, with a prefix naming their kind. Only the
 /// SHA-256 of a token is ever stored.
 public enum Tokens {
-    public enum Kind: String, Sendable {
-        case organisation = "hro_"
-        case volunteer = "hrv_"
-        /// A console session's secret, carried in its cookie.
-        case session = "hrs_"
-        /// A single-use dashboard ticket (kept in memory only).
-        case ticket = "hrt_"
-    }
+    public typealias Kind = TokenKind
 
     public static func generate(_ kind: Kind) -> String {
         var rng = SystemRandomNumberGenerator()

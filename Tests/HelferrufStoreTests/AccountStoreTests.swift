@@ -18,7 +18,7 @@ import Testing
         let (store, org, account) = try storeWithAccount()
         let secret = try await store.createSession(accountId: account.id, now: testNow, limits: limits)
         #expect(secret.hasPrefix("hrs_") && secret.count >= 40)
-        let rows = try await store.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM sessions") }
+        let rows = try store.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM sessions") }
         #expect(rows.count == 1)
         #expect(rows[0]["id_hash"] as String == Tokens.hash(secret))
         for column in rows[0].columnNames {

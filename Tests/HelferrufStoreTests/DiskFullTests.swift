@@ -20,7 +20,7 @@ import Testing
         // Leave about 600 KiB free, then send long volunteer ids until the disk is full.
         let filler = mountPoint.appendingPathComponent("filler")
         let free = try freeBytes(mountPoint.path)
-        FileManager.default.createFile(atPath: filler.path, contents: Data(count: max(0, free - 600 * 1024)))
+        #expect(FileManager.default.createFile(atPath: filler.path, contents: Data(count: max(0, free - 600 * 1024))))
         let pad = String(repeating: "x", count: 900)
         var told: [(String, RosterOutcome.Result)] = []
         for round in 0..<60 {

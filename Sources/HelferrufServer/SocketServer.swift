@@ -38,7 +38,7 @@ func socketServer(
     case .nio:
         let volunteers = VolunteerSocketSetup(
             gate: volunteer.gate, admission: HelloAdmission(limit: config.maxPendingHellos),
-            autoPing: .nanoseconds(config.autoPing.nanoseconds), closeTimeout: .nanoseconds(closeTimeout.nanoseconds))
+            pings: PingSweeps(period: .nanoseconds(config.autoPing.nanoseconds)), closeTimeout: .nanoseconds(closeTimeout.nanoseconds))
         return .init { [routes] responder in
             SocketUpgradeChannel(responder: responder, configuration: configuration, routes: routes, volunteers: volunteers, peer: peer)
         }

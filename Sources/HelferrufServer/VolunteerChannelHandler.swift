@@ -7,8 +7,8 @@ import Synchronization
 struct VolunteerSocketSetup: Sendable {
     let gate: HelloGate<VolunteerConnection>
     let admission: HelloAdmission
-    /// Ping period; a socket that has not answered one ping by the next is closed with 1001.
-    let autoPing: TimeAmount
+    /// Ping period; a socket that has not answered a ping a period later is closed with 1001.
+    let pings: PingSweeps
     /// How long a close frame waits for the client's before the connection is dropped.
     let closeTimeout: TimeAmount
 }
@@ -66,9 +66,13 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var holdsSocketSlot = false
     private var closeSent = false
     private var helloTimer: Scheduled<Void>?
-    private var pingTimer: Scheduled<Void>?
+    private var sweep: PingSweep?
+    /// This handler's place in its ``PingSweep``; set by the sweep.
+    var sweepSlot: Int?
     /// Payload of the ping not answered yet.
     private var pingPayload: UInt64?
+    /// When the last ping went out (or the socket opened).
+    private var pingSentAt = NIODeadline.now()
 
     init(setup: VolunteerSocketSetup, peer: SocketPeer) {
         self.setup = setup
@@ -102,7 +106,9 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         helloTimer = context.eventLoop.scheduleTask(in: .nanoseconds(setup.gate.helloTimeout.nanoseconds)) {
             outbox.close(code: 4408, reason: "no hello in time")
         }
-        schedulePing()
+        let sweep = setup.pings.sweep(for: context.eventLoop)
+        sweep.add(self)
+        self.sweep = sweep
     }
 
     /// As on the Hummingbird path: closed with 1008 after a short pause that keeps the close
@@ -170,7 +176,8 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         let was = phase
         phase = .closed
         helloTimer?.cancel()
-        pingTimer?.cancel()
+        helloTimer = nil
+        leaveSweep()
         queue.removeAll()
         outbox.finish()
         leaveAdmission()
@@ -261,6 +268,7 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         switch admission {
         case .admitted(let conn):
             helloTimer?.cancel()
+            helloTimer = nil
             phase = .admitted(conn)
         case .unknownToken:
             phase = .hello
@@ -279,14 +287,10 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     // MARK: Ping and close
 
-    private func schedulePing() {
-        guard let loop = context?.eventLoop else { return }
-        let bound = NIOLoopBound(self, eventLoop: loop)
-        pingTimer = loop.scheduleTask(in: setup.autoPing) { bound.value.pingDue() }
-    }
-
-    private func pingDue() {
-        guard let context, !closeSent else { return }
+    /// Called by the ``PingSweep`` on this socket's event loop: pings a period after the last
+    /// ping, and closes when that ping is still unanswered a period later.
+    func pingTick(now: NIODeadline) {
+        guard let context, !closeSent, let period = sweep?.period, now - pingSentAt >= period else { return }
         if pingPayload != nil {
             // No pong for a whole period: a half-open connection. As Hummingbird's auto-ping does.
             sendClose(code: 1001, reason: "Ping timeout")
@@ -295,10 +299,15 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         }
         let payload = UInt64.random(in: .min ... .max)
         pingPayload = payload
+        pingSentAt = now
         var data = context.channel.allocator.buffer(capacity: 8)
         data.writeInteger(payload)
         context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: data)), promise: nil)
-        schedulePing()
+    }
+
+    private func leaveSweep() {
+        sweep?.remove(self)
+        sweep = nil
     }
 
     /// A protocol error in what the client sent: the outbox stops and the socket closes with `code`.
@@ -312,7 +321,7 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     private func sendClose(code: UInt16, reason: String?) {
         guard let context, !closeSent else { return }
         closeSent = true
-        pingTimer?.cancel()
+        leaveSweep()
         var data = context.channel.allocator.buffer(capacity: 2 + (reason?.utf8.count ?? 0))
         data.write(webSocketErrorCode: WebSocketErrorCode(codeNumber: Int(code)))
         if let reason { data.writeString(reason) }
@@ -328,7 +337,7 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         outbox.finish()
         guard !closeSent else { return context.close(promise: nil) }
         closeSent = true
-        pingTimer?.cancel()
+        leaveSweep()
         var data = frame.unmaskedData
         let size = data.readableBytes
         let code = data.readWebSocketErrorCode()

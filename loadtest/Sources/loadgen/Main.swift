@@ -153,6 +153,7 @@ struct Standard: ParsableCommand {
             emit(a)
             all["held_sockets"] = c["held_sockets"]
             all["rss_per_socket_kib"] = c["rss_per_socket_kib"]
+            all["rss_per_socket_marginal_kib"] = c["rss_per_socket_marginal_kib"]
             all["recipients"] = n["recipients"]
             all["ours_first_ms"] = n["ours_first_ms"]
             all["ours_last_ms"] = n["ours_last_ms"]

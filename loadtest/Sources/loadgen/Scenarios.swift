@@ -5,6 +5,11 @@ import HelferrufCore
 /// stops everything it started and returns its figures.
 enum Scenarios {
     /// Opens and holds `count` volunteer sockets; server RSS per socket from /proc.
+    ///
+    /// Two figures: from the idle server to `count` sockets (`rss_per_socket_kib`, which
+    /// also carries the one-off growth of warming up: SQLite's page caches of the token
+    /// lookups, NIO's per-event-loop write pools), and the marginal cost from `count / 2` to
+    /// `count` sockets (`rss_per_socket_marginal_kib`), what each further socket costs.
     static func connections(_ bench: Bench, count: Int) throws -> [String: Any] {
         let server = try bench.startServer()
         defer { bench.stopServer() }
@@ -13,16 +18,21 @@ enum Scenarios {
         let fleet = try bench.fleet(sockets: count)
         defer { fleet.quit() }
         let started = Date()
-        fleet.openHelferruf(port: bench.port, file: bench.volunteersFile, from: 0, count: count)
+        let half = count / 2
+        fleet.openHelferruf(port: bench.port, file: bench.volunteersFile, from: 0, count: half)
+        let heldHalf = fleet.waitConnected(half, timeout: 120, label: "connections (first half)")
+        let rssHalf = bench.settledRSS(server.pid)
+        fleet.openHelferruf(port: bench.port, file: bench.volunteersFile, from: half, count: count - half)
         let held = fleet.waitConnected(count, timeout: 120, label: "connections")
         let openSeconds = Date().timeIntervalSince(started)
         let rss1 = bench.settledRSS(server.pid)
         let stillHeld = fleet.status().current
-        note("connections: \(stillHeld) held, RSS \(Int(rss0)) → \(Int(rss1)) KiB")
+        note("connections: \(stillHeld) held, RSS \(Int(rss0)) → \(Int(rssHalf)) (\(heldHalf)) → \(Int(rss1)) KiB")
         return [
             "held_sockets": stillHeld, "requested_sockets": count, "connect_s": round3(openSeconds), "welcomed_at_peak": held,
-            "server_rss_idle_kib": rss0, "server_rss_held_kib": rss1,
+            "server_rss_idle_kib": rss0, "server_rss_half_kib": rssHalf, "server_rss_held_kib": rss1,
             "rss_per_socket_kib": round3((rss1 - rss0) / Double(max(1, stillHeld))),
+            "rss_per_socket_marginal_kib": round3((rss1 - rssHalf) / Double(max(1, stillHeld - heldHalf))),
         ]
     }
 

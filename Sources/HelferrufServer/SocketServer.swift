@@ -37,7 +37,7 @@ func socketServer(
         return .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: configuration)
     case .nio:
         let volunteers = VolunteerSocketSetup(
-            gate: volunteer.gate, admission: HelloAdmission(limit: config.maxPendingHellos),
+            gate: volunteer.gate, admission: HelloAdmission(limit: config.maxPendingHellos, telemetry: volunteer.hub.telemetry),
             pings: PingSweeps(period: .nanoseconds(config.autoPing.nanoseconds)), closeTimeout: .nanoseconds(closeTimeout.nanoseconds))
         return .init { [routes] responder in
             SocketUpgradeChannel(responder: responder, configuration: configuration, routes: routes, volunteers: volunteers, peer: peer)

@@ -137,7 +137,7 @@ struct SocketUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
         let request = Request(head: head, body: .init(buffer: ByteBuffer()))
         let path = request.uri.path
         if path == Self.volunteerPath {
-            guard volunteers.admission.hasRoom else { return .busy }
+            guard volunteers.admission.admits() else { return .busy }
             return .volunteer(peer(request, channel))
         }
         guard let route = routes[path] else { return .refuse }

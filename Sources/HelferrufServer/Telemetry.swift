@@ -31,6 +31,8 @@ final class Telemetry: Sendable {
     let openCalls: Gauge
     let filledCalls: Gauge
     let liveVolunteers: Gauge
+    let hellosPending: Gauge
+    let upgradesRefusedBusy: Counter
     /// Ledger figures already added to the counters, so each scrape adds only what is new.
     private let seen = Mutex(Ledger.Statistics())
 
@@ -72,6 +74,10 @@ final class Telemetry: Sendable {
         openCalls = registry.makeGauge(name: "helferruf_calls", labels: [("status", "open")], help: "Active calls by status")
         filledCalls = registry.makeGauge(name: "helferruf_calls", labels: [("status", "filled")], help: "Active calls by status")
         liveVolunteers = registry.makeGauge(name: "helferruf_volunteers_live", help: "Volunteers with live state (connected, or within two minutes of their last socket)")
+        hellosPending = registry.makeGauge(name: "helferruf_hellos_pending", help: "Volunteer sockets upgraded but not yet past their hello (admission control)")
+        upgradesRefusedBusy = registry.makeCounter(
+            name: "helferruf_socket_upgrades_refused_total", labels: [("reason", "busy")],
+            help: "Volunteer socket upgrades answered 503 with Retry-After because too many hellos were pending")
     }
 
     /// Brings the scrape-time figures up to date: ledger counters and live-state gauges.

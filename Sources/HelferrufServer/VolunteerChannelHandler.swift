@@ -20,13 +20,32 @@ struct VolunteerSocketSetup: Sendable {
 final class HelloAdmission: Sendable {
     let limit: Int
     private let pending = Atomic<Int>(0)
+    private let telemetry: Telemetry
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, telemetry: Telemetry) {
+        self.limit = limit
+        self.telemetry = telemetry
+    }
 
-    /// A soft check: upgrades on other event loops may pass at the same moment.
-    var hasRoom: Bool { pending.load(ordering: .relaxed) < limit }
-    func enter() { pending.add(1, ordering: .relaxed) }
-    func leave() { pending.subtract(1, ordering: .relaxed) }
+    /// A soft check: upgrades on other event loops may pass at the same moment. A refusal
+    /// is counted in `helferruf_socket_upgrades_refused_total{reason="busy"}`.
+    func admits() -> Bool {
+        guard pending.load(ordering: .relaxed) < limit else {
+            telemetry.upgradesRefusedBusy.increment()
+            return false
+        }
+        return true
+    }
+
+    func enter() {
+        pending.add(1, ordering: .relaxed)
+        telemetry.hellosPending.increment()
+    }
+
+    func leave() {
+        pending.subtract(1, ordering: .relaxed)
+        telemetry.hellosPending.decrement()
+    }
 }
 
 /// One `/ws/volunteer` socket served by channel handlers, with no task or stream of its own

@@ -58,6 +58,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("socket-queue"), help: "Frames a socket may have queued before it counts as too slow and is closed with 1013 (env HELFERRUF_SOCKET_QUEUE; default 1024).")
     var socketQueue: String?
 
+    @Option(name: .customLong("max-pending-hellos"), help: "Volunteer sockets that may wait for their hello's token lookup at once; further upgrades get 503 with Retry-After, so a reconnect storm is admitted at a sustainable pace (env HELFERRUF_MAX_PENDING_HELLOS; default 512).")
+    var maxPendingHellos: String?
+
     @Option(name: .customLong("allowed-origins"), help: "Comma-separated web origins besides the server's own that may use the API and sockets from a browser (env HELFERRUF_ALLOWED_ORIGINS; default none).")
     var allowedOrigins: String?
 
@@ -117,6 +120,9 @@ struct Serve: AsyncParsableCommand {
         }
         config.outboxCapacity = try Environment.value(socketQueue, "HELFERRUF_SOCKET_QUEUE", "--socket-queue", default: 1024) {
             Int($0).flatMap { (16...1_000_000).contains($0) ? $0 : nil }
+        }
+        config.maxPendingHellos = try Environment.value(maxPendingHellos, "HELFERRUF_MAX_PENDING_HELLOS", "--max-pending-hellos", default: 512) {
+            Int($0).flatMap { (1...1_000_000).contains($0) ? $0 : nil }
         }
         config.allowedOrigins = try Environment.value(allowedOrigins, "HELFERRUF_ALLOWED_ORIGINS", "--allowed-origins", default: []) { text in
             let list = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

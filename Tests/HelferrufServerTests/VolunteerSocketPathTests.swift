@@ -45,9 +45,19 @@ import Testing
         #expect(refused.hasPrefix("HTTP/1.1 503"))
         let retryAfter = refused.split(separator: "\r\n").first { $0.lowercased().hasPrefix("retry-after:") }
         #expect(retryAfter.flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }.map { (1...3).contains($0) } == true)
+        let during = try await s.httpText(.get, "/metrics").text
+        #expect(during.contains("helferruf_hellos_pending 1"))
+        #expect(during.contains(#"helferruf_socket_upgrades_refused_total{reason="busy"} 1"#))
         // Once the pending socket has said hello, others are admitted again.
         try await silent.hello(v.token)
         let next = try await RawWebSocket.connect(port: s.port)
-        try await next.hello(v.token)
+        try await next.hello(v.token)  // returns with the welcome: past the hello
+        // The slot is given back on the event loop right after the welcome is queued.
+        var after = ""
+        for _ in 0..<50 where !after.contains("helferruf_hellos_pending 0") {
+            after = try await s.httpText(.get, "/metrics").text
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(after.contains("helferruf_hellos_pending 0"))
     }
 }

@@ -17,7 +17,7 @@ import Testing
         let server = try ServerProcess(["serve"], environment: [
             "HELFERRUF_HOST": "127.0.0.1", "HELFERRUF_PORT": "0", "HELFERRUF_DB": db, "HELFERRUF_WEB": web.path,
             "HELFERRUF_RATE_LIMITS": "off", "HELFERRUF_LOG_LEVEL": "info", "HELFERRUF_LOG_FORMAT": "json",
-            "HELFERRUF_SOCKET_QUEUE": "64", "HELFERRUF_DRAIN_DELAY": "0.5",
+            "HELFERRUF_SOCKET_QUEUE": "64", "HELFERRUF_DRAIN_DELAY": "0.5", "HELFERRUF_MAX_PENDING_HELLOS": "100",
             "HELFERRUF_LIMIT_SOCKETS": "50", "HELFERRUF_LIMIT_REGISTRATIONS": "10/h", "HELFERRUF_LIMIT_HELLOS": "5/s:50",
             "HELFERRUF_LIMIT_REQUESTS": "10/s", "HELFERRUF_LIMIT_MESSAGES": "5/s:20", "HELFERRUF_TRUSTED_PROXIES": "127.0.0.1, ::1",
             "HELFERRUF_RETENTION_DAYS": "7",
@@ -44,7 +44,7 @@ import Testing
         ("HELFERRUF_DRAIN_DELAY", "-1"), ("HELFERRUF_WEB", "/no/such/folder"), ("HELFERRUF_TLS_CERT", "/no/cert.pem"),
         ("HELFERRUF_LIMIT_SOCKETS", "0"), ("HELFERRUF_LIMIT_REGISTRATIONS", "0/h"), ("HELFERRUF_LIMIT_HELLOS", "fast"),
         ("HELFERRUF_LIMIT_REQUESTS", "10/d"), ("HELFERRUF_LIMIT_MESSAGES", "5/s:"), ("HELFERRUF_TRUSTED_PROXIES", "proxy.local"),
-        ("HELFERRUF_RETENTION_DAYS", "-1"),
+        ("HELFERRUF_RETENTION_DAYS", "-1"), ("HELFERRUF_MAX_PENDING_HELLOS", "0"),
     ])
     func badValuesStopTheStartWithAClearMessage(_ variable: String, _ value: String) throws {
         var environment = [variable: value]

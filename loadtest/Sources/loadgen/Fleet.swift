@@ -134,9 +134,10 @@ final class Fleet {
         while Date() < deadline {
             last = status().current
             progress("\(label): \(last)/\(target) sockets up")
-            if last >= target { break }
+            if last >= target { return last }
             usleep(500_000)
         }
+        note("\(label): only \(last)/\(target) sockets up after \(Int(timeout)) s; workers: " + all("status").joined(separator: " | "))
         return last
     }
 

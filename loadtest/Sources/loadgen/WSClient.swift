@@ -32,11 +32,18 @@ final class Client {
     /// The epoch (see ``WorkerState/epoch``) in which this client last got a `welcome`.
     var welcomedEpoch = -1
     var stopped = false
+    /// The current socket finished its WebSocket upgrade.
+    var upgraded = false
+
+    /// Where this client connects, also on every reconnect: the worker's target when the
+    /// client was made (the worker's target moves on, e.g. to nginx for the nchan clients).
+    let target: Target
 
     init(index: Int, peer: Peer, worker: WorkerState) {
         self.index = index
         self.peer = peer
         self.worker = worker
+        target = worker.target
     }
 
     var isHelferruf: Bool {
@@ -46,12 +53,13 @@ final class Client {
 
     /// Opens the socket and upgrades it; `done` fires once the upgrade finished or failed.
     func connect(on loop: EventLoop, done: (() -> Void)? = nil) {
-        let target = worker.target
         let path = isHelferruf ? "/ws/volunteer" : target.nchanPath
         let upgrader = NIOWebSocketClientUpgrader(maxFrameSize: 1 << 20, automaticErrorHandling: true) { channel, _ in
             channel.pipeline.addHandler(ClientFrameHandler(client: self))
         }
-        let request = UpgradeRequestHandler(host: target.host, port: target.port, path: path)
+        let request = UpgradeRequestHandler(host: target.host, port: target.port, path: path) { [worker] why in
+            worker.counters.withLockedValue { $0.upgradeFailures[why, default: 0] += 1 }
+        }
         var bootstrap = ClientBootstrap(group: loop)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .channelOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
@@ -75,6 +83,7 @@ final class Client {
                 self.channel = channel
                 channel.closeFuture.whenComplete { _ in
                     self.channel = nil
+                    self.upgraded = false
                     self.worker.counters.withLockedValue { $0.closed += 1 }
                     self.scheduleReconnect(on: loop)
                 }
@@ -113,6 +122,7 @@ final class Client {
 
     func didUpgrade() {
         attempts = 0
+        upgraded = true
         if case .helferruf(let token, let lat, let lon) = peer {
             sendText("{\"type\":\"hello\",\"token\":\"\(token)\"}")
             sendText("{\"type\":\"availability\",\"status\":\"available\"}")
@@ -170,10 +180,14 @@ final class UpgradeRequestHandler: ChannelInboundHandler, RemovableChannelHandle
     let path: String
     var upgraded: EventLoopPromise<Void>!
 
-    init(host: String, port: Int, path: String) {
+    /// Told why an upgrade failed (the response status, or the error).
+    let failed: (String) -> Void
+
+    init(host: String, port: Int, path: String, failed: @escaping (String) -> Void) {
         self.host = host
         self.port = port
         self.path = path
+        self.failed = failed
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -212,7 +226,11 @@ final class UpgradeRequestHandler: ChannelInboundHandler, RemovableChannelHandle
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // A response that is not an upgrade (503, 429, ...): give up on this socket.
-        if case .end = unwrapInboundIn(data) { context.close(promise: nil) }
+        switch unwrapInboundIn(data) {
+        case .head(let head): failed("\(head.status.code)")
+        case .end: context.close(promise: nil)
+        case .body: break
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -221,6 +239,7 @@ final class UpgradeRequestHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        failed("\(error)")
         context.close(promise: nil)
     }
 }

@@ -20,6 +20,8 @@ final class WorkerState {
         var closed = 0
         var connectFailures = 0
         var closeCodes: [UInt16: Int] = [:]
+        /// Why upgrades failed: the HTTP status, or the error.
+        var upgradeFailures: [String: Int] = [:]
     }
 
     var target = Target()
@@ -103,9 +105,15 @@ enum Worker {
             case "status":
                 let c = state.counters.withLockedValue { $0 }
                 let epoch = state.epoch.withLockedValue { $0 }
-                let current = try loop.submit { clients.filter { $0.welcomedEpoch == epoch && $0.channel != nil }.count }.wait()
+                let (current, open, upgraded, lost) = try loop.submit { () -> (Int, Int, Int, String) in
+                    let lost = clients.filter { $0.channel == nil }.prefix(3)
+                        .map { "\($0.index):\($0.isHelferruf ? "h" : "n"):a\($0.attempts):e\($0.welcomedEpoch):s\($0.stopped)" }
+                    return (clients.filter { $0.welcomedEpoch == epoch && $0.channel != nil }.count,
+                            clients.filter { $0.channel != nil }.count, clients.filter { $0.upgraded }.count,
+                            lost.isEmpty ? "-" : lost.joined(separator: ","))
+                }.wait()
                 let codes = c.closeCodes.map { "\($0.key):\($0.value)" }.joined(separator: ",")
-                reply("status current=\(current) welcomed=\(c.welcomed) closed=\(c.closed) failures=\(c.connectFailures) attempts=\(c.attempts) lastWelcome=\(c.lastWelcome) codes=\(codes.isEmpty ? "-" : codes)")
+                reply("status current=\(current) open=\(open) upgraded=\(upgraded) lost=\(lost) welcomed=\(c.welcomed) closed=\(c.closed) failures=\(c.connectFailures) attempts=\(c.attempts) lastWelcome=\(c.lastWelcome) codes=\(codes.isEmpty ? "-" : codes) upgradeFailures=\(c.upgradeFailures.map { "\($0.key):\($0.value)" }.joined(separator: ",").replacingOccurrences(of: " ", with: "_"))")
             case "epoch":
                 state.epoch.withLockedValue { $0 += 1 }
                 reply("ok")
@@ -135,12 +143,17 @@ enum Worker {
                 reply("accepts \(r.isEmpty ? "-" : r) " + times.map(String.init).joined(separator: " "))
             case "quit":
                 state.reconnect.withLockedValue { $0 = false }
-                try? loop.submit {
-                    for c in clients {
+                // Every socket closed before the loop goes away: a close that finishes on a
+                // shut-down loop makes NIO complain once per socket.
+                let closing = try? loop.submit {
+                    clients.compactMap { c -> EventLoopFuture<Void>? in
                         c.stopped = true
-                        c.channel?.close(promise: nil)
+                        guard let channel = c.channel else { return nil }
+                        channel.close(promise: nil)
+                        return channel.closeFuture
                     }
                 }.wait()
+                if let closing { try? EventLoopFuture.andAllComplete(closing, on: loop).wait() }
                 reply("bye")
                 try? group.syncShutdownGracefully()
                 return

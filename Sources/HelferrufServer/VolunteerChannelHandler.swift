@@ -52,8 +52,10 @@ final class HelloAdmission: Sendable {
 /// while it is idle. The rules are ``HelloGate``'s and the messages go to the gate's shared
 /// `handle`; frames reach the client through the ``Outbox`` as on the Hummingbird path.
 ///
-/// The pipeline in front of it (``VolunteerPipeline``) decodes frames, answers protocol
-/// errors and joins fragments. Messages of one socket are handled in order, one at a time,
+/// In front of it SwiftNIO's decoder reads frames and answers what it finds malformed (control
+/// frames that are fragmented or too long, frames over the size limit); this handler refuses
+/// unmasked frames and reserved bits, and joins fragments itself, so that an idle socket
+/// carries no more handlers than it needs (each costs memory on every socket). Messages of one socket are handled in order, one at a time,
 /// each in a short `Task` that hops back to the event loop when done; while one runs the
 /// handler holds back `read`, so a client cannot make the server buffer without limit.
 final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -72,6 +74,9 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     private let setup: VolunteerSocketSetup
     private let peer: SocketPeer
+    private let maxMessageBytes: Int
+    /// The message being joined from fragments, if any.
+    private var fragments: (opcode: WebSocketOpcode, data: ByteBuffer, count: Int)?
     private let messages: MessageLimiter?
     private let outbox: Outbox
     private var phase = Phase.hello
@@ -93,24 +98,22 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// When the last ping went out (or the socket opened).
     private var pingSentAt = NIODeadline.now()
 
-    init(setup: VolunteerSocketSetup, peer: SocketPeer) {
+    init(setup: VolunteerSocketSetup, peer: SocketPeer, maxMessageBytes: Int) {
         self.setup = setup
         self.peer = peer
+        self.maxMessageBytes = maxMessageBytes
         messages = peer.limits.messageLimiter()
         outbox = Outbox(capacity: setup.gate.capacity)
     }
 
     /// Completes an upgraded socket's pipeline (the upgrader has added the frame encoder,
-    /// decoder and protocol-error handler): unmasked frames close with 1002, fragments are
-    /// joined up to `maxMessageBytes` (beyond it, or beyond 1,024 fragments, the socket closes
-    /// with 1009), then this handler.
+    /// decoder and protocol-error handler). Fragments are joined up to `maxMessageBytes`;
+    /// beyond it, or beyond ``maxFragments``, the socket closes with 1009.
     static func addPipeline(to channel: any Channel, setup: VolunteerSocketSetup, peer: SocketPeer, maxMessageBytes: Int) throws {
-        let sync = channel.pipeline.syncOperations
-        try MaskedFrameGuard.add(to: sync)
-        try sync.addHandler(NIOWebSocketFrameAggregator(
-            minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024, maxAccumulatedFrameSize: maxMessageBytes))
-        try sync.addHandler(VolunteerChannelHandler(setup: setup, peer: peer))
+        try channel.pipeline.syncOperations.addHandler(VolunteerChannelHandler(setup: setup, peer: peer, maxMessageBytes: maxMessageBytes))
     }
+
+    static let maxFragments = 1024
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -143,14 +146,30 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        // RFC 6455 §5.1: a server MUST close the connection on a frame that is not masked
+        // (masking keeps a hostile page's bytes from reading as plain HTTP to proxies on the
+        // way); §5.2: no extension was negotiated, so no reserved bit may be set.
+        guard frame.maskKey != nil else { return closeAtOnce(code: 1002) }
+        guard !frame.hasReservedBits else { return fail(code: 1002) }
         switch frame.opcode {
-        case .text:
-            guard !frame.hasReservedBits else { return fail(code: 1002) }
-            guard let text = String(validating: frame.unmaskedData.readableBytesView, as: UTF8.self) else { return fail(code: 1007) }
-            received(.text(text))
-        case .binary:
-            guard !frame.hasReservedBits else { return fail(code: 1002) }
-            received(.binary(frame.unmaskedData))
+        case .text, .binary:
+            // A new message while a fragmented one is open is a protocol error (§5.4).
+            guard fragments == nil else { return fail(code: 1002) }
+            guard frame.fin else {
+                fragments = (frame.opcode, frame.unmaskedData, 1)
+                return
+            }
+            message(frame.opcode, frame.unmaskedData)
+        case .continuation:
+            guard var joined = fragments else { return fail(code: 1002) }
+            fragments = nil
+            var more = frame.unmaskedData
+            joined.count += 1
+            guard joined.count <= Self.maxFragments, joined.data.readableBytes + more.readableBytes <= maxMessageBytes else {
+                return fail(code: 1009)
+            }
+            joined.data.writeBuffer(&more)
+            if frame.fin { message(joined.opcode, joined.data) } else { fragments = joined }
         case .ping:
             guard !closeSent else { return }
             context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
@@ -179,10 +198,6 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         switch error {
-        case NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge, NIOWebSocketFrameAggregator.Error.tooManyFragments:
-            fail(code: 1009)
-        case is NIOWebSocketFrameAggregator.Error:
-            fail(code: 1002)
         case is NIOWebSocketError:
             // WebSocketProtocolErrorHandler has sent the close frame and closes the channel.
             break
@@ -205,6 +220,16 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         if case .admitted(let conn) = was { setup.gate.detach(conn) }
         self.context = nil
         context.fireChannelInactive()
+    }
+
+    /// A whole message, joined or not: text must be UTF-8 (else 1007, §8.1).
+    private func message(_ opcode: WebSocketOpcode, _ data: ByteBuffer) {
+        if opcode == .text {
+            guard let text = String(validating: data.readableBytesView, as: UTF8.self) else { return fail(code: 1007) }
+            received(.text(text))
+        } else {
+            received(.binary(data))
+        }
     }
 
     // MARK: Back-pressure
@@ -329,8 +354,25 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         sweep = nil
     }
 
+    /// An unmasked frame: the close frame, then the connection is dropped without waiting.
+    private func closeAtOnce(code: UInt16) {
+        guard let context else { return }
+        outbox.finish()
+        fragments = nil
+        let channel = context.channel
+        guard !closeSent else { return channel.close(promise: nil) }
+        closeSent = true
+        leaveSweep()
+        var data = channel.allocator.buffer(capacity: 2)
+        data.write(webSocketErrorCode: WebSocketErrorCode(codeNumber: Int(code)))
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
     /// A protocol error in what the client sent: the outbox stops and the socket closes with `code`.
     private func fail(code: UInt16) {
+        fragments = nil
         outbox.finish()
         sendClose(code: code, reason: nil)
     }

@@ -43,6 +43,10 @@ public final class Store: Sendable {
             // Deleted and overwritten content is zeroed, not left in free space: an erased
             // contact must not be recoverable from the file (see flushErasures()).
             try db.execute(sql: "PRAGMA secure_delete = ON")
+            // Readers serve token lookups and reports, which touch a few pages each; the
+            // operating system caches the file anyway, so SQLite's default 2 MiB per reader
+            // (five readers) would mostly duplicate it. The writer keeps the default.
+            if db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -512") }
         }
         self.path = path
         pool = try DatabasePool(path: path, configuration: config)

@@ -133,6 +133,12 @@ import Testing
         defer { Task { try? await s.stop() } }
         let v = try await s.volunteer()
         let first = try await s.ws(), second = try await s.ws("/ws/dashboard")
+        // Both are counted once they have answered a hello (the dashboard route counts its
+        // socket in its own task, which may start after the client saw the upgrade).
+        first.send(["type": "hello", "token": v.token])
+        #expect(try await first.receive()["type"] as? String == "welcome")
+        second.send(["type": "hello", "token": s.demoToken])
+        #expect(try await second.receive()["type"] as? String == "snapshot")
         let third = try await s.ws()
         #expect(try await third.closeCode() == 1008)
         first.close()

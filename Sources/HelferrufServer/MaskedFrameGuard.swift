@@ -3,9 +3,10 @@ import NIOWebSocket
 
 /// Closes a socket whose client sends an unmasked frame, with 1002 (RFC 6455 §5.1: "a
 /// server MUST close the connection upon receiving a frame that is not masked"). Neither
-/// SwiftNIO's frame decoder nor the WebSocket library checks this, so the guard sits right
-/// after the decoder. Masking keeps a hostile page's bytes from reading as plain HTTP to
-/// caching proxies on the way.
+/// SwiftNIO's frame decoder nor the WebSocket library checks this, so on Hummingbird-served
+/// sockets (`/ws/dashboard`, and `/ws/volunteer` with `--volunteer-socket hummingbird`) the
+/// guard sits right after the decoder; ``VolunteerChannelHandler`` checks it itself. Masking
+/// keeps a hostile page's bytes from reading as plain HTTP to caching proxies on the way.
 final class MaskedFrameGuard: ChannelInboundHandler, RemovableChannelHandler, Sendable {
     typealias InboundIn = WebSocketFrame
     typealias InboundOut = WebSocketFrame

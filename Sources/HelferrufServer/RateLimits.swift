@@ -181,8 +181,7 @@ final class RateLimits: Sendable {
         requests = KeyedLimiter(settings.requests)
         var refused: [Limit: Counter] = [:]
         for limit in Limit.allCases {
-            refused[limit] = registry.makeCounter(
-                name: "helferruf_rate_limited_total", labels: [("limit", limit.rawValue)],
+            refused[limit] = registry.counter("helferruf_rate_limited_total", labels: [("limit", limit.rawValue)],
                 help: "Requests refused with 429 and sockets closed with 1008 by an abuse limit")
         }
         self.refused = refused

@@ -37,46 +37,41 @@ final class Telemetry: Sendable {
     private let seen = Mutex(Ledger.Statistics())
 
     init() {
-        volunteerSockets = registry.makeGauge(name: "helferruf_sockets_open", labels: [("kind", "volunteer")], help: "Open WebSocket connections by kind")
-        dashboardSockets = registry.makeGauge(name: "helferruf_sockets_open", labels: [("kind", "dashboard")], help: "Open WebSocket connections by kind")
-        alertsSent = registry.makeCounter(name: "helferruf_alerts_sent_total", help: "Alert frames queued to volunteer sockets")
-        callsCreated = registry.makeCounter(name: "helferruf_calls_created_total", help: "Calls posted")
-        confirmations = registry.makeCounter(name: "helferruf_confirmations_total", help: "Confirmations committed")
+        volunteerSockets = registry.gauge("helferruf_sockets_open", labels: [("kind", "volunteer")], help: "Open WebSocket connections by kind")
+        dashboardSockets = registry.gauge("helferruf_sockets_open", labels: [("kind", "dashboard")], help: "Open WebSocket connections by kind")
+        alertsSent = registry.counter("helferruf_alerts_sent_total", help: "Alert frames queued to volunteer sockets")
+        callsCreated = registry.counter("helferruf_calls_created_total", help: "Calls posted")
+        confirmations = registry.counter("helferruf_confirmations_total", help: "Confirmations committed")
         let slowHelp = "Sockets closed with 1013 because the client could not keep up, by reason"
-        slowQueueFull = registry.makeCounter(name: "helferruf_slow_client_closes_total", labels: [("reason", "queue_full")], help: slowHelp)
-        slowStalled = registry.makeCounter(name: "helferruf_slow_client_closes_total", labels: [("reason", "stalled")], help: slowHelp)
-        commitFailures = registry.makeCounter(name: "helferruf_commit_failures_total", help: "Ledger batches whose commit failed (nothing in them was applied)")
-        fanoutSeconds = registry.makeDurationHistogram(
-            name: "helferruf_fanout_seconds",
+        slowQueueFull = registry.counter("helferruf_slow_client_closes_total", labels: [("reason", "queue_full")], help: slowHelp)
+        slowStalled = registry.counter("helferruf_slow_client_closes_total", labels: [("reason", "stalled")], help: slowHelp)
+        commitFailures = registry.counter("helferruf_commit_failures_total", help: "Ledger batches whose commit failed (nothing in them was applied)")
+        fanoutSeconds = registry.durationHistogram("helferruf_fanout_seconds",
             buckets: [.microseconds(100), .milliseconds(1), .milliseconds(5), .milliseconds(20), .milliseconds(100), .milliseconds(500)],
             help: "Time to queue one call's alerts to every eligible socket")
-        fanoutLatency = registry.makeDurationHistogram(
-            name: "helferruf_fanout_latency_seconds",
+        fanoutLatency = registry.durationHistogram("helferruf_fanout_latency_seconds",
             buckets: [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2)],
             help: "From the POST that created a call to the last alert written to a socket")
-        commitSeconds = registry.makeDurationHistogram(
-            name: "helferruf_commit_seconds",
+        commitSeconds = registry.durationHistogram("helferruf_commit_seconds",
             buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1)],
             help: "Ledger transactions from BEGIN to the end of the commit's fsync")
-        commitBatchSize = registry.makeValueHistogram(
-            name: "helferruf_commit_batch_size", buckets: [1, 2, 5, 10, 25, 50, 100, 250, 1000],
+        commitBatchSize = registry.valueHistogram("helferruf_commit_batch_size", buckets: [1, 2, 5, 10, 25, 50, 100, 250, 1000],
             help: "Roster changes per ledger transaction (group commit)")
-        ledgerQueueDepth = registry.makeGauge(name: "helferruf_ledger_queue_depth", help: "Roster changes waiting for the ledger writer")
-        outboxFrames = registry.makeGauge(name: "helferruf_outbox_frames", help: "Frames queued to all sockets, not yet written")
-        outboxMaxFrames = registry.makeGauge(name: "helferruf_outbox_max_frames", help: "Frames queued to the most backed-up socket")
-        callsCancelled = registry.makeCounter(name: "helferruf_calls_ended_total", labels: [("status", "cancelled")], help: "Calls that ended, by status")
-        callsExpired = registry.makeCounter(name: "helferruf_calls_ended_total", labels: [("status", "expired")], help: "Calls that ended, by status")
-        promotions = registry.makeCounter(name: "helferruf_standby_promotions_total", help: "Volunteers confirmed from a standby list")
-        messagesSent = registry.makeCounter(name: "helferruf_messages_sent_total", help: "Message frames sent to confirmed helpers")
-        alertsSuppressed = registry.makeCounter(name: "helferruf_alerts_suppressed_total", help: "Alerts held back by volunteers' fatigue limits")
-        ledgerBatches = registry.makeCounter(name: "helferruf_ledger_batches_total", help: "Ledger transactions committed (group commits)")
-        ledgerChanges = registry.makeCounter(name: "helferruf_ledger_changes_total", help: "Roster changes committed; divided by batches gives the mean batch size")
-        openCalls = registry.makeGauge(name: "helferruf_calls", labels: [("status", "open")], help: "Active calls by status")
-        filledCalls = registry.makeGauge(name: "helferruf_calls", labels: [("status", "filled")], help: "Active calls by status")
-        liveVolunteers = registry.makeGauge(name: "helferruf_volunteers_live", help: "Volunteers with live state (connected, or within two minutes of their last socket)")
-        hellosPending = registry.makeGauge(name: "helferruf_hellos_pending", help: "Volunteer sockets upgraded but not yet past their hello (admission control)")
-        upgradesRefusedBusy = registry.makeCounter(
-            name: "helferruf_socket_upgrades_refused_total", labels: [("reason", "busy")],
+        ledgerQueueDepth = registry.gauge("helferruf_ledger_queue_depth", help: "Roster changes waiting for the ledger writer")
+        outboxFrames = registry.gauge("helferruf_outbox_frames", help: "Frames queued to all sockets, not yet written")
+        outboxMaxFrames = registry.gauge("helferruf_outbox_max_frames", help: "Frames queued to the most backed-up socket")
+        callsCancelled = registry.counter("helferruf_calls_ended_total", labels: [("status", "cancelled")], help: "Calls that ended, by status")
+        callsExpired = registry.counter("helferruf_calls_ended_total", labels: [("status", "expired")], help: "Calls that ended, by status")
+        promotions = registry.counter("helferruf_standby_promotions_total", help: "Volunteers confirmed from a standby list")
+        messagesSent = registry.counter("helferruf_messages_sent_total", help: "Message frames sent to confirmed helpers")
+        alertsSuppressed = registry.counter("helferruf_alerts_suppressed_total", help: "Alerts held back by volunteers' fatigue limits")
+        ledgerBatches = registry.counter("helferruf_ledger_batches_total", help: "Ledger transactions committed (group commits)")
+        ledgerChanges = registry.counter("helferruf_ledger_changes_total", help: "Roster changes committed; divided by batches gives the mean batch size")
+        openCalls = registry.gauge("helferruf_calls", labels: [("status", "open")], help: "Active calls by status")
+        filledCalls = registry.gauge("helferruf_calls", labels: [("status", "filled")], help: "Active calls by status")
+        liveVolunteers = registry.gauge("helferruf_volunteers_live", help: "Volunteers with live state (connected, or within two minutes of their last socket)")
+        hellosPending = registry.gauge("helferruf_hellos_pending", help: "Volunteer sockets upgraded but not yet past their hello (admission control)")
+        upgradesRefusedBusy = registry.counter("helferruf_socket_upgrades_refused_total", labels: [("reason", "busy")],
             help: "Volunteer socket upgrades answered 503 with Retry-After because too many hellos were pending")
     }
 
@@ -113,5 +108,29 @@ final class Telemetry: Sendable {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer
+    }
+}
+
+extension PrometheusCollectorRegistry {
+    /// Metrics by their full name. swift-prometheus 2.4 builds names from parts
+    /// (`MetricNameDescriptor`); ours are whole already, so the name is the one part.
+    private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
+    func counter(_ name: String, labels: [(String, String)] = [], help: String) -> Counter {
+        makeCounter(descriptor: Self.descriptor(name, help), labels: labels)
+    }
+
+    func gauge(_ name: String, labels: [(String, String)] = [], help: String) -> Gauge {
+        makeGauge(descriptor: Self.descriptor(name, help), labels: labels)
+    }
+
+    func durationHistogram(_ name: String, buckets: [Duration], help: String) -> DurationHistogram {
+        makeDurationHistogram(descriptor: Self.descriptor(name, help), buckets: buckets)
+    }
+
+    func valueHistogram(_ name: String, buckets: [Double], help: String) -> ValueHistogram {
+        makeValueHistogram(descriptor: Self.descriptor(name, help), buckets: buckets)
     }
 }

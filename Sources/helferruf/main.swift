@@ -161,8 +161,9 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var (config, format) = try resolved()
-        let level = config.logLevel
+        let resolved = try resolved()
+        var config = resolved.0
+        let format = resolved.1, level = config.logLevel
         LoggingSystem.bootstrap { label in
             if format == "json" { return JSONLogHandler(label: label, level: level) }
             var handler = StreamLogHandler.standardError(label: label)

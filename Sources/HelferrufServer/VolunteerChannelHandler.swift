@@ -7,7 +7,8 @@ import Synchronization
 struct VolunteerSocketSetup: Sendable {
     let gate: HelloGate<VolunteerConnection>
     let admission: HelloAdmission
-    /// Ping period; a socket that has not answered a ping a period later is closed with 1001.
+    /// One ping sweep per event loop: a socket that has not answered a ping a period later
+    /// is closed with 1001.
     let pings: PingSweeps
     /// How long a close frame waits for the client's before the connection is dropped.
     let closeTimeout: TimeAmount
@@ -55,8 +56,8 @@ final class HelloAdmission: Sendable {
 /// In front of it SwiftNIO's decoder reads frames and answers what it finds malformed (control
 /// frames that are fragmented or too long, frames over the size limit); this handler refuses
 /// unmasked frames and reserved bits, and joins fragments itself, so that an idle socket
-/// carries no more handlers than it needs (each costs memory on every socket). Messages of one socket are handled in order, one at a time,
-/// each in a short `Task` that hops back to the event loop when done; while one runs the
+/// carries no more handlers than it needs (each costs memory on every socket). Messages of
+/// one socket are handled in order, one at a time, each in a short `Task` that hops back to the event loop when done; while one runs the
 /// handler holds back `read`, so a client cannot make the server buffer without limit.
 final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame

@@ -57,8 +57,9 @@ final class HelloAdmission: Sendable {
 /// frames that are fragmented or too long, frames over the size limit); this handler refuses
 /// unmasked frames and reserved bits, and joins fragments itself, so that an idle socket
 /// carries no more handlers than it needs (each costs memory on every socket). Messages of
-/// one socket are handled in order, one at a time, each in a short `Task` that hops back to the event loop when done; while one runs the
-/// handler holds back `read`, so a client cannot make the server buffer without limit.
+/// one socket are handled in order, one at a time, each in a short `Task` that hops back to
+/// the event loop when done; while one runs the handler holds back `read`, so a client
+/// cannot make the server buffer without limit.
 final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = WebSocketFrame

@@ -88,7 +88,7 @@ def test_waves_standby_party_checkin_and_messages(server, browsers):
     ben.execute_script("const s = document.querySelector(arguments[0]); s.value = '2';"
                        "s.dispatchEvent(new Event('change'));", card + ' select[data-role="party"]')
     click_css(ben, card + ' [data-action="accept"]')
-    text_in(ben, card + " .card-status", "Auf der Warteliste", timeout=5)
+    text_in(ben, card + " .card-status", "Auf der Warteliste", timeout=10)
     assert ben.find_elements(By.CSS_SELECTOR, card + ' [data-action="leave-standby"]')
     text_in(con, con_css + ' [data-metric="standby"]', "1 auf der Warteliste", timeout=5)
     # A reload keeps the place on the waiting list.

@@ -49,8 +49,6 @@ final class PingSweep: @unchecked Sendable {
         }
     }
 
-    var count: Int { members.count }
-
     private func tick() {
         let now = NIODeadline.now()
         // A member may close (and leave) during its tick: walk a snapshot.

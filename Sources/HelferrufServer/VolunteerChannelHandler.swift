@@ -151,7 +151,7 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         // RFC 6455 §5.1: a server MUST close the connection on a frame that is not masked
         // (masking keeps a hostile page's bytes from reading as plain HTTP to proxies on the
         // way); §5.2: no extension was negotiated, so no reserved bit may be set.
-        guard frame.maskKey != nil else { return closeAtOnce(code: 1002) }
+        guard frame.maskKey != nil else { return fail(code: 1002, waitForClient: false) }
         guard !frame.hasReservedBits else { return fail(code: 1002) }
         switch frame.opcode {
         case .text, .binary:
@@ -339,9 +339,7 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         guard let context, !closeSent, let period = sweep?.period, now - pingSentAt >= period else { return }
         if pingPayload != nil {
             // No pong for a whole period: a half-open connection. As Hummingbird's auto-ping does.
-            sendClose(code: 1001, reason: "Ping timeout")
-            context.close(promise: nil)
-            return
+            return sendClose(code: 1001, reason: "Ping timeout", waitForClient: false)
         }
         let payload = UInt64.random(in: .min ... .max)
         pingPayload = payload
@@ -356,41 +354,30 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         sweep = nil
     }
 
-    /// An unmasked frame: the close frame, then the connection is dropped without waiting.
-    private func closeAtOnce(code: UInt16) {
-        guard let context else { return }
-        outbox.finish()
-        fragments = nil
-        let channel = context.channel
-        guard !closeSent else { return channel.close(promise: nil) }
-        closeSent = true
-        leaveSweep()
-        var data = channel.allocator.buffer(capacity: 2)
-        data.write(webSocketErrorCode: WebSocketErrorCode(codeNumber: Int(code)))
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))).whenComplete { _ in
-            channel.close(promise: nil)
-        }
-    }
-
     /// A protocol error in what the client sent: the outbox stops and the socket closes with `code`.
-    private func fail(code: UInt16) {
+    private func fail(code: UInt16, waitForClient: Bool = true) {
         fragments = nil
         outbox.finish()
-        sendClose(code: code, reason: nil)
+        sendClose(code: code, reason: nil, waitForClient: waitForClient)
     }
 
-    /// Starts the close handshake; the connection is dropped when the client answers, or
-    /// after the close timeout.
-    private func sendClose(code: UInt16, reason: String?) {
+    /// Sends the close frame. With `waitForClient` the connection is dropped when the client
+    /// answers, or after the close timeout; without (an unmasked frame, a dead peer) as soon
+    /// as the frame is written.
+    private func sendClose(code: UInt16, reason: String?, waitForClient: Bool = true) {
         guard let context, !closeSent else { return }
         closeSent = true
         leaveSweep()
         var data = context.channel.allocator.buffer(capacity: 2 + (reason?.utf8.count ?? 0))
         data.write(webSocketErrorCode: WebSocketErrorCode(codeNumber: Int(code)))
         if let reason { data.writeString(reason) }
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)), promise: nil)
         let channel = context.channel
-        context.eventLoop.scheduleTask(in: setup.closeTimeout) { channel.close(promise: nil) }
+        let written = context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)))
+        if waitForClient {
+            context.eventLoop.scheduleTask(in: setup.closeTimeout) { channel.close(promise: nil) }
+        } else {
+            written.whenComplete { _ in channel.close(promise: nil) }
+        }
     }
 
     /// The client's close frame: answered as Hummingbird's WebSocket handler does (1000, or

@@ -32,8 +32,6 @@ final class Client {
     /// The epoch (see ``WorkerState/epoch``) in which this client last got a `welcome`.
     var welcomedEpoch = -1
     var stopped = false
-    /// The current socket finished its WebSocket upgrade.
-    var upgraded = false
 
     /// Where this client connects, also on every reconnect: the worker's target when the
     /// client was made (the worker's target moves on, e.g. to nginx for the nchan clients).
@@ -83,7 +81,6 @@ final class Client {
                 self.channel = channel
                 channel.closeFuture.whenComplete { _ in
                     self.channel = nil
-                    self.upgraded = false
                     self.worker.counters.withLockedValue { $0.closed += 1 }
                     self.scheduleReconnect(on: loop)
                 }
@@ -122,7 +119,6 @@ final class Client {
 
     func didUpgrade() {
         attempts = 0
-        upgraded = true
         if case .helferruf(let token, let lat, let lon) = peer {
             sendText("{\"type\":\"hello\",\"token\":\"\(token)\"}")
             sendText("{\"type\":\"availability\",\"status\":\"available\"}")

@@ -105,15 +105,9 @@ enum Worker {
             case "status":
                 let c = state.counters.withLockedValue { $0 }
                 let epoch = state.epoch.withLockedValue { $0 }
-                let (current, open, upgraded, lost) = try loop.submit { () -> (Int, Int, Int, String) in
-                    let lost = clients.filter { $0.channel == nil }.prefix(3)
-                        .map { "\($0.index):\($0.isHelferruf ? "h" : "n"):a\($0.attempts):e\($0.welcomedEpoch):s\($0.stopped)" }
-                    return (clients.filter { $0.welcomedEpoch == epoch && $0.channel != nil }.count,
-                            clients.filter { $0.channel != nil }.count, clients.filter { $0.upgraded }.count,
-                            lost.isEmpty ? "-" : lost.joined(separator: ","))
-                }.wait()
+                let current = try loop.submit { clients.filter { $0.welcomedEpoch == epoch && $0.channel != nil }.count }.wait()
                 let codes = c.closeCodes.map { "\($0.key):\($0.value)" }.joined(separator: ",")
-                reply("status current=\(current) open=\(open) upgraded=\(upgraded) lost=\(lost) welcomed=\(c.welcomed) closed=\(c.closed) failures=\(c.connectFailures) attempts=\(c.attempts) lastWelcome=\(c.lastWelcome) codes=\(codes.isEmpty ? "-" : codes) upgradeFailures=\(c.upgradeFailures.map { "\($0.key):\($0.value)" }.joined(separator: ",").replacingOccurrences(of: " ", with: "_"))")
+                reply("status current=\(current) welcomed=\(c.welcomed) closed=\(c.closed) failures=\(c.connectFailures) attempts=\(c.attempts) lastWelcome=\(c.lastWelcome) codes=\(codes.isEmpty ? "-" : codes) upgradeFailures=\(c.upgradeFailures.map { "\($0.key):\($0.value)" }.joined(separator: ",").replacingOccurrences(of: " ", with: "_"))")
             case "epoch":
                 state.epoch.withLockedValue { $0 += 1 }
                 reply("ok")

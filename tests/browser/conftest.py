@@ -62,8 +62,11 @@ class Server:
                       "--db", self.db, "--web", WEB, "--rate-limits", "off"]
 
     def start(self, timeout=90):
+        # A crash prints a symbolicated backtrace into the captured output (self.lines).
+        env = dict(os.environ, SWIFT_BACKTRACE="enable=yes,interactive=no,threads=all")
+        self.sent = None
         self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True, bufsize=1, cwd=self.tmp)
+                                     text=True, bufsize=1, cwd=self.tmp, env=env)
         listening = threading.Event()
 
         def pump(proc):
@@ -88,8 +91,16 @@ class Server:
             if time.time() > deadline:
                 raise RuntimeError("server did not print 'listening on' in time:\n" + "\n".join(self.lines[-40:]))
 
+    def death(self):
+        """How the server ended if it ended without being told to (a crash), else None."""
+        code = self.proc.poll() if self.proc else None
+        if code is None or self.sent is not None:
+            return None
+        return f"signal {-code}" if code < 0 else f"exit code {code}"
+
     def kill(self, sig=signal.SIGKILL):
         if self.proc and self.proc.poll() is None:
+            self.sent = sig
             self.proc.send_signal(sig)
             try:
                 self.proc.wait(15)
@@ -138,6 +149,17 @@ def server():
     assert srv.org_token, "the server did not print the Demo organisation's token on first start"
     yield srv
     srv.close()
+
+
+@pytest.fixture(autouse=True)
+def server_stays_alive(request):
+    """Fails the test, with the server's last output, when the server died during it: a
+    crash must not pass for a page that did not load."""
+    yield
+    if "server" in request.fixturenames:
+        srv = request.getfixturevalue("server")
+        if (end := srv.death()) is not None:
+            pytest.fail(f"server died ({end}); its last output:\n" + "\n".join(srv.lines[-60:]))
 
 
 def make_driver(width=1280, height=800, mobile=False):

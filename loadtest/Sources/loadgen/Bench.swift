@@ -10,6 +10,8 @@ final class Bench {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let port: Int
     var server: HelferrufServer?
+    /// Every server this run started, so that a crash is reported whatever the scenario saw.
+    private(set) var servers: [HelferrufServer] = []
     private var serverStarts = 0
 
     init(_ options: CommonOptions) throws {
@@ -31,7 +33,14 @@ final class Bench {
             try token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
         }
         server = s
+        servers.append(s)
         return s
+    }
+
+    /// The first server of this run that ended on its own (a crash), with how it ended.
+    var deadServer: (server: HelferrufServer, end: String)? {
+        for s in servers { if let end = s.proc.unexpectedEnd { return (s, end) } }
+        return nil
     }
 
     func stopServer() {

@@ -39,11 +39,25 @@ func runScenario(_ options: CommonOptions, _ body: (Bench) throws -> [String: An
     raiseFileLimit()
     Cleanup.shared.installSignalHandlers()
     let bench = try Bench(options)
-    var figures = try body(bench)
+    var figures: [String: Any]
+    do {
+        figures = try body(bench)
+    } catch {
+        // A crashed server shows up as connection errors: say so, with its log.
+        if let dead = bench.deadServer { throw serverDied(dead.server, dead.end) }
+        if let server = bench.servers.last { note("the server's last log lines (\(server.log)):\n\(server.logTail())") }
+        throw error
+    }
+    if let dead = bench.deadServer { throw serverDied(dead.server, dead.end) }
     figures["volunteer_socket"] = options.volunteerSocket ?? "default"
     figures["machine"] = machineLine()
     figures["date"] = ISO8601DateFormatter().string(from: Date())
     emit(figures)
+}
+
+func serverDied(_ server: HelferrufServer, _ end: String) -> LoadError {
+    note("the server's last log lines (\(server.log)):\n\(server.logTail())")
+    return LoadError.failed("server died (\(end)); its log: \(server.log)")
 }
 
 func machineLine() -> String {

@@ -52,9 +52,15 @@ final class LineProcess {
     private let output = Pipe()
     private var pending = Data()
 
-    init(_ executable: String, _ arguments: [String], stdoutToFile: String? = nil) throws {
+    /// Set once this side asked the process to end (``stop(grace:)``).
+    private(set) var stopRequested = false
+
+    init(_ executable: String, _ arguments: [String], stdoutToFile: String? = nil, environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.standardInput = input
         if let stdoutToFile {
             FileManager.default.createFile(atPath: stdoutToFile, contents: nil)
@@ -97,11 +103,22 @@ final class LineProcess {
     /// SIGTERM, then SIGKILL after `grace` seconds.
     func stop(grace: Double = 12) {
         guard process.isRunning else { return }
+        stopRequested = true
         kill(pid, SIGTERM)
         let deadline = Date().addingTimeInterval(grace)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning { kill(pid, SIGKILL) }
         process.waitUntilExit()
+    }
+
+    /// How the process ended when it ended without being asked to (a crash), else nil.
+    var unexpectedEnd: String? {
+        guard !process.isRunning, !stopRequested else { return nil }
+        switch process.terminationReason {
+        case .uncaughtSignal: return "signal \(process.terminationStatus)"
+        case .exit: return "exit code \(process.terminationStatus)"
+        @unknown default: return "status \(process.terminationStatus)"
+        }
     }
 }
 
@@ -112,10 +129,13 @@ final class HelferrufServer {
     let log: String
 
     /// Starts the server and waits until it listens. Returns the Demo token on first start.
+    /// Its stdout and stderr go to `log`; with `SWIFT_BACKTRACE` set, a crash leaves a
+    /// symbolicated backtrace there.
     init(binary: String, port: Int, db: String, log: String, extraArguments: [String] = []) throws {
         self.port = port
         self.log = log
-        proc = try LineProcess(binary, ["serve", "--port", "\(port)", "--db", db, "--rate-limits", "off"] + extraArguments, stdoutToFile: log)
+        proc = try LineProcess(binary, ["serve", "--port", "\(port)", "--db", db, "--rate-limits", "off"] + extraArguments, stdoutToFile: log,
+                               environment: ["SWIFT_BACKTRACE": "enable=yes,interactive=no,threads=all"])
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if let text = try? String(contentsOfFile: log, encoding: .utf8), text.contains("listening on") { return }
@@ -127,6 +147,12 @@ final class HelferrufServer {
     }
 
     var pid: Int32 { proc.pid }
+
+    /// The last `lines` lines of the server's log.
+    func logTail(_ lines: Int = 40) -> String {
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
 
     /// The Demo organisation line (`{"id","name","token"}`), printed only on first start.
     var demoLine: String? {

@@ -20,6 +20,7 @@ import { bindAccount } from "./volunteer/account.js";
 import { bindLocation } from "./volunteer/location.js";
 import { bindAvailability } from "./volunteer/availability.js";
 import { showApp, showSignup, rerenderAll } from "./volunteer/views.js";
+import { registerWorker } from "./volunteer/push.js";
 
 function init() {
   applyTranslations();
@@ -28,6 +29,7 @@ function init() {
   bindAccount();
   bindLocation();
   bindAvailability();
+  registerWorker();
   if (state.profile && state.profile.token) showApp();
   else showSignup();
 }

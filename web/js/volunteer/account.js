@@ -9,6 +9,7 @@ import { bindFatigueInputs, fillFatigue, readFatigue, fatigueSummary } from "../
 import { $, clear, fmtKm, download, storageSet } from "../util.js";
 import { socket, receipts, inbox } from "./link.js";
 import { stopGps } from "./location.js";
+import { forgetPush } from "./push.js";
 import { K_PROFILE, K_LOCATION, K_GPS, SK_AVAIL, SK_KNOWN, SK_DECLINED, state, token, showNotice } from "./state.js";
 import { showSignup, showApp } from "./views.js";
 
@@ -216,6 +217,7 @@ export function forgetLocally() {
   receipts.forget();
   inbox.forget();
   forgetAllNotes();
+  forgetPush();
   state.known.clear();
   state.declined.clear();
   state.alerts.clear();

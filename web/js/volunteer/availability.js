@@ -5,7 +5,7 @@ import { t } from "../i18n.js";
 import { $, fmtTime, toRfc3339Local, storageGet, storageSet } from "../util.js";
 import { renderLists } from "./alerts.js";
 import { socket } from "./link.js";
-import { K_WAKE, K_UNTIL, SK_AVAIL, state, isAvailable } from "./state.js";
+import { K_WAKE, K_UNTIL, state, isAvailable, saveAvailability } from "./state.js";
 
 // ---------------------------------------------------------------- availability
 
@@ -30,7 +30,7 @@ export function setAvailable(on) {
   const until = on ? nextUntil() : null;
   state.availability = { status: on ? "available" : "unavailable" };
   if (until) state.availability.until = toRfc3339Local(until);
-  storageSet(sessionStorage, SK_AVAIL, state.availability);
+  saveAvailability();
   sendAvailability();
   scheduleUntil();
   attn.setWakeLock(on && $("#wake").checked);
@@ -45,7 +45,7 @@ export function scheduleUntil() {
     const ms = new Date(a.until).getTime() - Date.now();
     state.untilTimer = setTimeout(() => {
       state.availability = { status: "unavailable" };
-      storageSet(sessionStorage, SK_AVAIL, state.availability);
+      saveAvailability();
       attn.setWakeLock(false);
       renderAvailability();
       renderLists();

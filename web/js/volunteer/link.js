@@ -14,6 +14,7 @@ import { failPending, onAcceptResult, onCallUpdate } from "./answers.js";
 import { sendAvailability } from "./availability.js";
 import { upsertConfirmed, onOrgMessage, renderConfirmed } from "./confirmed.js";
 import { sendLocation } from "./location.js";
+import { flushDeclined } from "./push.js";
 import { state, token, announce, saveKnown, isAvailable } from "./state.js";
 import { showSignup } from "./views.js";
 
@@ -97,6 +98,7 @@ function onWelcome(msg) {
   onWelcomeStandby(msg);
   saveKnown();
   receipts.flush();
+  flushDeclined();
   // Alerts shown before the reconnect that the server does not list again
   // within a few seconds (after it got our availability and location) are
   // closed or no longer meant for us.

@@ -11,13 +11,32 @@ export const K_UNTIL = "helferruf.untilTime";
 export const SK_AVAIL = "helferruf.availability";
 export const SK_KNOWN = "helferruf.knownCalls";
 export const SK_DECLINED = "helferruf.declined";
+// Protocol 1.2: push on in this browser, the alert area's label, and the
+// availability a push-reachable volunteer keeps after closing the tab.
+export const K_PUSH = "helferruf.push";
+export const K_AREA_LABEL = "helferruf.areaLabel";
+export const K_STANDING = "helferruf.standingAvailability";
+
+/**
+ * Availability set in this tab, or else the standing availability kept in
+ * localStorage while this browser gets push notifications (the server keeps
+ * it too, §8), as long as it has not ended.
+ */
+function initialAvailability() {
+  const tab = storageGet(sessionStorage, SK_AVAIL);
+  if (tab) return tab;
+  const standing = storageGet(localStorage, K_STANDING);
+  if (!standing || !storageGet(localStorage, K_PUSH)) return null;
+  if (standing.until && new Date(standing.until).getTime() <= Date.now()) return null;
+  return standing;
+}
 
 export const state = {
   profile: storageGet(localStorage, K_PROFILE),
   location: null, // {lat, lon, source: "gps"|"manual", label?, accuracy?}
   gpsWatch: null,
   gpsWaiting: false,
-  availability: storageGet(sessionStorage, SK_AVAIL), // {status, until?} or null when never set in this tab
+  availability: initialAvailability(), // {status, until?} or null when never set
   alerts: new Map(), // callId -> entry
   confirmed: new Map(), // callId -> entry
   known: new Set(storageGet(sessionStorage, SK_KNOWN) || []),
@@ -50,6 +69,17 @@ export function showNotice(text) {
 
 export function saveKnown() {
   storageSet(sessionStorage, SK_KNOWN, [...state.known].slice(-200));
+}
+
+/**
+ * Keep the availability for this tab and, while this browser is
+ * push-reachable (push on and an alert area chosen), beyond it.
+ */
+export function saveAvailability() {
+  storageSet(sessionStorage, SK_AVAIL, state.availability);
+  const reachable = storageGet(localStorage, K_PUSH) && state.profile && state.profile.alertArea;
+  const a = state.availability;
+  storageSet(localStorage, K_STANDING, reachable && a && a.status === "available" ? a : null);
 }
 
 export function isAvailable() {

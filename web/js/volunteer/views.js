@@ -9,6 +9,7 @@ import { scheduleUntil, renderAvailability } from "./availability.js";
 import { renderConfirmed } from "./confirmed.js";
 import { onConnState, socket } from "./link.js";
 import { renderLocation, startGps } from "./location.js";
+import { renderPush, startPush } from "./push.js";
 import { K_LOCATION, K_GPS, state, showNotice, isAvailable } from "./state.js";
 
 // ---------------------------------------------------------------- views
@@ -33,6 +34,7 @@ export function showApp() {
   scheduleUntil();
   if (isAvailable() && $("#wake").checked) attn.setWakeLock(true);
   socket.start();
+  startPush();
 }
 
 export function rerenderAll() {
@@ -42,6 +44,7 @@ export function rerenderAll() {
   renderAccount();
   renderLocation();
   renderLists();
+  renderPush();
   onConnState.rerender();
   distanceLabel($("#su-distance"), $("#su-distance-out"));
   distanceLabel($("#pf-distance"), $("#pf-distance-out"));

@@ -83,6 +83,7 @@ def registration_id(d, base):
 
 
 def deliver_push(d, base, reg_id, payload):
+    d.execute_cdp_cmd("ServiceWorker.enable", {})  # chromedriver's session needs the domain on too
     d.execute_cdp_cmd("ServiceWorker.deliverPushMessage",
                       {"origin": base, "registrationId": reg_id, "data": json.dumps(payload)})
 
@@ -271,7 +272,7 @@ def test_sign_out_clears_what_the_worker_holds(server, browsers):
 
 # ---------------------------------------------------------------- push settings (server §8 endpoints)
 
-STUB_PUSH = """
+STUB_PUSH = r"""
 (() => {
   // Headless Chromium reaches no push service: stand in for the browser's
   // subscription (kept in localStorage across reloads) with a real P-256 key,

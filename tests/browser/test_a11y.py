@@ -26,6 +26,9 @@ def axe_source():
 
 
 def audit(d, axe, state):
+    # Cards fade in (0.4 s); axe would measure the contrast halfway.
+    wait(d, lambda x: x.execute_script(
+        "return document.getAnimations().every(a => a.playState !== 'running')"), 5, "animations still running")
     if not d.execute_script("return typeof window.axe !== 'undefined'"):
         d.execute_script(axe)
     res = d.execute_async_script(

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import websocket  # PyPI websocket-client: a second DevTools client for ServiceWorker events
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 
 from conftest import severe_logs
@@ -324,8 +325,10 @@ def test_push_switch_alert_area_and_standing_availability(server, browsers):
 
     # On: permission (granted above), the server's key, subscribe, stored on the server.
     js_click(d, toggle)
-    wait(d, lambda x: x.find_element(By.ID, "push-toggle").get_attribute("aria-checked") == "true", 10,
-         "push switch did not turn on")
+    try:
+        wait(d, lambda x: x.find_element(By.ID, "push-toggle").get_attribute("aria-checked") == "true", 10)
+    except TimeoutException:
+        raise AssertionError("push switch did not turn on: " + d.find_element(By.ID, "push-error").text)
     sub = json.loads(d.execute_script("return localStorage.getItem('__stubPushSub')"))
     assert sub["userVisibleOnly"] is True and len(sub["serverKey"]) == 65 and sub["serverKey"][0] == 4
     status, export = server.api("GET", "/volunteers/me/export", token=token)

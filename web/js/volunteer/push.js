@@ -15,7 +15,7 @@ import { onAcceptResult } from "./answers.js";
 import { renderAvailability, scheduleUntil } from "./availability.js";
 import { socket } from "./link.js";
 import { K_AREA_LABEL, K_PUSH, K_STANDING, state, token, announce, isAvailable, saveAvailability } from "./state.js";
-import { clearWorkerData, shareWithWorker, takeDeclined } from "./workerdata.js";
+import { clearWorkerData, peekDeclined, shareWithWorker, takeDeclined } from "./workerdata.js";
 
 const push = {
   // "unsupported" | "ios" (needs the home screen first) | "denied" | "on" | "off"
@@ -293,6 +293,9 @@ export async function startPush() {
   }
   renderPush();
   registerWorker();
+  // Declined from a notification while no page was open: no card, no ring for
+  // them when the welcome lists them again (the decline itself goes out then).
+  for (const id of await peekDeclined()) state.declined.add(id);
   await detect();
   if (push.state !== "on") return;
   try {

@@ -34,6 +34,16 @@ export async function shareWithWorker({ token, lang }) {
   } catch { /* storage blocked: notification buttons will ask to open the page */ }
 }
 
+/** Calls declined from a notification and not passed on yet (left in place). */
+export async function peekDeclined() {
+  try {
+    const ids = await kv("readonly", (s) => s.get("declined"));
+    return Array.isArray(ids) ? ids.filter((id) => typeof id === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
 /** Calls declined from a notification since the page last looked; emptied by reading. */
 export async function takeDeclined() {
   try {

@@ -179,6 +179,43 @@ def test_service_worker_registers_at_root_scope(server, browsers):
     assert severe_logs(d) == []
 
 
+def test_offline_shell_starts_without_the_server(server, browsers):
+    d = browsers(360, 800)
+    volunteer_signup(d, server.base, "Olli")
+    worker_ready(d)
+    wait(d, lambda x: x.execute_script("return !!navigator.serviceWorker.controller"), 10, "page not controlled")
+    wait(d, lambda x: x.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "caches.keys().then(ns => Promise.all(ns.map(n => caches.open(n).then(c => c.match('/js/volunteer/push.js')))))"
+        ".then(hits => done(hits.some(Boolean)));"), 10, "shell not cached")
+    server.kill()
+    try:
+        d.refresh()
+        # The page comes from the cache and shows the volunteer's page, waiting to reconnect.
+        visible(d, "#app", timeout=10)
+        text_in(d, "#hello", "Olli")
+        wait(d, lambda x: x.find_element(By.ID, "conn").get_attribute("data-state") in ("waiting", "connecting"), 10)
+    finally:
+        server.start()
+    wait(d, lambda x: x.find_element(By.ID, "conn").get_attribute("data-state") == "online", 40, "no reconnect")
+
+
+def test_standing_availability_choices(server, browsers):
+    d = browsers(360, 800)
+    d.get(server.base + "/")
+    visible(d, "#signup-form")
+    out = d.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "import('/js/volunteer/push.js').then(m => {"
+        "  const at = (h, min) => new Date(2026, 11, 7, h, min);"
+        "  const f = (c, d) => { const u = m.standingUntil(c, d); return u && [u.getDate(), u.getHours(), u.getMinutes()]; };"
+        "  done({twoH: f('2h', at(10, 15)), tonight: f('tonight', at(10, 15)), lateTonight: f('tonight', at(21, 45)),"
+        "        morning: f('morning', at(10, 15)), nightMorning: f('morning', at(2, 30)), none: f('none', at(10, 15))});"
+        "});")
+    assert out == {"twoH": [7, 12, 15], "tonight": [7, 22, 0], "lateTonight": [7, 23, 59],
+                   "morning": [8, 8, 0], "nightMorning": [7, 8, 0], "none": None}
+
+
 # ---------------------------------------------------------------- pushes through the DevTools protocol
 
 def test_push_shows_notification_update_withdraws_and_actions_work(server, browsers):

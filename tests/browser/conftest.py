@@ -5,6 +5,8 @@ Environment:
   HELFERRUF_BIN   server binary (default .build/debug/helferruf); a path ending
                   in .py is run with Python (the development mock server)
   HELFERRUF_KEEP  set to keep the temporary database directory
+  AXE_JS          axe.min.js for the accessibility audit (default: the copy in
+                  PyPI's axe-playwright-python package)
 """
 
 import json
@@ -35,6 +37,10 @@ CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "push_api: needs the server's Web Push endpoints (PROTOCOL.md §8)")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -50,6 +56,9 @@ class Server:
         self.db = os.path.join(self.tmp, "helferruf.sqlite")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        # Push subscriptions in the tests point here (nothing needs to listen):
+        # the server accepts an http:// push origin only when listed (§8).
+        self.push_origin = f"http://127.0.0.1:{free_port()}"
         self.org_token = None
         self.proc = None
         self.lines = []
@@ -63,7 +72,8 @@ class Server:
 
     def start(self, timeout=90):
         # A crash prints a symbolicated backtrace into the captured output (self.lines).
-        env = dict(os.environ, SWIFT_BACKTRACE="enable=yes,interactive=no,threads=all")
+        env = dict(os.environ, HELFERRUF_PUSH_ENDPOINTS=self.push_origin,
+                   SWIFT_BACKTRACE="enable=yes,interactive=no,threads=all")
         self.sent = None
         self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, bufsize=1, cwd=self.tmp, env=env)

@@ -1,5 +1,10 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
+
+/// `HELFERRUF_TSAN=1` (set by `scripts/sanitize thread`) swaps the state locks for ones that
+/// ThreadSanitizer can see (Sources/HelferrufSync/StateLock.swift).
+let lockSettings: [SwiftSetting] = ProcessInfo.processInfo.environment["HELFERRUF_TSAN"] == nil ? [] : [.define("HELFERRUF_TSAN")]
 
 let package = Package(
     name: "helferruf",
@@ -31,10 +36,12 @@ let package = Package(
     ],
     targets: [
         .target(name: "HelferrufCore"),
+        .target(name: "HelferrufSync", swiftSettings: lockSettings),
         .target(
             name: "HelferrufStore",
             dependencies: [
                 "HelferrufCore",
+                "HelferrufSync",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -44,6 +51,7 @@ let package = Package(
             dependencies: [
                 "HelferrufCore",
                 "HelferrufStore",
+                "HelferrufSync",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "WSCore", package: "swift-websocket"),

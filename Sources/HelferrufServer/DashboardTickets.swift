@@ -1,6 +1,6 @@
 import HelferrufCore
 import HelferrufStore
-import Synchronization
+import HelferrufSync
 
 /// Single-use tickets with which a signed-in console opens `/ws/dashboard`: the socket
 /// cannot carry the session cookie's CSRF protection, and the session secret must not
@@ -17,7 +17,7 @@ final class DashboardTickets: Sendable {
     }
 
     let lifetimeMillis: Int64
-    private let tickets = Mutex<[String: Ticket]>([:])
+    private let tickets = StateLock<[String: Ticket]>([:])
 
     init(lifetimeMillis: Int64) {
         self.lifetimeMillis = lifetimeMillis

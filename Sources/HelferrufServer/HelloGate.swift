@@ -1,6 +1,6 @@
+import HelferrufSync
 import HummingbirdWebSocket
 import NIOCore
-import Synchronization
 
 /// What a socket kind decides about a good-looking hello.
 enum Admission<Connection: Sendable>: Sendable {
@@ -37,7 +37,7 @@ struct HelloGate<Connection: Sendable> {
         defer { peer.limits.closeSocket(peer.address) }
         let messages = peer.limits.messageLimiter()
         let outbox = Outbox(capacity: capacity)
-        let session = Mutex<Connection?>(nil)
+        let session = StateLock<Connection?>(nil)
         let timer = Task {
             try await Task.sleep(for: helloTimeout)
             if session.withLock({ $0 == nil }) { outbox.close(code: 4408, reason: "no hello in time") }

@@ -1,7 +1,7 @@
 import HelferrufCore
 import HelferrufStore
+import HelferrufSync
 import NIOCore
-import Synchronization
 
 /// One open volunteer socket.
 final class VolunteerConnection: Sendable {
@@ -80,7 +80,7 @@ final class Hub: Sendable {
     /// Minimum spacing of dashboard updates, and of live counter updates, per call.
     static let dashboardIntervalMillis: Int64 = 1000
 
-    let state = Mutex(State())
+    let state = StateLock(State())
     let store: Store
     let ledger: Ledger
     let clock: @Sendable () -> Timestamp

@@ -1,7 +1,7 @@
 import Foundation
 import HelferrufCore
+import HelferrufSync
 import Logging
-import Synchronization
 
 /// A swift-log handler that writes one JSON object per line to standard error, for log
 /// collectors. Fields: `ts`, `level`, `label`, `msg`, and every metadata key.
@@ -9,7 +9,7 @@ public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
     private let label: String
-    private static let output = Mutex(FileHandle.standardError)
+    private static let output = StateLock(FileHandle.standardError)
 
     public init(label: String, level: Logger.Level) {
         self.label = label

@@ -1,4 +1,4 @@
-import Synchronization
+import HelferrufSync
 
 /// Limits failed logins per e-mail address and per client address over a sliding window
 /// (defaults: 5 per address and 20 per IP in 15 minutes).
@@ -25,7 +25,7 @@ final class LoginThrottle: Sendable {
     }
 
     let limits: Limits
-    private let state = Mutex(State())
+    private let state = StateLock(State())
 
     init(limits: Limits) {
         self.limits = limits

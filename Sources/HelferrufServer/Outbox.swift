@@ -1,4 +1,5 @@
 import DequeModule
+import HelferrufSync
 import NIOCore
 import NIOWebSocket
 import Synchronization
@@ -36,11 +37,11 @@ final class Outbox: Sendable {
     let byteCapacity: Int
     /// How long a socket may stay unwritable with frames waiting before it is closed.
     static let stallLimit = TimeAmount.seconds(10)
-    private let state = Mutex(State())
-    private let channel = Mutex<(any Channel)?>(nil)
-    private let closer = Mutex<(@Sendable (CloseRequest) -> Void)?>(nil)
+    private let state = StateLock(State())
+    private let channel = StateLock<(any Channel)?>(nil)
+    private let closer = StateLock<(@Sendable (CloseRequest) -> Void)?>(nil)
     /// Told why, when this outbox closes its socket with 1013 (for the metrics).
-    private let overloaded = Mutex<(@Sendable (OverloadReason) -> Void)?>(nil)
+    private let overloaded = StateLock<(@Sendable (OverloadReason) -> Void)?>(nil)
 
     enum OverloadReason: String {
         /// The queue reached its frame or byte limit.

@@ -1,5 +1,6 @@
 import Foundation
 import HelferrufStore
+import HelferrufSync
 import HummingbirdBcrypt
 import NIOPosix
 import Synchronization
@@ -50,7 +51,7 @@ final class PasswordChecker: Sendable {
     static let maxPending = 32
 
     let cost: Int
-    private let dummy = Mutex<String?>(nil)
+    private let dummy = StateLock<String?>(nil)
     private let pending = Atomic<Int>(0)
 
     init(cost: Int) {

@@ -1,5 +1,5 @@
+import HelferrufSync
 import NIOCore
-import Synchronization
 
 /// Pings the NIO-served volunteer sockets of one event loop from one repeating timer.
 ///
@@ -59,7 +59,7 @@ final class PingSweep: @unchecked Sendable {
 /// One ``PingSweep`` per event loop, made on first use.
 final class PingSweeps: Sendable {
     let period: TimeAmount
-    private let byLoop = Mutex<[ObjectIdentifier: PingSweep]>([:])
+    private let byLoop = StateLock<[ObjectIdentifier: PingSweep]>([:])
 
     init(period: TimeAmount) { self.period = period }
 

@@ -1,6 +1,6 @@
+import HelferrufSync
 import NIOCore
 import Prometheus
-import Synchronization
 
 /// A sustained rate with a burst: a token bucket that holds at most `burst` tokens and
 /// refills `perSecond` tokens a second.
@@ -85,7 +85,7 @@ final class KeyedLimiter: Sendable {
         var buckets: [String: TokenBucket] = [:]
         var lastSweep: UInt64 = 0
     }
-    private let state = Mutex(State())
+    private let state = StateLock(State())
 
     init(_ rate: Rate, maxKeys: Int = 100_000) {
         self.rate = rate
@@ -117,7 +117,7 @@ final class KeyedLimiter: Sendable {
 /// Concurrent connections by key; an entry exists only while the key has one open.
 final class ConnectionCounter: Sendable {
     let limit: Int
-    private let open = Mutex<[String: Int]>([:])
+    private let open = StateLock<[String: Int]>([:])
 
     init(limit: Int) { self.limit = limit }
 
@@ -241,13 +241,13 @@ final class MessageLimiter: Sendable {
     private let rate: Rate
     private let now: @Sendable () -> UInt64
     private let onRefusal: @Sendable () -> Void
-    private let bucket: Mutex<(TokenBucket, over: Bool)>
+    private let bucket: StateLock<(TokenBucket, over: Bool)>
 
     init(rate: Rate, now: @escaping @Sendable () -> UInt64, onRefusal: @escaping @Sendable () -> Void) {
         self.rate = rate
         self.now = now
         self.onRefusal = onRefusal
-        bucket = Mutex((TokenBucket(rate, now: now()), false))
+        bucket = StateLock((TokenBucket(rate, now: now()), false))
     }
 
     /// Takes a token for one message; false means the socket is over its budget.

@@ -1,6 +1,6 @@
 import HelferrufStore
+import HelferrufSync
 import Prometheus
-import Synchronization
 
 /// The server's Prometheus metrics. Each application owns its registry, so several
 /// servers can run in one process (tests) without a global metrics bootstrap.
@@ -34,7 +34,7 @@ final class Telemetry: Sendable {
     let hellosPending: Gauge
     let upgradesRefusedBusy: Counter
     /// Ledger figures already added to the counters, so each scrape adds only what is new.
-    private let seen = Mutex(Ledger.Statistics())
+    private let seen = StateLock(Ledger.Statistics())
 
     init() {
         volunteerSockets = registry.gauge("helferruf_sockets_open", labels: [("kind", "volunteer")], help: "Open WebSocket connections by kind")

@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 import GRDB
 import HelferrufCore
-import Synchronization
+import HelferrufSync
 
 /// A change to calls and their rosters, applied by the single ledger writer.
 public enum RosterChange: Sendable {
@@ -192,9 +192,9 @@ private final class Writer: Sendable {
         var retryDelayMillis = 0
     }
 
-    let queue = Mutex(Queue())
-    let onCommit: Mutex<Ledger.CommitHandler?>
-    let observer = Mutex<Ledger.BatchObserver?>(nil)
+    let queue = StateLock(Queue())
+    let onCommit: StateLock<Ledger.CommitHandler?>
+    let observer = StateLock<Ledger.BatchObserver?>(nil)
     private let wake = DispatchSemaphore(value: 0)
     private let pool: DatabasePool
     private let clock: @Sendable () -> Timestamp
@@ -204,7 +204,7 @@ private final class Writer: Sendable {
         self.pool = pool
         self.clock = clock
         self.maxBatch = maxBatch
-        self.onCommit = Mutex(onCommit)
+        self.onCommit = StateLock(onCommit)
     }
 
     func enqueue(_ p: Pending) {

@@ -154,11 +154,16 @@ final class Outbox: Sendable {
 
     /// Runs on the channel's event loop: writes what is queued while the channel is writable,
     /// flushes once, then hands a due close to ``nextClose()`` or the bound close performer.
+    ///
+    /// The channel's writes and the bound close performer (which touches its handler's
+    /// state) are safe only on that loop; debug builds (tests, CI's crash test) trap
+    /// anywhere else.
     func drain() {
         guard let channel = channel.withLock({ $0 }) else {
             state.withLock { $0.scheduled = false }
             return
         }
+        channel.eventLoop.assertInEventLoop()
         let writable = channel.isWritable
         let now = NIODeadline.now()
         var stalled = false
@@ -170,7 +175,9 @@ final class Outbox: Sendable {
             var frames: [ByteBuffer] = []
             if writable || s.queue.isEmpty {
                 s.stalledSince = nil
-                frames = Array(s.queue)
+                // Not `Array(s.queue)` when empty: that writes the shared empty-array
+                // storage, a benign race ThreadSanitizer reports on every socket.
+                if !s.queue.isEmpty { frames = Array(s.queue) }
                 s.queue.removeAll(keepingCapacity: false)
                 s.queuedBytes = 0
             } else if let since = s.stalledSince, now - since > Self.stallLimit {

@@ -12,8 +12,9 @@ public struct Match: Sendable, Equatable {
 /// The live matching state: connected volunteers with their position and availability,
 /// and the open calls, each in its own spatial index.
 ///
-/// Eligibility (PROTOCOL.md §4): the call is open, the volunteer is connected, available
-/// (and any `until` lies in the future), has a location within
+/// Eligibility (PROTOCOL.md §4, widened by §8): the call is open, the volunteer is connected
+/// or push-reachable (``LiveVolunteer/isPresent``), available (and any `until` lies in the
+/// future), has a position (``LiveVolunteer/position``) within
 /// `min(call.radiusKm, volunteer.maxDistanceKm)` of the call, holds every skill the call
 /// needs, and has not declined it.
 ///
@@ -82,10 +83,37 @@ public struct Matcher: Sendable {
     /// Registers a new connection of a volunteer, creating or refreshing their live state
     /// with the stored profile.
     public mutating func connect(id: String, skills: [String], maxDistanceKm: Double) {
+        let slot = self.slot(for: id)
+        var v = live[Int(slot)] ?? LiveVolunteer(id: id, skills: Set(skills), maxDistanceKm: maxDistanceKm)
+        v.skills = Set(skills)
+        v.maxDistanceKm = maxDistanceKm
+        v.connections += 1
+        v.disconnectedAt = nil
+        store(v, at: slot, skillsChanged: true)
+    }
+
+    /// Makes a volunteer push-reachable at `area` (PROTOCOL.md §8), creating their live
+    /// state if they have none, or ends that with nil. A volunteer who is neither connected
+    /// nor within the grace period of a connection is then forgotten.
+    public mutating func setPushArea(id: String, _ area: GeoPoint?, skills: [String], maxDistanceKm: Double) {
+        guard area != nil || slots[id] != nil else { return }
+        let slot = self.slot(for: id)
+        var v = live[Int(slot)] ?? LiveVolunteer(id: id, skills: Set(skills), maxDistanceKm: maxDistanceKm)
+        v.skills = Set(skills)
+        v.maxDistanceKm = maxDistanceKm
+        v.pushArea = area
+        if area == nil && v.connections == 0 && v.disconnectedAt == nil {
+            forget(id)
+        } else {
+            store(v, at: slot, skillsChanged: true)
+        }
+    }
+
+    /// The volunteer's slot, allocated when they have none.
+    private mutating func slot(for id: String) -> UInt32 {
+        if let known = slots[id] { return known }
         let slot: UInt32
-        if let known = slots[id] {
-            slot = known
-        } else if let free = freeSlots.popLast() {
+        if let free = freeSlots.popLast() {
             slot = free
         } else {
             slot = UInt32(live.count)
@@ -93,12 +121,7 @@ public struct Matcher: Sendable {
             words.append(0)
         }
         slots[id] = slot
-        var v = live[Int(slot)] ?? LiveVolunteer(id: id, skills: Set(skills), maxDistanceKm: maxDistanceKm)
-        v.skills = Set(skills)
-        v.maxDistanceKm = maxDistanceKm
-        v.connections += 1
-        v.disconnectedAt = nil
-        store(v, at: slot, skillsChanged: true)
+        return slot
     }
 
     /// Records that one of the volunteer's connections closed.
@@ -110,13 +133,25 @@ public struct Matcher: Sendable {
     }
 
     /// Forgets the state of volunteers whose last connection closed at or before `cutoff`.
-    /// Returns their ids.
+    /// Returns their ids. A push-reachable volunteer stays, at their alert area: only the
+    /// shared location is forgotten.
     @discardableResult
     public mutating func forgetDisconnected(before cutoff: Timestamp) -> [String] {
-        let gone = live.compactMap { v in
-            v.flatMap { $0.connections == 0 && ($0.disconnectedAt.map { $0 <= cutoff } ?? true) ? $0.id : nil }
+        let due = live.compactMap { v in
+            v.flatMap { $0.connections == 0 && ($0.disconnectedAt.map { $0 <= cutoff } ?? true) ? $0 : nil }
         }
-        for id in gone { forget(id) }
+        var gone: [String] = []
+        for v in due {
+            guard v.pushArea != nil, let slot = slots[v.id] else {
+                forget(v.id)
+                gone.append(v.id)
+                continue
+            }
+            var kept = v
+            kept.location = nil
+            kept.disconnectedAt = nil
+            store(kept, at: slot)
+        }
         return gone
     }
 
@@ -138,7 +173,6 @@ public struct Matcher: Sendable {
     public mutating func setLocation(_ id: String, _ point: GeoPoint) {
         guard let slot = slots[id], var v = live[Int(slot)] else { return }
         v.location = point
-        grid.update(slot, to: point)
         store(v, at: slot)
     }
 
@@ -151,15 +185,20 @@ public struct Matcher: Sendable {
 
     /// Stores a volunteer's state and refreshes their filter word; the skill bits only when
     /// the skills may have changed (a location update hashes no strings).
+    /// The grid holds each volunteer at their ``LiveVolunteer/position``.
     private mutating func store(_ v: LiveVolunteer, at slot: UInt32, skillsChanged: Bool = false) {
+        let moved = live[Int(slot)]?.position != v.position
         live[Int(slot)] = v
+        if moved {
+            if let p = v.position { grid.update(slot, to: p) } else { grid.remove(slot) }
+        }
         var word = words[Int(slot)] & ~SkillBits.available
         if skillsChanged {
             let skills = skillBits.mask(for: v.skills)
             if !skills.complete { skillsComplete = false }
             word = skills.mask
         }
-        let ready = v.connections > 0 && v.location != nil && v.availability != .unavailable
+        let ready = v.isPresent && v.position != nil && v.availability != .unavailable
         word |= ready ? SkillBits.available : 0
         words[Int(slot)] = word
         grid.setTag(slot, UInt8(truncatingIfNeeded: word))
@@ -231,7 +270,7 @@ public struct Matcher: Sendable {
         let exactSkills = !(skills.complete && skillsComplete)
         var out: [Match] = []
         for s in found.slots {
-            guard let v = live[Int(s)], let p = v.location else { continue }
+            guard let v = live[Int(s)], let p = v.position else { continue }
             let d = Geo.distanceKm(c.location, p)
             if d <= v.maxDistanceKm && v.availability.isAvailable(at: now) && !c.declined.contains(v.id)
                 && (!exactSkills || c.skills.isSubset(of: v.skills)) {
@@ -244,7 +283,7 @@ public struct Matcher: Sendable {
     /// Every open call volunteer `id` is eligible for now, most urgent first (largest share
     /// still missing, then nearest).
     public func eligibleCalls(forVolunteer id: String, now: Timestamp) -> [Match] {
-        guard let v = volunteer(id), let p = v.location, v.connections > 0, v.availability.isAvailable(at: now) else { return [] }
+        guard let v = volunteer(id), let p = v.position, v.isPresent, v.availability.isAvailable(at: now) else { return [] }
         // Widened a little: the exact test below, from the call's side, decides.
         let reach = min(v.maxDistanceKm, maxCallRadius) * (1 + 1e-9) + 1e-9
         let found = SlotBuffer(capacity: 64)
@@ -268,27 +307,27 @@ public struct Matcher: Sendable {
     }
 
     /// The reach of a hypothetical call (PROTOCOL.md `/reach`): `available` volunteers it
-    /// would alert now, and `connected` volunteers with a location within
-    /// `min(radiusKm, their maxDistanceKm)` whatever their availability and skills.
+    /// would alert now (push-reachable volunteers included), and `connected` volunteers with
+    /// a location within `min(radiusKm, their maxDistanceKm)` whatever their availability and skills.
     public func reach(center: GeoPoint, radiusKm: Double, skills: [String], now: Timestamp) -> (available: Int, connected: Int) {
         let probe = MatchCall(id: "", location: center, radiusKm: radiusKm, skills: skills, needed: 1, confirmed: 0)
         var available = 0, connected = 0
         grid.forEach(within: radiusKm, of: center) { slot, d in
-            guard let v = live[Int(slot)], v.connections > 0, d <= v.maxDistanceKm else { return }
-            connected += 1
+            guard let v = live[Int(slot)], d <= v.maxDistanceKm else { return }
+            if v.connections > 0 && v.location != nil { connected += 1 }
             if Self.isEligible(v, probe, distance: d, now: now) { available += 1 }
         }
         return (available, connected)
     }
 
     static func distanceIfEligible(_ v: LiveVolunteer, _ c: MatchCall, now: Timestamp) -> Double? {
-        guard let p = v.location else { return nil }
+        guard let p = v.position else { return nil }
         let d = Geo.distanceKm(c.location, p)
         return isEligible(v, c, distance: d, now: now) ? d : nil
     }
 
     static func isEligible(_ v: LiveVolunteer, _ c: MatchCall, distance d: Double, now: Timestamp) -> Bool {
-        v.connections > 0 && v.location != nil && v.availability.isAvailable(at: now)
+        v.isPresent && v.position != nil && v.availability.isAvailable(at: now)
             && d <= c.radiusKm && d <= v.maxDistanceKm && c.skills.isSubset(of: v.skills)
             && !c.declined.contains(v.id)
     }

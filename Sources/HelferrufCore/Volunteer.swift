@@ -1,5 +1,6 @@
 /// A registered volunteer as stored. Location and availability are not part of it: they
-/// live only in memory (see ``LiveVolunteer``).
+/// live only in memory (see ``LiveVolunteer``); the chosen, coarse `alertArea` is the
+/// exception.
 public struct VolunteerProfile: Sendable, Equatable {
     public var id: String
     public var displayName: String
@@ -9,6 +10,10 @@ public struct VolunteerProfile: Sendable, Equatable {
     public var createdAt: Timestamp
     /// `maxAlertsPerDay` and `quietHours` (PROTOCOL.md §7).
     public var fatigue = FatigueLimits()
+    /// Where push alerts find the volunteer while no socket is open (PROTOCOL.md §8),
+    /// rounded to two decimals (``Rules/alertArea(lat:lon:)``): the one position stored,
+    /// because the volunteer chose it.
+    public var alertArea: GeoPoint?
 
     public init(id: String, displayName: String, skills: [String], maxDistanceKm: Double, contact: String?, createdAt: Timestamp) {
         self.id = id
@@ -45,6 +50,16 @@ public struct LiveVolunteer: Sendable, Equatable {
     public var connections: Int = 0
     /// When the last connection closed; the state is forgotten a grace period later.
     public var disconnectedAt: Timestamp?
+    /// The alert area of a push-reachable volunteer (PROTOCOL.md §8), nil for everyone else.
+    /// Such a volunteer counts as present without a connection, at this position.
+    public var pushArea: GeoPoint?
+
+    /// Connected, or reachable by push.
+    public var isPresent: Bool { connections > 0 || pushArea != nil }
+
+    /// The position eligibility uses: while connected the shared location (the alert area
+    /// until one is shared), otherwise the alert area of a push-reachable volunteer.
+    public var position: GeoPoint? { connections > 0 ? (location ?? pushArea) : pushArea }
 
     public init(id: String, skills: Set<String>, maxDistanceKm: Double) {
         self.id = id

@@ -45,7 +45,7 @@ struct PushState {
     /// Fallback timers, in due order: the delay is one fixed figure, so a queue swept by
     /// the housekeeping tick serves every timer without a task or a heap.
     var fallbacks: Deque<(due: Timestamp, key: PushKey, distanceKm: Double)> = []
-    /// The timers still armed; `received` disarms one by removing it here.
+    /// The timers still armed; a funnel report disarms one by removing it here.
     var armed: Set<PushKey> = []
     var liveness: [String: CallLiveness] = [:]
 }
@@ -176,22 +176,17 @@ extension Hub {
         s.push.fallbacks.append((now.adding(millis: push.fallbackMillis), key, distanceKm))
     }
 
-    /// A `received` (or `seen`) for the call came from the volunteer: no fallback push.
-    func noteReceipt(callId cid: String, volunteer vid: String) {
-        state.withLock { s in
-            guard !s.push.armed.isEmpty else { return }
-            s.push.armed.remove(PushKey(volunteerId: vid, callId: cid))
-        }
-    }
-
     /// A funnel report (`received` or `seen`), from a socket or over HTTP (one path): it
     /// disarms the call's fallback push and counts in the call's funnel. For a live call
     /// nothing waits for the commit unless `wait` (every alert is answered by `received`);
     /// otherwise the ledger's answer tells an unknown call. Returns nil when not waited for.
     func reportFunnel(callId cid: String, volunteer vid: String, stage: FunnelStage, wait: Bool) async -> RosterOutcome? {
-        noteReceipt(callId: cid, volunteer: vid)
+        let active = state.withLock { s in
+            if !s.push.armed.isEmpty { s.push.armed.remove(PushKey(volunteerId: vid, callId: cid)) }
+            return s.active[cid] != nil
+        }
         let change = RosterChange.funnel(callId: cid, volunteerId: vid, stage: stage)
-        if !wait && activeCall(cid) != nil {
+        if !wait && active {
             ledger.submitDetached(change)
             return nil
         }

@@ -194,4 +194,52 @@ import Testing
         let jobs = try await gateway.wait(for: 1)
         #expect(jobs[0].json["callId"] as? String == r.json["id"] as? String)
     }
+
+    @Test func socketAvailabilityIsStandingAndOutlivesTheSocket() async throws {
+        let gateway = RecordingGateway()
+        let s = try await LiveServer.start(gateway: gateway)
+        defer { Task { try? await s.stop() } }
+        let v = try await s.volunteer()
+        #expect(try await s.http(.post, "/api/v1/volunteers/me/push", token: v.token, json: PushFixture.subscription()).status == 201)
+        #expect(try await s.http(.patch, "/api/v1/volunteers/me", token: v.token, json: ["alertArea": ["lat": 50.776, "lon": 6.084]]).status == 200)
+        // Available through the socket's message, then every socket closes.
+        let (ws, _) = try await s.availableVolunteer(token: v.token, lat: 51.2, lon: 6.8)
+        try await Task.sleep(for: .milliseconds(200))
+        ws.close()
+        try await Task.sleep(for: .milliseconds(300))
+        // Matched at the alert area, not at the last shared location.
+        let id = try await s.call()["id"] as! String
+        let job = try await gateway.wait(for: 1)
+        #expect(job[0].json["callId"] as? String == id)
+        #expect((job[0].json["distanceKm"] as? Double ?? 99) < 1)
+    }
+
+    @Test func aWaveReachesPushReachableVolunteersToo() async throws {
+        let gateway = RecordingGateway()
+        let s = try await LiveServer.start(gateway: gateway)
+        defer { Task { try? await s.stop() } }
+        _ = try await s.pushVolunteer()
+        let r = try await s.http(.post, "/api/v1/calls", token: s.demoToken, json: [
+            "title": "Welle", "location": ["lat": 50.7753, "lon": 6.0839], "radiusKm": 5, "needed": 1,
+            "endsAt": RFC3339.format(Timestamp.now.adding(seconds: 3600)), "dispatch": ["mode": "waves"],
+        ])
+        #expect(r.status == 201)
+        let jobs = try await gateway.wait(for: 1)
+        #expect(jobs[0].json["callId"] as? String == r.json["id"] as? String)
+        try await Task.sleep(for: .milliseconds(200))
+        let call = try await s.callObject(r.json["id"] as! String)
+        #expect(call["alerted"] as? Int == 1 && call["waves"] as? Int == 1)
+    }
+
+    @Test func withoutAPushClientJobsAreRefusedAndCounted() async throws {
+        let s = try await LiveServer.start()
+        defer { Task { try? await s.stop() } }
+        _ = try await s.pushVolunteer()
+        _ = try await s.call()
+        try await Task.sleep(for: .milliseconds(300))
+        let metrics = try await s.httpText(.get, "/metrics").text
+        #expect(metrics.contains("helferruf_push_sent_total{result=\"refused\"} 1"))
+        #expect(metrics.contains("helferruf_alerts_pushed_total 1"))
+        #expect(metrics.contains("helferruf_push_queue_depth 0"))
+    }
 }

@@ -81,6 +81,8 @@ import Testing
         #expect(try await s.store.pushSubscriptions(volunteerId: other.id).count == 1)
         let bad = try await s.http(.delete, "/api/v1/volunteers/me/push", token: v.token, json: [:])
         #expect(bad.status == 422 && (bad.json["error"] as? JSON)?["field"] as? String == "endpoint")
+        let get = try await s.httpText(.get, "/api/v1/volunteers/me/push", token: v.token)
+        #expect(get.status == 405 && get.headers[.allow] == "POST, DELETE")
     }
 
     @Test func theAlertAreaIsRoundedToTwoDecimalsAndCanBeRemoved() async throws {

@@ -44,22 +44,19 @@ public struct LiveVolunteer: Sendable, Equatable {
     public var id: String
     public var skills: Set<String>
     public var maxDistanceKm: Double
+    /// The position matched: the location the volunteer shared, or for a push-reachable
+    /// volunteer their alert area while no socket is open (or none shared yet).
     public var location: GeoPoint?
     public var availability: Availability = .unavailable
     /// Open connections; eligibility requires at least one.
     public var connections: Int = 0
     /// When the last connection closed; the state is forgotten a grace period later.
     public var disconnectedAt: Timestamp?
-    /// The alert area of a push-reachable volunteer (PROTOCOL.md §8), nil for everyone else.
-    /// Such a volunteer counts as present without a connection, at this position.
-    public var pushArea: GeoPoint?
+    /// Push-reachable (PROTOCOL.md §8): present without a connection, at their alert area.
+    public var pushReachable = false
 
     /// Connected, or reachable by push.
-    public var isPresent: Bool { connections > 0 || pushArea != nil }
-
-    /// The position eligibility uses: while connected the shared location (the alert area
-    /// until one is shared), otherwise the alert area of a push-reachable volunteer.
-    public var position: GeoPoint? { connections > 0 ? (location ?? pushArea) : pushArea }
+    public var isPresent: Bool { connections > 0 || pushReachable }
 
     public init(id: String, skills: Set<String>, maxDistanceKm: Double) {
         self.id = id

@@ -30,12 +30,20 @@ import Testing
         m.disconnect(id: "a", now: now)
         #expect(m.eligibleCalls(forVolunteer: "a", now: now).map(\.id) == ["near"])
         #expect(m.forgetDisconnected(before: now.adding(millis: 1)).isEmpty)
-        #expect(m.volunteer("a")?.location == nil)
+        #expect(m.volunteer("a")?.location == area)
+        m.connect(id: "a", skills: [], maxDistanceKm: 10)
+        #expect(m.volunteer("a")?.location == area, "the shared location was forgotten")
+        m.disconnect(id: "a", now: now)
         #expect(m.eligibleVolunteers(forCall: "near", now: now).map(\.id) == ["a"])
-        // No longer push-reachable and not connected: forgotten.
+        // No longer push-reachable: not matched, and forgotten when the grace period ends.
         m.setPushArea(id: "a", nil, skills: [], maxDistanceKm: 10)
-        #expect(m.volunteer("a") == nil)
         #expect(m.eligibleVolunteers(forCall: "near", now: now).isEmpty)
+        #expect(m.forgetDisconnected(before: now.adding(millis: 1)) == ["a"])
+        // Push-reachable only, then not: forgotten at once.
+        m.setPushArea(id: "b", area, skills: [], maxDistanceKm: 10)
+        #expect(m.volunteer("b")?.location == area)
+        m.setPushArea(id: "b", nil, skills: [], maxDistanceKm: 10)
+        #expect(m.volunteer("b") == nil)
     }
 
     @Test func aConnectedVolunteerWithoutAnAreaStillNeedsALocation() {

@@ -273,8 +273,11 @@ final class Hub: Sendable {
         var sent = 0
         var batch = DrainBatch()
         var pushTo: [Match] = []
+        // Matches alerted on a socket, whose fallback timers are armed once every frame is
+        // on its way (a lookup per recipient would slow the fan-out down).
+        var socketAlerted: [Int] = []
         let anySubscriptions = !s.push.targets.isEmpty
-        for m in matches {
+        for (i, m) in matches.enumerated() {
             guard let sockets = s.volunteerSockets[m.id] else {
                 // Only a push-reachable volunteer matches without a socket.
                 if !s.active[cid]!.alerted.contains(m.id), admitAlert(cid, volunteer: m.id, &s, now: now, suppressed: &suppressed) {
@@ -295,11 +298,12 @@ final class Hub: Sendable {
                     batch = DrainBatch()
                 }
             }
-            if anySubscriptions && frame != nil { armFallback(cid, volunteer: m.id, distanceKm: m.distanceKm, &s, now: now) }
+            if anySubscriptions && frame != nil { socketAlerted.append(i) }
             if s.active[cid]!.alerted.insert(m.id).inserted { newlyAlerted.append(m.id) }
         }
         batch.run(tracker: tracker)
         tracker?.end()
+        for i in socketAlerted { armFallback(cid, volunteer: matches[i].id, distanceKm: matches[i].distanceKm, &s, now: now) }
         var pushes = PushBatch()
         for m in pushTo { queueAlertPush(call, volunteer: m.id, distanceKm: m.distanceKm, &s, into: &pushes, now: now) }
         submit(pushes, now: now)

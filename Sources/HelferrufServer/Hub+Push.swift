@@ -48,6 +48,9 @@ struct PushState {
     /// The timers still armed; a funnel report disarms one by removing it here.
     var armed: Set<PushKey> = []
     var liveness: [String: CallLiveness] = [:]
+    /// The availability last persisted per volunteer with a subscription: a client that
+    /// repeats its availability on every reconnect costs no write (and no fsync) then.
+    var standing: [String: Availability] = [:]
 }
 
 /// Pushes collected under the lock, handed over when the matching is done.
@@ -75,6 +78,7 @@ extension Hub {
         for v in volunteers {
             let target = PushTarget(profile: v.profile, subscriptions: v.subscriptions)
             s.push.targets[v.profile.id] = target
+            s.push.standing[v.profile.id] = v.availability
             guard target.isReachable else { continue }
             s.matcher.setPushArea(id: v.profile.id, v.profile.alertArea, skills: v.profile.skills, maxDistanceKm: v.profile.maxDistanceKm)
             s.matcher.setAvailability(v.profile.id, v.availability ?? .unavailable)
@@ -88,8 +92,12 @@ extension Hub {
         let stored = try await store.pushVolunteer(id: vid, now: clock())
         switch updatePushTarget(vid, stored) {
         case .keep: break
-        case .store(let availability): try await store.setStandingAvailability(volunteerId: vid, availability)
-        case .clear: try await store.setStandingAvailability(volunteerId: vid, nil)
+        case .store(let availability):
+            try await store.setStandingAvailability(volunteerId: vid, availability)
+            state.withLock { $0.push.standing[vid] = availability }
+        case .clear:
+            state.withLock { $0.push.standing[vid] = nil }
+            try await store.setStandingAvailability(volunteerId: vid, nil)
         }
     }
 
@@ -130,19 +138,25 @@ extension Hub {
     }
 
     /// Sets a volunteer's availability, from their socket or over HTTP (one path): alerts
-    /// what became eligible, and persists it for a volunteer with a push subscription.
+    /// what became eligible, and persists it for a volunteer with a push subscription
+    /// unless it is what was persisted last.
     func changeAvailability(_ vid: String, _ availability: Availability) async throws {
         let persist = state.withLock { s in
             s.matcher.setAvailability(vid, availability)
             alertNewlyEligible(vid, &s)
-            return s.push.targets[vid] != nil
+            return s.push.targets[vid] != nil && s.push.standing[vid] != availability
         }
-        if persist { try await store.setStandingAvailability(volunteerId: vid, availability) }
+        guard persist else { return }
+        try await store.setStandingAvailability(volunteerId: vid, availability)
+        state.withLock { s in
+            if s.push.targets[vid] != nil { s.push.standing[vid] = availability }
+        }
     }
 
     /// Forgets an erased volunteer's push state.
     static func forgetPush(_ vid: String, _ s: inout State) {
         s.push.targets[vid] = nil
+        s.push.standing[vid] = nil
         for cid in s.push.sent.keys { s.push.sent[cid]?[vid] = nil }
     }
 

@@ -34,7 +34,7 @@ public struct PushVolunteer: Sendable {
 
 /// The server's VAPID key (RFC 8292). Its description never shows the private key.
 /// Kept as bytes (swift-crypto's key types are not `Sendable` here).
-public struct VAPIDKey: Sendable, CustomStringConvertible {
+public struct VAPIDKey: Sendable, CustomStringConvertible, CustomReflectable {
     /// The private scalar, 32 bytes: for signing VAPID tokens in this process, nowhere else.
     public let rawPrivateKey: [UInt8]
     /// The public point, 65 bytes uncompressed.
@@ -54,6 +54,9 @@ public struct VAPIDKey: Sendable, CustomStringConvertible {
     public var publicKeyBase64URL: String { Base64URL.encode(publicKey) }
 
     public var description: String { "VAPIDKey(public: \(publicKeyBase64URL))" }
+
+    /// `dump` and debuggers show the public key only.
+    public var customMirror: Mirror { Mirror(self, children: ["publicKey": publicKeyBase64URL]) }
 }
 
 /// How storing a subscription went.

@@ -19,7 +19,11 @@ import Testing
         #expect(key.rawPrivateKey.count == 32 && key.publicKey.count == 65 && key.publicKey.first == 4)
         #expect(try db.store.vapidKey(now: .testNow).publicKey == key.publicKey)
         #expect(try key.signingKey().publicKey.x963Representation == Data(key.publicKey))
-        #expect(!key.description.contains(Base64URL.encode(key.rawPrivateKey)))
+        var dumped = ""
+        dump(key, to: &dumped)
+        for shown in [key.description, String(reflecting: key), dumped] {
+            #expect(!shown.contains(Base64URL.encode(key.rawPrivateKey)) && !shown.contains("\(key.rawPrivateKey)"))
+        }
         let stored = try db.store.pool.read { try Data.fetchOne($0, sql: "SELECT private_key FROM vapid_key") }
         #expect(stored.map { [UInt8]($0) } == key.rawPrivateKey)
     }

@@ -12,8 +12,9 @@ public struct Match: Sendable, Equatable {
 /// The live matching state: connected volunteers with their position and availability,
 /// and the open calls, each in its own spatial index.
 ///
-/// Eligibility (PROTOCOL.md §4): the call is open, the volunteer is connected, available
-/// (and any `until` lies in the future), has a location within
+/// Eligibility (PROTOCOL.md §4, widened by §8): the call is open, the volunteer is connected
+/// or push-reachable, available (and any `until` lies in the future), has a location (for
+/// a push-reachable volunteer without a socket: their alert area) within
 /// `min(call.radiusKm, volunteer.maxDistanceKm)` of the call, holds every skill the call
 /// needs, and has not declined it.
 ///
@@ -34,6 +35,15 @@ public struct Matcher: Sendable {
     private var skillBits = SkillBits()
     /// Slugs that got no bit: while any volunteer holds one, skill sets are checked in full.
     private var skillsComplete = true
+    /// Push-reachable volunteers by slot (PROTOCOL.md §8): their alert area, and the
+    /// location their sockets shared. Their ``LiveVolunteer/location`` is whichever of the
+    /// two counts now, so that matching reads one field for everyone.
+    private var pushPlaces: [UInt32: PushPlace] = [:]
+
+    private struct PushPlace {
+        var area: GeoPoint
+        var shared: GeoPoint?
+    }
 
     private var callSlots: [String: UInt32] = [:]
     private var callAt: [MatchCall?] = []
@@ -82,22 +92,13 @@ public struct Matcher: Sendable {
     /// Registers a new connection of a volunteer, creating or refreshing their live state
     /// with the stored profile.
     public mutating func connect(id: String, skills: [String], maxDistanceKm: Double) {
-        let slot: UInt32
-        if let known = slots[id] {
-            slot = known
-        } else if let free = freeSlots.popLast() {
-            slot = free
-        } else {
-            slot = UInt32(live.count)
-            live.append(nil)
-            words.append(0)
-        }
-        slots[id] = slot
+        let slot = self.slot(for: id)
         var v = live[Int(slot)] ?? LiveVolunteer(id: id, skills: Set(skills), maxDistanceKm: maxDistanceKm)
         v.skills = Set(skills)
         v.maxDistanceKm = maxDistanceKm
         v.connections += 1
         v.disconnectedAt = nil
+        place(&v, slot)
         store(v, at: slot, skillsChanged: true)
     }
 
@@ -106,17 +107,82 @@ public struct Matcher: Sendable {
         guard let slot = slots[id], var v = live[Int(slot)] else { return }
         v.connections = max(0, v.connections - 1)
         if v.connections == 0 { v.disconnectedAt = now }
+        place(&v, slot)
         store(v, at: slot)
     }
 
+    /// Makes a volunteer push-reachable at `area` (PROTOCOL.md §8), creating their live
+    /// state if they have none, or ends that with nil. A volunteer who is then neither
+    /// connected nor within the grace period of a connection is forgotten.
+    public mutating func setPushArea(id: String, _ area: GeoPoint?, skills: [String], maxDistanceKm: Double) {
+        guard area != nil || slots[id] != nil else { return }
+        let slot = self.slot(for: id)
+        var v = live[Int(slot)] ?? LiveVolunteer(id: id, skills: Set(skills), maxDistanceKm: maxDistanceKm)
+        v.skills = Set(skills)
+        v.maxDistanceKm = maxDistanceKm
+        if let area {
+            let shared = pushPlaces[slot].map(\.shared) ?? v.location
+            pushPlaces[slot] = PushPlace(area: area, shared: shared)
+        } else if let old = pushPlaces.removeValue(forKey: slot) {
+            v.location = old.shared
+        }
+        v.pushReachable = area != nil
+        if area == nil && v.connections == 0 && v.disconnectedAt == nil {
+            forget(id)
+        } else {
+            place(&v, slot)
+            store(v, at: slot, skillsChanged: true)
+        }
+    }
+
+    /// The volunteer's slot, allocated when they have none.
+    private mutating func slot(for id: String) -> UInt32 {
+        if let known = slots[id] { return known }
+        let slot: UInt32
+        if let free = freeSlots.popLast() {
+            slot = free
+        } else {
+            slot = UInt32(live.count)
+            live.append(nil)
+            words.append(0)
+        }
+        slots[id] = slot
+        return slot
+    }
+
+    /// Sets a push-reachable volunteer's matched location: the shared one while connected
+    /// (the alert area until one is shared), else the alert area.
+    private func place(_ v: inout LiveVolunteer, _ slot: UInt32) {
+        guard let p = pushPlaces[slot] else { return }
+        v.location = v.connections > 0 ? (p.shared ?? p.area) : p.area
+    }
+
+    /// Whether the volunteer's location is one their sockets shared (not only an alert area).
+    private func sharedLocation(_ slot: UInt32) -> Bool {
+        guard !pushPlaces.isEmpty, let p = pushPlaces[slot] else { return true }
+        return p.shared != nil
+    }
+
     /// Forgets the state of volunteers whose last connection closed at or before `cutoff`.
-    /// Returns their ids.
+    /// Returns their ids. A push-reachable volunteer stays, at their alert area: only the
+    /// location they shared is forgotten.
     @discardableResult
     public mutating func forgetDisconnected(before cutoff: Timestamp) -> [String] {
-        let gone = live.compactMap { v in
+        let due = live.compactMap { v in
             v.flatMap { $0.connections == 0 && ($0.disconnectedAt.map { $0 <= cutoff } ?? true) ? $0.id : nil }
         }
-        for id in gone { forget(id) }
+        var gone: [String] = []
+        for id in due {
+            guard let slot = slots[id], pushPlaces[slot] != nil, var v = live[Int(slot)] else {
+                forget(id)
+                gone.append(id)
+                continue
+            }
+            pushPlaces[slot]?.shared = nil
+            v.disconnectedAt = nil
+            place(&v, slot)
+            store(v, at: slot)
+        }
         return gone
     }
 
@@ -126,6 +192,7 @@ public struct Matcher: Sendable {
         grid.remove(slot)
         live[Int(slot)] = nil
         words[Int(slot)] = 0
+        pushPlaces[slot] = nil
         freeSlots.append(slot)
     }
 
@@ -137,8 +204,12 @@ public struct Matcher: Sendable {
 
     public mutating func setLocation(_ id: String, _ point: GeoPoint) {
         guard let slot = slots[id], var v = live[Int(slot)] else { return }
-        v.location = point
-        grid.update(slot, to: point)
+        if pushPlaces[slot] != nil {
+            pushPlaces[slot]?.shared = point
+            place(&v, slot)
+        } else {
+            v.location = point
+        }
         store(v, at: slot)
     }
 
@@ -151,7 +222,11 @@ public struct Matcher: Sendable {
 
     /// Stores a volunteer's state and refreshes their filter word; the skill bits only when
     /// the skills may have changed (a location update hashes no strings).
+    /// The grid holds each volunteer at their ``LiveVolunteer/location``.
     private mutating func store(_ v: LiveVolunteer, at slot: UInt32, skillsChanged: Bool = false) {
+        if live[Int(slot)]?.location != v.location {
+            if let p = v.location { grid.update(slot, to: p) } else { grid.remove(slot) }
+        }
         live[Int(slot)] = v
         var word = words[Int(slot)] & ~SkillBits.available
         if skillsChanged {
@@ -159,7 +234,7 @@ public struct Matcher: Sendable {
             if !skills.complete { skillsComplete = false }
             word = skills.mask
         }
-        let ready = v.connections > 0 && v.location != nil && v.availability != .unavailable
+        let ready = v.isPresent && v.location != nil && v.availability != .unavailable
         word |= ready ? SkillBits.available : 0
         words[Int(slot)] = word
         grid.setTag(slot, UInt8(truncatingIfNeeded: word))
@@ -244,7 +319,7 @@ public struct Matcher: Sendable {
     /// Every open call volunteer `id` is eligible for now, most urgent first (largest share
     /// still missing, then nearest).
     public func eligibleCalls(forVolunteer id: String, now: Timestamp) -> [Match] {
-        guard let v = volunteer(id), let p = v.location, v.connections > 0, v.availability.isAvailable(at: now) else { return [] }
+        guard let v = volunteer(id), let p = v.location, v.isPresent, v.availability.isAvailable(at: now) else { return [] }
         // Widened a little: the exact test below, from the call's side, decides.
         let reach = min(v.maxDistanceKm, maxCallRadius) * (1 + 1e-9) + 1e-9
         let found = SlotBuffer(capacity: 64)
@@ -268,14 +343,15 @@ public struct Matcher: Sendable {
     }
 
     /// The reach of a hypothetical call (PROTOCOL.md `/reach`): `available` volunteers it
-    /// would alert now, and `connected` volunteers with a location within
-    /// `min(radiusKm, their maxDistanceKm)` whatever their availability and skills.
+    /// would alert now (push-reachable volunteers included), and `connected` volunteers with
+    /// a location within `min(radiusKm, their maxDistanceKm)` whatever their availability and
+    /// skills.
     public func reach(center: GeoPoint, radiusKm: Double, skills: [String], now: Timestamp) -> (available: Int, connected: Int) {
         let probe = MatchCall(id: "", location: center, radiusKm: radiusKm, skills: skills, needed: 1, confirmed: 0)
         var available = 0, connected = 0
         grid.forEach(within: radiusKm, of: center) { slot, d in
-            guard let v = live[Int(slot)], v.connections > 0, d <= v.maxDistanceKm else { return }
-            connected += 1
+            guard let v = live[Int(slot)], d <= v.maxDistanceKm else { return }
+            if v.connections > 0 && sharedLocation(slot) { connected += 1 }
             if Self.isEligible(v, probe, distance: d, now: now) { available += 1 }
         }
         return (available, connected)
@@ -288,7 +364,7 @@ public struct Matcher: Sendable {
     }
 
     static func isEligible(_ v: LiveVolunteer, _ c: MatchCall, distance d: Double, now: Timestamp) -> Bool {
-        v.connections > 0 && v.location != nil && v.availability.isAvailable(at: now)
+        v.isPresent && v.location != nil && v.availability.isAvailable(at: now)
             && d <= c.radiusKm && d <= v.maxDistanceKm && c.skills.isSubset(of: v.skills)
             && !c.declined.contains(v.id)
     }

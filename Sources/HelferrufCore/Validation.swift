@@ -84,6 +84,13 @@ public enum Rules {
         return GeoPoint(lat: lat, lon: lon)
     }
 
+    /// An alert area (PROTOCOL.md §8): a valid position, rounded to two decimals (about
+    /// 1 km) before anything stores or returns it.
+    public static func alertArea(lat: Double, lon: Double) throws(ValidationError) -> GeoPoint {
+        let p = try location(lat: lat, lon: lon, field: "alertArea")
+        return GeoPoint(lat: (p.lat * 100).rounded() / 100, lon: (p.lon * 100).rounded() / 100)
+    }
+
     /// A JSON number that must be a whole number within `range` (NaN, infinities and
     /// fractions are not); nil when it is not.
     public static func wholeNumber(_ value: Double, in range: ClosedRange<Int>) -> Int? {

@@ -9,6 +9,7 @@ import NIOCore
 struct API {
     let hub: Hub
     let accounts: Accounts
+    let push: PushAPISettings
     var store: Store { hub.store }
 
     /// Bodies above this are refused with 413 before they are parsed.
@@ -22,11 +23,12 @@ struct API {
         ("/api/v1/calls/{id}/cancel", "POST"), ("/api/v1/calls/{id}/confirmations", "GET"),
         ("/api/v1/calls/{id}/accept", "POST"), ("/api/v1/calls/{id}/withdraw", "POST"), ("/api/v1/calls/{id}/messages", "GET, POST"), ("/api/v1/reach", "GET"),
         ("/healthz", "GET"), ("/readyz", "GET"), ("/metrics", "GET"),
-    ] + sessionPaths.map { ($0, $0.hasSuffix("ticket") ? "POST" : "GET, POST, DELETE") }
+    ] + sessionPaths.map { ($0, $0.hasSuffix("ticket") ? "POST" : "GET, POST, DELETE") } + pushPaths
 
     func register(on router: Router<AppRequestContext>) {
         let v1 = router.group("api/v1")
         registerSessions(on: v1)
+        registerPush(on: v1)
         v1.post("volunteers") { req, ctx in try await createVolunteer(req) }
         v1.get("volunteers/me") { req, _ in try await json(Wire.profile(volunteer(req))) }
         v1.patch("volunteers/me") { req, _ in try await patchVolunteer(req) }
@@ -164,11 +166,16 @@ struct API {
             if let d = input.maxDistanceKm { profile.maxDistanceKm = try Rules.maxDistance(d) }
             if let contact = input.contact { profile.contact = try contact.map(Rules.contact) }
             try input.fatigue.apply(to: &profile.fatigue)
+            if let area = input.alertArea {
+                profile.alertArea = try area.map { a throws(ValidationError) in try Rules.alertArea(lat: a.lat, lon: a.lon) }
+            }
         } catch {
             throw APIError.validation(error)
         }
         let p = profile
         guard try await storeWrite({ try await store.updateVolunteer(p) }) else { throw APIError.unauthorized }
+        // The alert area first, so that the profile's new reach is matched at the new place.
+        try await storeWrite { try await hub.syncPush(p.id) }
         hub.updateProfile(profile)
         return json(Wire.profile(profile))
     }

@@ -56,10 +56,35 @@ public struct ServerConfiguration: Sendable {
     public var tlsKeyPath: String?
     /// Console sign-in: bcrypt cost, cookies, session and login limits.
     public var accounts = AccountsConfiguration()
+    /// Web Push (PROTOCOL.md §8): subject, allowed push services, fallback, push client.
+    public var push = PushSettings()
     /// Called with the bound host and port once the server accepts connections.
     public var onListening: @Sendable (String, Int) -> Void = { _, _ in }
 
     public init() {}
+}
+
+/// Web Push settings (PROTOCOL.md §8).
+public struct PushSettings: Sendable {
+    /// `--push-subject`: the operator's `mailto:` or `https:` URI, for every VAPID token.
+    public var subject = PushSubject.default
+    /// `--push-endpoints`: the push services subscriptions may point to.
+    public var endpoints = PushEndpointPolicy.standard
+    /// `--push-fallback-seconds`: a socket alert without `received` for this long is pushed too.
+    public var fallbackSeconds = 10.0
+    /// Builds the push client once the server's VAPID key is known; by default none is
+    /// wired and every job is dropped (and counted).
+    public var makeGateway: @Sendable (PushGatewayContext) -> any PushGateway = { _ in DroppingPushGateway() }
+
+    public init() {}
+}
+
+/// What a push client needs from the server: the key to sign with, who to name, and where
+/// it may send.
+public struct PushGatewayContext: Sendable {
+    public let vapidKey: VAPIDKey
+    public let subject: String
+    public let endpoints: PushEndpointPolicy
 }
 
 /// The two ways of serving `/ws/volunteer`; the wire behaviour is the same.
@@ -111,7 +136,11 @@ public func buildApplication(
     }
     let telemetry = Telemetry()
     let ledger = Ledger(store: store, clock: clock)
-    let hub = try Hub(store: store, ledger: ledger, clock: clock, telemetry: telemetry, outboxCapacity: config.outboxCapacity)
+    let vapidKey = try store.vapidKey(now: clock())
+    let gateway = config.push.makeGateway(PushGatewayContext(vapidKey: vapidKey, subject: config.push.subject, endpoints: config.push.endpoints))
+    let hub = try Hub(
+        store: store, ledger: ledger, clock: clock, telemetry: telemetry, outboxCapacity: config.outboxCapacity,
+        push: PushDelivery(gateway: gateway, fallbackMillis: Int64((config.push.fallbackSeconds * 1000).rounded())))
     ledger.setCommitHandler { [weak hub] outcomes in hub?.apply(outcomes) }
     ledger.setBatchObserver { [telemetry] changes, duration, _ in telemetry.observeCommit(changes: changes, duration: duration) }
 
@@ -126,7 +155,8 @@ public func buildApplication(
     router.add(middleware: OriginMiddleware(policy: origins))
     router.add(middleware: RateLimitMiddleware(limits: limits, addresses: addresses))
     let accounts = Accounts(store: store, clock: clock, configuration: config.accounts, rateLimits: config.rateLimits, tls: config.tlsCertificatePath != nil)
-    API(hub: hub, accounts: accounts).register(on: router)
+    API(hub: hub, accounts: accounts, push: PushAPISettings(publicKey: vapidKey.publicKeyBase64URL, endpoints: config.push.endpoints))
+        .register(on: router)
     if let web = config.webDirectory {
         WebPages(directory: web).register(on: router)
     }

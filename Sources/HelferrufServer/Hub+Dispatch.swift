@@ -109,14 +109,23 @@ extension Hub {
         let call = s.active[cid]!.call
         let prefix = Wire.alertPrefix(call)
         var batch = DrainBatch()
+        var pushes = PushBatch()
         var sent = 0
         for m in picked {
-            for conn in (s.volunteerSockets[m.id] ?? [:]).values where s.sentAlerts[conn.id, default: []].insert(cid).inserted {
+            guard let sockets = s.volunteerSockets[m.id] else {
+                queueAlertPush(call, volunteer: m.id, distanceKm: m.distanceKm, &s, into: &pushes, now: now)
+                continue
+            }
+            var alerted = false
+            for conn in sockets.values where s.sentAlerts[conn.id, default: []].insert(cid).inserted {
                 conn.outbox.send(Wire.alert(prefix: prefix, distanceKm: m.distanceKm), batch: &batch)
                 sent += 1
+                alerted = true
             }
+            if alerted { armFallback(cid, volunteer: m.id, distanceKm: m.distanceKm, &s, now: now) }
         }
         batch.run()
+        submit(pushes, now: now)
         telemetry.alertsSent.increment(by: Int64(sent))
         ledger.submitDetached(.recordWave(callId: cid, reachedRadiusKm: reached, volunteerIds: picked.map(\.id)))
         s.dashboardPending[cid] = call

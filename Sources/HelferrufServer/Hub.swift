@@ -70,6 +70,8 @@ final class Hub: Sendable {
         var draining = false
         var unready = false
         var lastSweep = Timestamp(millis: 0)
+        /// Subscriptions, push-reachable volunteers, pushes sent, fallback timers (§8).
+        var push = PushState()
     }
 
     /// How long a volunteer's live state outlives their last connection.
@@ -86,16 +88,24 @@ final class Hub: Sendable {
     let clock: @Sendable () -> Timestamp
     let telemetry: Telemetry
     let outboxCapacity: Int
+    let push: PushDelivery
 
-    init(store: Store, ledger: Ledger, clock: @escaping @Sendable () -> Timestamp, telemetry: Telemetry, outboxCapacity: Int = 1024) throws {
+    init(
+        store: Store, ledger: Ledger, clock: @escaping @Sendable () -> Timestamp, telemetry: Telemetry, outboxCapacity: Int = 1024,
+        push: PushDelivery = PushDelivery()
+    ) throws {
         self.store = store
         self.ledger = ledger
         self.clock = clock
         self.telemetry = telemetry
         self.outboxCapacity = outboxCapacity
+        self.push = push
         let active = try store.activeCalls()
         let now = clock()
+        let pushVolunteers = try store.pushVolunteers(now: now)
+        let pushesSent = try store.activePushes()
         state.withLock { s in
+            Self.loadPush(pushVolunteers, sent: pushesSent, into: &s)
             for (call, alerted, declined) in active {
                 var a = ActiveCall(call: call, alerted: alerted, declined: declined)
                 // After a restart clients are still reconnecting: a wave now would find too
@@ -147,11 +157,12 @@ final class Hub: Sendable {
 
     /// The open calls a volunteer may be alerted for now, most urgent first, each recorded
     /// as alerted: eligible calls that their fatigue limits let through, where a `waves`
-    /// call only counts once a wave has alerted the volunteer.
-    func admittedAlerts(for vid: String, _ s: inout State, now: Timestamp, suppressed: inout Suppressions) -> [(call: Call, distanceKm: Double)] {
+    /// call only counts once a wave has alerted the volunteer. `onlyNew` leaves out calls
+    /// alerted to the volunteer before (a push goes out once per call, not per connection).
+    func admittedAlerts(for vid: String, _ s: inout State, now: Timestamp, suppressed: inout Suppressions, onlyNew: Bool = false) -> [(call: Call, distanceKm: Double)] {
         var out: [(call: Call, distanceKm: Double)] = []
         for m in s.matcher.eligibleCalls(forVolunteer: vid, now: now) {
-            guard let active = s.active[m.id] else { continue }
+            guard let active = s.active[m.id], !(onlyNew && active.alerted.contains(vid)) else { continue }
             if active.call.dispatch.isWaves && !active.alerted.contains(vid) && s.fatigue[vid]?.held.contains(m.id) != true { continue }
             guard admitAlert(m.id, volunteer: vid, &s, now: now, suppressed: &suppressed) else { continue }
             Self.markAlerted(m.id, volunteer: vid, &s, ledger: ledger)
@@ -167,20 +178,14 @@ final class Hub: Sendable {
             if s.volunteerSockets[conn.volunteerId]?.isEmpty == true { s.volunteerSockets[conn.volunteerId] = nil }
             s.sentAlerts[conn.id] = nil
             s.matcher.disconnect(id: conn.volunteerId, now: now)
-            if s.volunteerSockets[conn.volunteerId] == nil {
+            // A push-reachable volunteer's fatigue limits keep counting their pushes.
+            if s.volunteerSockets[conn.volunteerId] == nil && s.push.targets[conn.volunteerId]?.isReachable != true {
                 s.fatigue[conn.volunteerId] = nil
                 s.quietUntil[conn.volunteerId] = nil
             }
             return true
         }
         if removed { telemetry.volunteerSockets.decrement() }
-    }
-
-    func setAvailability(_ volunteerId: String, _ availability: Availability) {
-        state.withLock { s in
-            s.matcher.setAvailability(volunteerId, availability)
-            alertNewlyEligible(volunteerId, &s)
-        }
     }
 
     func setLocation(_ volunteerId: String, _ point: GeoPoint) {
@@ -204,6 +209,7 @@ final class Hub: Sendable {
         state.withLock { s in
             for conn in (s.volunteerSockets[volunteerId] ?? [:]).values { conn.outbox.close(code: code, reason: reason) }
             s.matcher.forget(volunteerId)
+            Self.forgetPush(volunteerId, &s)
         }
     }
 
@@ -216,20 +222,29 @@ final class Hub: Sendable {
     }
 
     /// Sends the volunteer, on each of their sockets, every eligible call not yet alerted
-    /// there, most urgent first.
+    /// there, most urgent first; a push-reachable volunteer without a socket gets a push
+    /// for each call not alerted to them before.
     func alertNewlyEligible(_ vid: String, _ s: inout State) {
-        guard let sockets = s.volunteerSockets[vid], !sockets.isEmpty else { return }
+        let sockets = s.volunteerSockets[vid] ?? [:]
+        guard !sockets.isEmpty || s.push.targets[vid]?.isReachable == true else { return }
         let now = clock()
         var suppressed = Suppressions()
-        for (call, distance) in admittedAlerts(for: vid, &s, now: now, suppressed: &suppressed) {
+        var pushes = PushBatch()
+        for (call, distance) in admittedAlerts(for: vid, &s, now: now, suppressed: &suppressed, onlyNew: sockets.isEmpty) {
+            if sockets.isEmpty {
+                queueAlertPush(call, volunteer: vid, distanceKm: distance, &s, into: &pushes, now: now)
+                continue
+            }
             var frame: ByteBuffer?
             for conn in sockets.values where s.sentAlerts[conn.id, default: []].insert(call.id).inserted {
                 if frame == nil { frame = Wire.alert(prefix: Wire.alertPrefix(call), distanceKm: distance) }
                 conn.outbox.send(frame!)
                 telemetry.alertsSent.increment()
             }
+            if frame != nil { armFallback(call.id, volunteer: vid, distanceKm: distance, &s, now: now) }
         }
         suppressed.submit(to: ledger, telemetry: telemetry)
+        submit(pushes, now: now)
         flushDashboards(&s, now: now)
     }
 
@@ -245,7 +260,8 @@ final class Hub: Sendable {
 
     /// Alerts every eligible volunteer of an open call on each of their sockets that has not
     /// had it yet. The call is encoded once; each recipient only adds its distance. The
-    /// sockets' drains run as one task per event loop (``DrainBatch``).
+    /// sockets' drains run as one task per event loop (``DrainBatch``). Push-reachable
+    /// volunteers without a socket get a push, queued after every socket frame is on its way.
     func fanOut(_ cid: String, _ s: inout State, now: Timestamp, postedAt: ContinuousClock.Instant? = nil) {
         guard let call = s.active[cid]?.call else { return }
         let started = ContinuousClock.now
@@ -256,8 +272,21 @@ final class Hub: Sendable {
         var suppressed = Suppressions()
         var sent = 0
         var batch = DrainBatch()
-        for m in matches {
-            guard let sockets = s.volunteerSockets[m.id] else { continue }
+        var pushTo: [Match] = []
+        // Matches alerted on a socket, whose fallback timers are armed once every frame is
+        // on its way (a lookup per recipient would slow the fan-out down).
+        var socketAlerted: [Int] = []
+        let anySubscriptions = !s.push.targets.isEmpty
+        for (i, m) in matches.enumerated() {
+            guard let sockets = s.volunteerSockets[m.id] else {
+                // Only a push-reachable volunteer matches without a socket.
+                if !s.active[cid]!.alerted.contains(m.id), admitAlert(cid, volunteer: m.id, &s, now: now, suppressed: &suppressed) {
+                    pushTo.append(m)
+                    s.active[cid]!.alerted.insert(m.id)
+                    newlyAlerted.append(m.id)
+                }
+                continue
+            }
             guard admitAlert(cid, volunteer: m.id, &s, now: now, suppressed: &suppressed) else { continue }
             var frame: ByteBuffer?
             for conn in sockets.values where s.sentAlerts[conn.id, default: []].insert(cid).inserted {
@@ -269,10 +298,15 @@ final class Hub: Sendable {
                     batch = DrainBatch()
                 }
             }
+            if anySubscriptions && frame != nil { socketAlerted.append(i) }
             if s.active[cid]!.alerted.insert(m.id).inserted { newlyAlerted.append(m.id) }
         }
         batch.run(tracker: tracker)
         tracker?.end()
+        for i in socketAlerted { armFallback(cid, volunteer: matches[i].id, distanceKm: matches[i].distanceKm, &s, now: now) }
+        var pushes = PushBatch()
+        for m in pushTo { queueAlertPush(call, volunteer: m.id, distanceKm: m.distanceKm, &s, into: &pushes, now: now) }
+        submit(pushes, now: now)
         suppressed.submit(to: ledger, telemetry: telemetry)
         telemetry.alertsSent.increment(by: Int64(sent))
         telemetry.fanoutSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
@@ -321,6 +355,7 @@ final class Hub: Sendable {
                 s.dashboardPending[call.id] = call
                 if outcome.statusChanged {
                     sendCallUpdate(call, to: previous.alerted, &s, now: now)
+                    pushStatusChanged(call, &s, now: now)
                 } else if call.confirmed != previous.call.confirmed {
                     s.updatePending[call.id] = call
                 }
@@ -379,49 +414,6 @@ final class Hub: Sendable {
         return state.withLock { $0.matcher.reach(center: center, radiusKm: radiusKm, skills: skills, now: now) }
     }
 
-    // MARK: Dashboards
-
-    /// Registers a dashboard socket and queues its snapshot. Returns nil while draining.
-    func attachDashboard(orgId: String, outbox: Outbox, stored: [Call]) -> DashboardConnection? {
-        let conn: DashboardConnection? = state.withLock { s in
-            guard !s.draining else { return nil }
-            s.nextConnectionId += 1
-            let conn = DashboardConnection(id: s.nextConnectionId, orgId: orgId, outbox: outbox)
-            outbox.onOverload { [telemetry] in telemetry.overloaded($0) }
-            s.dashboards[orgId, default: [:]][conn.id] = conn
-            outbox.send(Wire.snapshot(stored.map { s.active[$0.id]?.call ?? $0 }))
-            return conn
-        }
-        if conn != nil { telemetry.dashboardSockets.increment() }
-        return conn
-    }
-
-    func detach(_ conn: DashboardConnection) {
-        let removed = state.withLock { s -> Bool in
-            guard s.dashboards[conn.orgId]?.removeValue(forKey: conn.id) != nil else { return false }
-            if s.dashboards[conn.orgId]?.isEmpty == true { s.dashboards[conn.orgId] = nil }
-            return true
-        }
-        if removed { telemetry.dashboardSockets.decrement() }
-    }
-
-    /// Sends pending dashboard updates whose call has not been sent within the last second;
-    /// the rest wait for a later flush, so the last update always carries current figures.
-    func flushDashboards(_ s: inout State, now: Timestamp) {
-        guard !s.dashboardPending.isEmpty else { return }
-        for (cid, call) in s.dashboardPending {
-            guard let sockets = s.dashboards[call.orgId], !sockets.isEmpty else {
-                s.dashboardPending[cid] = nil
-                continue
-            }
-            if let last = s.dashboardLastSent[cid], now.millis - last.millis < Self.dashboardIntervalMillis { continue }
-            let frame = Wire.dashboardCall(call)
-            for conn in sockets.values { conn.outbox.send(frame) }
-            s.dashboardLastSent[cid] = now
-            s.dashboardPending[cid] = nil
-        }
-    }
-
     // MARK: Housekeeping
 
     /// Periodic work: flushes coalesced dashboard updates, forgets volunteers whose grace
@@ -431,6 +423,7 @@ final class Hub: Sendable {
         return state.withLock { s in
             runDueWaves(&s, now: now)
             releaseQuietHours(&s, now: now)
+            fireFallbacks(&s, now: now)
             flushCallUpdates(&s, now: now)
             flushDashboards(&s, now: now)
             if now.millis - s.lastSweep.millis >= 5000 {
@@ -484,6 +477,7 @@ final class Hub: Sendable {
              s.volunteerSockets.values.flatMap { $0.values.map(\.outbox) } + s.dashboards.values.flatMap { $0.values.map(\.outbox) })
         }
         let depths = outboxes.map(\.depth)
+        telemetry.pushQueueDepth.set(Double(push.gateway.queueDepth))
         telemetry.refresh(
             ledger: ledger.statistics, openCalls: open, filledCalls: filled, liveVolunteers: live,
             queues: (ledger.queueDepth, depths.reduce(0, +), depths.max() ?? 0))

@@ -141,8 +141,10 @@ struct VolunteerPatchInput: Decodable {
     /// nil: unchanged; .some(nil): erase.
     var contact: String??
     var fatigue: FatigueInput
+    /// PROTOCOL.md §8; nil: unchanged; .some(nil): no alert area.
+    var alertArea: LocationInput??
 
-    enum CodingKeys: String, CodingKey { case displayName, skills, maxDistanceKm, contact }
+    enum CodingKeys: String, CodingKey { case displayName, skills, maxDistanceKm, contact, alertArea }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -151,6 +153,7 @@ struct VolunteerPatchInput: Decodable {
         maxDistanceKm = try c.decodeIfPresent(Double.self, forKey: .maxDistanceKm)
         contact = try c.decodeNullable(String.self, forKey: .contact)
         fatigue = try FatigueInput(from: decoder)
+        alertArea = try c.decodeNullable(LocationInput.self, forKey: .alertArea)
     }
 }
 

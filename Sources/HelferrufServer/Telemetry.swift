@@ -33,6 +33,12 @@ final class Telemetry: Sendable {
     let liveVolunteers: Gauge
     let hellosPending: Gauge
     let upgradesRefusedBusy: Counter
+    /// Web Push (PROTOCOL.md §8): jobs by how they ended, their time from hand-over to end,
+    /// the push client's queue, and volunteers alerted by push.
+    let pushSent: [PushJobOutcome: Counter]
+    let pushDuration: DurationHistogram
+    let pushQueueDepth: Gauge
+    let alertsPushed: Counter
     /// Ledger figures already added to the counters, so each scrape adds only what is new.
     private let seen = StateLock(Ledger.Statistics())
 
@@ -73,6 +79,16 @@ final class Telemetry: Sendable {
         hellosPending = registry.gauge("helferruf_hellos_pending", help: "Volunteer sockets upgraded but not yet past their hello (admission control)")
         upgradesRefusedBusy = registry.counter("helferruf_socket_upgrades_refused_total", labels: [("reason", "busy")],
             help: "Volunteer socket upgrades answered 503 with Retry-After because too many hellos were pending")
+        var pushSent: [PushJobOutcome: Counter] = [:]
+        for outcome in PushJobOutcome.allCases {
+            pushSent[outcome] = registry.counter("helferruf_push_sent_total", labels: [("result", outcome.rawValue)], help: "Web Push jobs by how they ended")
+        }
+        self.pushSent = pushSent
+        pushDuration = registry.durationHistogram("helferruf_push_duration_seconds",
+            buckets: [.milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(15), .seconds(60)],
+            help: "Web Push jobs from the hand-over to the push client until they ended (retries included)")
+        pushQueueDepth = registry.gauge("helferruf_push_queue_depth", help: "Web Push jobs waiting or in flight in the push client")
+        alertsPushed = registry.counter("helferruf_alerts_pushed_total", help: "Alerts sent to a volunteer by Web Push (once per volunteer, whatever the subscriptions)")
     }
 
     /// Brings the scrape-time figures up to date: ledger counters and live-state gauges.
@@ -95,6 +111,12 @@ final class Telemetry: Sendable {
     func observeCommit(changes: Int, duration: Duration) {
         commitSeconds.recordNanoseconds(duration.nanoseconds)
         commitBatchSize.record(Double(changes))
+    }
+
+    /// Counts a push job that ended; `duration` is nil for one the gateway refused.
+    func pushEnded(_ outcome: PushJobOutcome, after duration: Duration?) {
+        pushSent[outcome]?.increment()
+        if let duration { pushDuration.recordNanoseconds(duration.nanoseconds) }
     }
 
     func overloaded(_ reason: Outbox.OverloadReason) {

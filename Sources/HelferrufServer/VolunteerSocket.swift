@@ -47,7 +47,11 @@ struct VolunteerSocket {
         case .success(.hello):
             outbox.send(Wire.error(code: "unknown_type", message: "already said hello", requestId: nil))
         case .success(.availability(let available, let until)):
-            hub.setAvailability(conn.volunteerId, available ? .available(until: until) : .unavailable)
+            do {
+                try await hub.changeAvailability(conn.volunteerId, available ? .available(until: until) : .unavailable)
+            } catch {
+                outbox.send(Wire.error(code: "unavailable", message: "could not store the availability, try again", requestId: nil))
+            }
         case .success(.location(let point)):
             hub.setLocation(conn.volunteerId, point)
         case .success(.accept(let cid, let rid, let party)):
@@ -61,12 +65,8 @@ struct VolunteerSocket {
             let outcome = await hub.ledger.submit(.decline(callId: cid, volunteerId: conn.volunteerId))
             if outcome.result != .done { reply(outcome, callId: cid, requestId: nil, outbox: outbox) }
         case .success(.funnel(let cid, let stage)):
-            // Every alert is answered by `received`: for a live call nothing waits for the commit.
-            if hub.activeCall(cid) != nil {
-                hub.ledger.submitDetached(.funnel(callId: cid, volunteerId: conn.volunteerId, stage: stage))
-            } else {
-                let outcome = await hub.ledger.submit(.funnel(callId: cid, volunteerId: conn.volunteerId, stage: stage))
-                if outcome.result != .done { reply(outcome, callId: cid, requestId: nil, outbox: outbox) }
+            if let outcome = await hub.reportFunnel(callId: cid, volunteer: conn.volunteerId, stage: stage, wait: false), outcome.result != .done {
+                reply(outcome, callId: cid, requestId: nil, outbox: outbox)
             }
         case .success(.checkin(let cid, let rid, let arrived)):
             let outcome = await hub.ledger.submit(.checkin(callId: cid, volunteerId: conn.volunteerId, arrived: arrived))

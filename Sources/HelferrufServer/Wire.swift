@@ -306,6 +306,12 @@ enum Wire {
         } else {
             w.raw("null")
         }
+        w.key("alertArea")
+        if let a = p.alertArea {
+            w.raw("{\"lat\":"); w.number(a.lat); w.raw(",\"lon\":"); w.number(a.lon); w.raw("}")
+        } else {
+            w.raw("null")
+        }
         w.key("createdAt"); w.time(p.createdAt)
         w.raw("}")
         return w.bytes
@@ -318,7 +324,7 @@ enum Wire {
         w.raw(",\"profile\":")
         w.raw(profile(e.profile))
         w.raw(",\"note\":")
-        w.string("Location and availability are kept in memory only and never stored.")
+        w.string("The current location is kept in memory only and never stored. Stored: the alert area you chose, and your availability while you have a push subscription.")
         func events(_ key: StaticString, _ list: [VolunteerExport.Event]) {
             w.key(key)
             w.raw("[")
@@ -340,6 +346,15 @@ enum Wire {
         events("standby", e.standby)
         events("funnel", e.funnel)
         events("heldBack", e.heldBack)
+        w.key("pushSubscriptions")
+        w.raw("[")
+        for (i, sub) in e.pushSubscriptions.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.raw("{\"endpoint\":"); w.string(sub.endpoint)
+            w.raw(",\"createdAt\":"); w.time(sub.createdAt)
+            w.raw("}")
+        }
+        w.raw("]")
         w.raw("}")
         return w.bytes
     }

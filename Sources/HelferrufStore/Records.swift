@@ -44,6 +44,7 @@ extension VolunteerProfile {
         fatigue = FatigueLimits(
             maxAlertsPerDay: row["max_alerts_per_day"],
             quietHours: from.flatMap { f in to.map { QuietHours(from: f, to: $0) } })
+        if let lat: Double = row["alert_lat"], let lon: Double = row["alert_lon"] { alertArea = GeoPoint(lat: lat, lon: lon) }
     }
 }
 

@@ -1,7 +1,8 @@
 import GRDB
 
 /// The database schema, as GRDB migrations. Volunteers' locations and availability are
-/// deliberately absent: they never reach the disk.
+/// deliberately absent: they never reach the disk, except the alert area a volunteer chose
+/// and the standing availability of push-reachable volunteers (PROTOCOL.md §8).
 enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -109,8 +110,45 @@ enum Schema {
                 CREATE INDEX sessions_account ON sessions(account_id);
                 """)
         }
+        migrator.registerMigration("v3-push") { db in
+            try db.execute(sql: pushSQL)
+        }
         return migrator
     }
+
+    /// PROTOCOL.md §8 (Web Push): the server's VAPID key, volunteers' push subscriptions,
+    /// their alert area (rounded to two decimals before it gets here) and standing
+    /// availability, and the alert pushes sent, so that each (call, volunteer, endpoint)
+    /// gets at most one across restarts and a retraction knows whom to tell. Everything
+    /// about a volunteer goes with the volunteer's row.
+    static let pushSQL = """
+        CREATE TABLE vapid_key (
+            id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+            private_key BLOB NOT NULL CHECK (length(private_key) = 32),
+            created_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE TABLE push_subscriptions (
+            volunteer_id TEXT NOT NULL REFERENCES volunteers(id) ON DELETE CASCADE,
+            endpoint TEXT NOT NULL,
+            p256dh BLOB NOT NULL CHECK (length(p256dh) = 65),
+            auth BLOB NOT NULL CHECK (length(auth) = 16),
+            created_at INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (volunteer_id, endpoint)
+        ) STRICT, WITHOUT ROWID;
+        CREATE TABLE push_sent (
+            call_id TEXT NOT NULL REFERENCES calls(id),
+            volunteer_id TEXT NOT NULL REFERENCES volunteers(id) ON DELETE CASCADE,
+            endpoint TEXT NOT NULL,
+            sent_at INTEGER NOT NULL,
+            PRIMARY KEY (call_id, volunteer_id, endpoint)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX push_sent_volunteer ON push_sent(volunteer_id);
+        ALTER TABLE volunteers ADD COLUMN alert_lat REAL;
+        ALTER TABLE volunteers ADD COLUMN alert_lon REAL;
+        ALTER TABLE volunteers ADD COLUMN standing_available INTEGER CHECK (standing_available IN (0, 1));
+        ALTER TABLE volunteers ADD COLUMN standing_until INTEGER;
+        """
 
     /// PROTOCOL.md §7: dispatch settings and funnel counters on calls, party sizes, fatigue
     /// limits, and the funnel, check-in, standby, suppression and message records.

@@ -258,11 +258,12 @@ public final class Store: Sendable {
             try db.execute(
                 sql: """
                     UPDATE volunteers SET display_name = ?, skills = ?, max_distance_km = ?, contact = ?,
-                        max_alerts_per_day = ?, quiet_from = ?, quiet_to = ?
+                        max_alerts_per_day = ?, quiet_from = ?, quiet_to = ?, alert_lat = ?, alert_lon = ?
                     WHERE id = ?
                     """,
                 arguments: [p.displayName, SkillList.encode(p.skills), p.maxDistanceKm, p.contact,
-                            p.fatigue.maxAlertsPerDay, p.fatigue.quietHours?.from, p.fatigue.quietHours?.to, p.id])
+                            p.fatigue.maxAlertsPerDay, p.fatigue.quietHours?.from, p.fatigue.quietHours?.to,
+                            p.alertArea?.lat, p.alertArea?.lon, p.id])
             let replaced = old.map { ($0["display_name"] as String?) != p.displayName || ($0["contact"] as String?) != p.contact } ?? false
             return (db.changesCount == 1, replaced)
         }
@@ -270,7 +271,8 @@ public final class Store: Sendable {
         return updated
     }
 
-    /// Erases a volunteer's profile and contact, physically (``flushErasures()``).
+    /// Erases a volunteer's profile and contact, physically (``flushErasures()``), with
+    /// their push subscriptions, alert area and push records (PROTOCOL.md §8).
     /// Confirmations, alerts and declines stay, keyed by the now anonymous id.
     public func deleteVolunteer(id: String) async throws {
         try await pool.write { db in
@@ -300,7 +302,10 @@ public final class Store: Sendable {
                 checkOuts: try events("SELECT x.call_id, c.title, x.checked_out_at AS at FROM checkins x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? AND x.checked_out_at IS NOT NULL ORDER BY at"),
                 standby: try events("SELECT x.call_id, c.title, x.queued_at AS at FROM standby x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"),
                 funnel: try events("SELECT x.call_id, c.title || ' (' || x.stage || ')' AS title, x.at FROM funnel x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY x.at"),
-                heldBack: try events("SELECT x.call_id, c.title || ' (' || x.reason || ')' AS title, x.at FROM suppressions x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY x.at"))
+                heldBack: try events("SELECT x.call_id, c.title || ' (' || x.reason || ')' AS title, x.at FROM suppressions x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY x.at"),
+                pushSubscriptions: try Row.fetchAll(
+                    db, sql: "SELECT endpoint, created_at FROM push_subscriptions WHERE volunteer_id = ? ORDER BY seq", arguments: [id]
+                ).map { (endpoint: $0["endpoint"], createdAt: Timestamp($0["created_at"] as Int64)) })
         }
     }
 
@@ -404,4 +409,6 @@ public struct VolunteerExport: Sendable {
     public var funnel: [Event]
     /// Alerts held back by fatigue limits (the reason in the title).
     public var heldBack: [Event]
+    /// Push subscriptions: only the endpoint and when it was stored (never the keys).
+    public var pushSubscriptions: [(endpoint: String, createdAt: Timestamp)]
 }

@@ -95,6 +95,15 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("drain-delay"), help: "Seconds /readyz answers 503 on SIGTERM before sockets are closed with 1001 (env HELFERRUF_DRAIN_DELAY; default 0).")
     var drainDelay: String?
 
+    @Option(name: .customLong("push-subject"), help: ArgumentHelp("The operator named in every Web Push VAPID token, a mailto: or https: URI; set it to a real address in production (env HELFERRUF_PUSH_SUBJECT; default \(PushSubject.default)).", valueName: "uri"))
+    var pushSubject: String?
+
+    @Option(name: .customLong("push-endpoints"), help: ArgumentHelp("Comma-separated origins that push subscription endpoints may point to; a host may start with *. for any subdomain; http:// only where listed (env HELFERRUF_PUSH_ENDPOINTS; default \(PushEndpointPolicy.defaultList)).", valueName: "origins"))
+    var pushEndpoints: String?
+
+    @Option(name: .customLong("push-fallback-seconds"), help: "Seconds a socket alert may go without the client's \"received\" before it is also sent by Web Push, 1 to 600 (env HELFERRUF_PUSH_FALLBACK_SECONDS; default 10).")
+    var pushFallbackSeconds: String?
+
     /// The settings after flags, environment and defaults, checked.
     func resolved() throws -> (ServerConfiguration, logFormat: String) {
         var config = ServerConfiguration()
@@ -153,6 +162,15 @@ struct Serve: AsyncParsableCommand {
             value -> Bool?? in ["on": true, "off": false][value].map { .some($0) }
         }
         config.accounts.bcryptCost = try bcrypt.value()
+        config.push.subject = try Environment.value(pushSubject, "HELFERRUF_PUSH_SUBJECT", "--push-subject", default: PushSubject.default) {
+            PushSubject.isValid($0) ? $0 : nil
+        }
+        config.push.endpoints = try Environment.value(pushEndpoints, "HELFERRUF_PUSH_ENDPOINTS", "--push-endpoints", default: PushEndpointPolicy.standard) {
+            (try? PushEndpointPolicy(list: $0)).flatMap { $0.origins.isEmpty ? nil : $0 }
+        }
+        config.push.fallbackSeconds = try Environment.value(pushFallbackSeconds, "HELFERRUF_PUSH_FALLBACK_SECONDS", "--push-fallback-seconds", default: 10.0) {
+            Double($0).flatMap { $0.isFinite && (1...600).contains($0) ? $0 : nil }
+        }
         return (config, format)
     }
 

@@ -191,5 +191,18 @@ func request(_ port: Int, _ method: HTTPRequest.Method, _ path: String, token: S
     @Test func invalidOptionsStopTheStart() throws {
         #expect(try Binary.run(["serve", "--port", "70000"]).0 != 0)
         #expect(try Binary.run(["serve", "--rate-limits", "sometimes"]).0 != 0)
+        #expect(try Binary.run(["serve", "--push-subject", "admin@localhost"]).0 != 0)
+        #expect(try Binary.run(["serve", "--push-endpoints", "https://fcm.googleapis.com/path"]).0 != 0)
+        #expect(try Binary.run(["serve", "--push-fallback-seconds", "0"]).0 != 0)
+        #expect(try Binary.run(["serve"], environment: ["HELFERRUF_PUSH_ENDPOINTS": "evil.com"]).0 != 0)
+    }
+
+    @Test func helpShowsThePushOptionsWithTheirDefaults() throws {
+        let help = try Binary.runCapturingErrors(["serve", "--help"])
+        let text = (help.out + help.err).replacingOccurrences(of: "\n", with: " ").split(separator: " ").joined(separator: " ")
+        for expected in ["--push-subject", "HELFERRUF_PUSH_SUBJECT", "mailto:admin@localhost", "--push-endpoints", "HELFERRUF_PUSH_ENDPOINTS",
+                         "https://updates.push.services.mozilla.com", "--push-fallback-seconds", "HELFERRUF_PUSH_FALLBACK_SECONDS", "default 10"] {
+            #expect(text.contains(expected), "\(expected)")
+        }
     }
 }

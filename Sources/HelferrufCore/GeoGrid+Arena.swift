@@ -182,6 +182,8 @@ extension GeoGrid {
     }
 
     /// The arena's arrays as buffers: one uniqueness check per copy, not one per entry.
+    /// The buffers are valid only inside `body` (they must not escape it); callers index
+    /// them with cell runs, which stay inside the arrays (see ``Arena``).
     mutating func withArena(_ body: (UnsafeMutableBufferPointer<Double>, UnsafeMutableBufferPointer<Double>,
                                      UnsafeMutableBufferPointer<UInt32>, UnsafeMutableBufferPointer<UInt32>) -> Void) {
         lats.withUnsafeMutableBufferPointer { lats in

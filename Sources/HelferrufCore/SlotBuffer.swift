@@ -1,6 +1,13 @@
 /// A growable list of slots that radius queries append to. Reused across queries, it
 /// allocates only when a result is larger than any before; appending a cell costs one
 /// capacity check, not one per slot.
+///
+/// Why a raw pointer is safe here: `base` is owned by this object alone (allocated in
+/// `init` and `grow`, freed in `grow` and `deinit`), writers go through ``reserve(_:)``,
+/// which makes room before it hands out the pointer, and only ``commit(_:)`` makes written
+/// slots readable; reads check their index (``subscript(_:)`` traps past `count`). The class
+/// is not `Sendable`, so the compiler keeps each buffer with one owner (the matcher, under
+/// the hub's lock).
 public final class SlotBuffer {
     public private(set) var count = 0
     private(set) var base: UnsafeMutablePointer<UInt32>

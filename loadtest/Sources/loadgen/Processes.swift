@@ -215,6 +215,9 @@ enum LoadError: Error, CustomStringConvertible {
 
 /// Stops every process this run started when the run itself is interrupted (SIGINT, SIGTERM),
 /// so that no server, nginx or client process outlives it.
+///
+/// `@unchecked Sendable`: `actions` is read and written only while `lock` is held; `sources`
+/// is written once per signal at start-up, before any handler can run.
 final class Cleanup: @unchecked Sendable {
     static let shared = Cleanup()
     private let lock = NSLock()

@@ -1,0 +1,267 @@
+import Foundation
+import Testing
+
+@testable import HelferrufPush
+
+/// A delivery talking to a ``ScriptedPushService`` over real loopback sockets.
+final class DeliveryRig: Sendable {
+    let service: ScriptedPushService
+    let delivery: PushDelivery
+    let key: VAPIDKey
+    let subscriber = TestSubscriber()
+    /// The status of every HTTP exchange, as the `onAttempt` hook saw it (nil: no answer).
+    let attempts: Locked<[Int?]>
+
+    /// Runs `body` with a started service and delivery, and stops both afterwards.
+    static func with(
+        maximumConcurrentRequests: Int = 32, queueCapacity: Int = 100, requestTimeout: Duration = .seconds(10),
+        maximumAttempts: Int = 5, allowing origins: ((ScriptedPushService) -> String)? = nil,
+        script: @escaping ScriptedPushService.Script,
+        _ body: (DeliveryRig) async throws -> Void
+    ) async throws {
+        let service = try await ScriptedPushService.start(script: script)
+        let rig = try DeliveryRig(
+            service: service, policy: PushEndpointPolicy(origins: origins?(service) ?? service.origin),
+            configuration: .init(
+                maximumConcurrentRequests: maximumConcurrentRequests, queueCapacity: queueCapacity,
+                requestTimeout: requestTimeout,
+                retry: PushRetryPolicy(maximumAttempts: maximumAttempts, backoffBase: .milliseconds(10))))
+        do {
+            try await body(rig)
+        } catch {
+            await rig.delivery.shutdown(gracePeriod: .zero)
+            try await service.stop()
+            throw error
+        }
+        await rig.delivery.shutdown(gracePeriod: .seconds(1))
+        try await service.stop()
+    }
+
+    private init(
+        service: ScriptedPushService, policy: PushEndpointPolicy, configuration: PushDelivery.Configuration
+    ) throws {
+        let key = VAPIDKey.generate()
+        let attempts = Locked<[Int?]>([])
+        self.service = service
+        self.key = key
+        self.delivery = PushDelivery(
+            signer: try VAPIDTokenSigner(key: key, subject: "mailto:ops@helferruf.example"),
+            policy: policy, configuration: configuration,
+            onAttempt: { [attempts] status, _ in attempts.update { $0.append(status) } })
+        self.attempts = attempts
+    }
+
+    func message(
+        path: String = "/push/1", endpoint: String? = nil, payload: String = #"{"type":"alert","callId":"c-1"}"#,
+        ttl: Int = 3600, urgency: PushUrgency = .high, topic: String? = "call-c-1"
+    ) throws -> PushMessage {
+        try PushMessage(
+            subscription: subscriber.subscription(endpoint: endpoint ?? service.endpoint(path)),
+            payload: Data(payload.utf8), ttl: ttl, urgency: urgency, topic: topic.flatMap(PushTopic.init))
+    }
+
+    struct NotAccepted: Error {}
+
+    /// Submits and waits for the result.
+    func send(_ message: PushMessage, stillWanted: @escaping @Sendable () -> Bool = { true }) async throws -> PushResult {
+        try await withCheckedThrowingContinuation { continuation in
+            let accepted = delivery.submit(message, stillWanted: stillWanted) { continuation.resume(returning: $0) }
+            if !accepted { continuation.resume(throwing: NotAccepted()) }
+        }
+    }
+}
+
+@Suite struct PushDeliveryTests {
+    @Test func deliveredRequestIsWellFormedEncryptedAndSigned() async throws {
+        try await DeliveryRig.with(script: { _, _ in .status(201) }) { rig in
+            let payload = #"{"type":"alert","callId":"c-1","title":"Sandsäcke füllen"}"#
+            let result = try await rig.send(rig.message(payload: payload, ttl: 5400))
+            #expect(result == PushResult(outcome: .delivered, attempts: 1, lastStatus: 201))
+
+            let request = try #require(rig.service.requests.first)
+            #expect(rig.service.requests.count == 1)
+            #expect(request.method == .POST)
+            #expect(request.path == "/push/1")
+            #expect(request.headers["TTL"] == ["5400"])
+            #expect(request.headers["Urgency"] == ["high"])
+            #expect(request.headers["Topic"] == ["call-c-1"])
+            #expect(request.headers["Content-Encoding"] == ["aes128gcm"])
+            #expect(request.headers["Content-Type"] == ["application/octet-stream"])
+            #expect(request.headers["Content-Length"] == ["\(request.body.count)"])
+
+            let plaintext = try UserAgentDecrypter.decrypt(
+                request.body, privateKey: rig.subscriber.privateKey, authSecret: rig.subscriber.authSecret)
+            #expect(String(decoding: plaintext, as: UTF8.self) == payload)
+
+            let authorization = try #require(request.headers["Authorization"].first)
+            let token = try VAPIDVerifier.verify(authorization: authorization)
+            #expect(token.publicKey == rig.key.publicKeyBase64URL)
+            #expect(token.claims["aud"] as? String == rig.service.origin)
+            #expect(token.claims["sub"] as? String == "mailto:ops@helferruf.example")
+            let expiry = try #require(token.claims["exp"] as? Int)
+            let now = Int(Date().timeIntervalSince1970)
+            #expect(expiry > now && expiry <= now + 24 * 3600)
+        }
+    }
+
+    @Test func normalUrgencyAndNoTopicAreSentAsGiven() async throws {
+        try await DeliveryRig.with(script: { _, _ in .status(200) }) { rig in
+            _ = try await rig.send(rig.message(ttl: 0, urgency: .normal, topic: nil))
+            let request = try #require(rig.service.requests.first)
+            #expect(request.headers["Urgency"] == ["normal"])
+            #expect(request.headers["TTL"] == ["0"])
+            #expect(request.headers["Topic"].isEmpty)
+        }
+    }
+
+    @Test(arguments: [404, 410])
+    func goneAfterOneRequest(status: Int) async throws {
+        try await DeliveryRig.with(script: { _, _ in .status(status) }) { rig in
+            let result = try await rig.send(rig.message())
+            #expect(result == PushResult(outcome: .gone, attempts: 1, lastStatus: status))
+            #expect(rig.service.requests.count == 1)
+        }
+    }
+
+    @Test(arguments: [400, 403, 413, 301])
+    func rejectedWithoutRetry(status: Int) async throws {
+        try await DeliveryRig.with(script: { _, _ in .status(status, [("Location", "http://169.254.169.254/")]) }) { rig in
+            let result = try await rig.send(rig.message())
+            #expect(result == PushResult(outcome: .rejected, attempts: 1, lastStatus: status))
+            #expect(rig.service.requests.count == 1)
+        }
+    }
+
+    @Test func tooManyRequestsHonoursRetryAfterThenDelivers() async throws {
+        let script: ScriptedPushService.Script = { _, index in
+            index == 0 ? .status(429, [("Retry-After", "1")]) : .status(201)
+        }
+        try await DeliveryRig.with(script: script) { rig in
+            let result = try await rig.send(rig.message())
+            #expect(result == PushResult(outcome: .delivered, attempts: 2, lastStatus: 201))
+            let requests = rig.service.requests
+            #expect(requests.count == 2)
+            if requests.count == 2 {
+                #expect(requests[1].arrived - requests[0].arrived >= .seconds(1))
+                #expect(requests[1].body == requests[0].body)
+            }
+        }
+    }
+
+    @Test func serverErrorsFailAfterExactlyFiveRequests() async throws {
+        try await DeliveryRig.with(script: { _, _ in .status(500) }) { rig in
+            let result = try await rig.send(rig.message())
+            #expect(result == PushResult(outcome: .failed, attempts: 5, lastStatus: 500))
+            #expect(rig.service.requests.count == 5)
+            #expect(rig.attempts.value == [500, 500, 500, 500, 500])
+        }
+    }
+
+    @Test func networkErrorsAreRetried() async throws {
+        try await DeliveryRig.with(script: { _, index in index < 2 ? .close : .status(201) }) { rig in
+            let result = try await rig.send(rig.message())
+            #expect(result.outcome == .delivered)
+            #expect(result.attempts == 3)
+            #expect(rig.service.requests.count == 3)
+        }
+    }
+
+    @Test func timeoutsAreRetriedAndThenFail() async throws {
+        try await DeliveryRig.with(
+            requestTimeout: .milliseconds(200), maximumAttempts: 2,
+            script: { _, _ in .status(201, after: .seconds(2)) }
+        ) { rig in
+            let started = ContinuousClock.now
+            let result = try await rig.send(rig.message())
+            #expect(result.outcome == .failed)
+            #expect(result.attempts == 2)
+            #expect(result.lastStatus == nil && result.lastError != nil)
+            #expect(ContinuousClock.now - started < .seconds(2))
+        }
+    }
+
+    @Test func notStillWantedIsAbandonedWithoutAnotherRequest() async throws {
+        try await DeliveryRig.with(script: { _, _ in .status(503) }) { rig in
+            let result = try await rig.send(rig.message(), stillWanted: { false })
+            #expect(result == PushResult(outcome: .abandoned, attempts: 1, lastStatus: 503))
+            #expect(rig.service.requests.count == 1)
+        }
+    }
+
+    @Test func endpointOffTheListIsRefusedWithoutARequest() async throws {
+        try await DeliveryRig.with(
+            allowing: { "http://127.0.0.1:\($0.port + 1),https://fcm.googleapis.com" }, script: { _, _ in .status(201) }
+        ) { rig in
+            for endpoint in [rig.service.endpoint(), "http://localhost:\(rig.service.port)/push/1", "not a url"] {
+                let result = try await rig.send(rig.message(endpoint: endpoint))
+                #expect(result == PushResult(outcome: .refused, attempts: 0))
+            }
+            #expect(rig.service.requests.isEmpty)
+        }
+    }
+
+    @Test func fullQueueRefusesSubmission() async throws {
+        try await DeliveryRig.with(
+            maximumConcurrentRequests: 1, queueCapacity: 2, script: { _, _ in .status(201, after: .milliseconds(300)) }
+        ) { rig in
+            let results = Locked<[PushResult]>([])
+            for _ in 0..<3 {
+                #expect(rig.delivery.submit(try rig.message()) { result in results.update { $0.append(result) } })
+            }
+            #expect(rig.delivery.queueDepth == 2)
+            #expect(!rig.delivery.submit(try rig.message()) { _ in Issue.record("a refused submission completed") })
+            while results.value.count < 3 { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(results.value.allSatisfy { $0.outcome == .delivered })
+            #expect(rig.delivery.queueDepth == 0)
+        }
+    }
+
+    @Test func concurrencyNeverExceedsTheBound() async throws {
+        try await DeliveryRig.with(
+            maximumConcurrentRequests: 4, script: { _, _ in .status(201, after: .milliseconds(50)) }
+        ) { rig in
+            try await withThrowingTaskGroup(of: PushResult.self) { group in
+                for index in 0..<24 {
+                    let message = try rig.message(path: "/push/\(index)")
+                    group.addTask { try await rig.send(message) }
+                }
+                for try await result in group { #expect(result.outcome == .delivered) }
+            }
+            #expect(rig.service.requests.count == 24)
+            #expect(rig.service.maximumInFlight == 4)
+        }
+    }
+
+    @Test func waitingRetriesHoldNoSlot() async throws {
+        let script: ScriptedPushService.Script = { path, _ in
+            path == "/dead" ? .status(503, [("Retry-After", "1")]) : .status(201)
+        }
+        try await DeliveryRig.with(maximumConcurrentRequests: 1, script: script) { rig in
+            async let dead = rig.send(rig.message(path: "/dead"), stillWanted: { false })
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(rig.delivery.waitingRetryCount == 1)
+            let started = ContinuousClock.now
+            let live = try await rig.send(rig.message(path: "/live"))
+            #expect(live.outcome == .delivered)
+            #expect(ContinuousClock.now - started < .milliseconds(900))
+            #expect(try await dead.outcome == .abandoned)
+        }
+    }
+
+    @Test func shutdownDropsQueuedAndWaitingMessagesAndRefusesNewOnes() async throws {
+        try await DeliveryRig.with(
+            maximumConcurrentRequests: 1, script: { path, _ in path == "/slow" ? .status(201, after: .seconds(5)) : .status(500) }
+        ) { rig in
+            let results = Locked<[String: PushResult]>([:])
+            for path in ["/slow", "/queued", "/queued-too"] {
+                rig.delivery.submit(try rig.message(path: path)) { result in results.update { $0[path] = result } }
+            }
+            await rig.delivery.shutdown(gracePeriod: .milliseconds(100))
+            let final = results.value
+            #expect(final.count == 3)
+            #expect(final.values.allSatisfy { $0.outcome == .dropped })
+            #expect(final["/slow"]?.attempts == 1)
+            #expect(!rig.delivery.submit(try rig.message()) { _ in })
+        }
+    }
+}

@@ -34,8 +34,13 @@ extension PushDelivery {
 
     /// Makes one request for `job` and classifies the answer.
     func send(_ job: inout Job) async -> Step {
-        guard let endpoint = PushEndpoint(job.message.subscription.endpoint), policy.allows(endpoint) else {
-            logger.warning("push endpoint not allowed; nothing sent")
+        // The endpoint is a capability URL: only its origin is ever logged.
+        guard let endpoint = PushEndpoint(job.message.subscription.endpoint) else {
+            logger.warning("push endpoint is not a URL this client calls; nothing sent")
+            return .finished(.refused)
+        }
+        guard policy.allows(endpoint) else {
+            logger.warning("push endpoint not allowed; nothing sent", metadata: ["origin": "\(endpoint.origin)"])
             return .finished(.refused)
         }
         var request = HTTPClientRequest(url: endpoint.url)

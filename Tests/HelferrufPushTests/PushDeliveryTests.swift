@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 
 @testable import HelferrufPush
@@ -11,6 +12,8 @@ final class DeliveryRig: Sendable {
     let subscriber = TestSubscriber()
     /// The status of every HTTP exchange, as the `onAttempt` hook saw it (nil: no answer).
     let attempts: Locked<[Int?]>
+    /// Every result, as the `onResult` hook saw it.
+    let results: Locked<[PushResult]>
 
     /// Runs `body` with a started service and delivery, and stops both afterwards.
     static func with(
@@ -42,13 +45,18 @@ final class DeliveryRig: Sendable {
     ) throws {
         let key = VAPIDKey.generate()
         let attempts = Locked<[Int?]>([])
+        let results = Locked<[PushResult]>([])
+        var logger = Logger(label: "helferruf.push.test")
+        logger.logLevel = .error
         self.service = service
         self.key = key
         self.delivery = PushDelivery(
             signer: try VAPIDTokenSigner(key: key, subject: "mailto:ops@helferruf.example"),
-            policy: policy, configuration: configuration,
-            onAttempt: { [attempts] status, _ in attempts.update { $0.append(status) } })
+            policy: policy, configuration: configuration, logger: logger,
+            onAttempt: { status, _ in attempts.update { $0.append(status) } },
+            onResult: { result, _ in results.update { $0.append(result) } })
         self.attempts = attempts
+        self.results = results
     }
 
     func message(
@@ -123,7 +131,7 @@ final class DeliveryRig: Sendable {
         }
     }
 
-    @Test(arguments: [400, 403, 413, 301])
+    @Test(arguments: [400, 403, 413, 301, 600, 999])
     func rejectedWithoutRetry(status: Int) async throws {
         try await DeliveryRig.with(script: { _, _ in .status(status, [("Location", "http://169.254.169.254/")]) }) { rig in
             let result = try await rig.send(rig.message())
@@ -154,6 +162,7 @@ final class DeliveryRig: Sendable {
             #expect(result == PushResult(outcome: .failed, attempts: 5, lastStatus: 500))
             #expect(rig.service.requests.count == 5)
             #expect(rig.attempts.value == [500, 500, 500, 500, 500])
+            #expect(rig.results.value == [result])
         }
     }
 

@@ -126,7 +126,7 @@ public final class PushDelivery: Sendable {
     /// Queued messages and those waiting for a retry end as `dropped` at once; requests in
     /// flight get `gracePeriod` to finish and are cancelled after it (also `dropped`, unless
     /// their answer came). Every completion has been called when this returns. Calls after
-    /// the first return at once.
+    /// the first return at once. Cancelling the caller does not shorten the grace period.
     public func shutdown(gracePeriod: Duration = .seconds(5)) async {
         let stopping: (queued: [Job], retries: [Task<Void, Never>])? = state.withLock { state in
             guard state.accepting else { return nil }
@@ -136,6 +136,19 @@ public final class PushDelivery: Sendable {
         guard let (queued, retries) = stopping else { return }
         for job in queued { finish(job, .dropped) }
         for task in retries { task.cancel() }
+        // Waits in a task of its own: a cancelled caller's sleeps would return at once and
+        // turn the waits into busy loops.
+        await Task { await self.drain(gracePeriod: gracePeriod) }.value
+        do {
+            try await client.shutdown()
+        } catch {
+            logger.warning("push HTTP client did not shut down cleanly", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Waits up to `gracePeriod` for requests in flight, cancels the rest, and waits until
+    /// every task has ended.
+    private func drain(gracePeriod: Duration) async {
         let clock = ContinuousClock()
         let deadline = clock.now + gracePeriod
         while state.withLock({ !$0.attemptTasks.isEmpty }), clock.now < deadline {
@@ -144,11 +157,6 @@ public final class PushDelivery: Sendable {
         for task in state.withLock({ Array($0.attemptTasks.values) }) { task.cancel() }
         while state.withLock({ !$0.attemptTasks.isEmpty || !$0.retryTasks.isEmpty }) {
             try? await clock.sleep(for: .milliseconds(10))
-        }
-        do {
-            try await client.shutdown()
-        } catch {
-            logger.warning("push HTTP client did not shut down cleanly", metadata: ["error": "\(error)"])
         }
     }
 

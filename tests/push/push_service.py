@@ -19,13 +19,15 @@ subscription 410; otherwise the script decides (default 201).
 Requirements: PyPI's cryptography and http_ece (pip install cryptography http_ece).
 
 Usage:
-  push_service.py [--host 127.0.0.1] [--port 0] [--subscriptions 1] [--log FILE]
-                  [--script 201[,STATUS...]] [--script-file FILE] [--ready-file FILE]
+  push_service.py [--host 127.0.0.1] [--port 0] [--subscriber KEY:AUTH ...] [--subscriptions N]
+                  [--log FILE] [--script 201[,STATUS...]] [--script-file FILE] [--ready-file FILE]
 
 On startup it prints one JSON line to stdout (and writes it to --ready-file if given):
   {"origin": "http://127.0.0.1:PORT",
    "subscriptions": [{"endpoint": ".../push/1", "keys": {"p256dh": "...", "auth": "..."}}, ...]}
-Each subscription is a PushSubscription.toJSON() with its own fresh subscriber key pair.
+Each subscription is a PushSubscription.toJSON(): /push/1, /push/2, ... first those given with
+--subscriber (base64url private scalar and auth secret, e.g. a browser's keys exported for a
+test), then --subscriptions more with fresh key pairs (default 1 when none is given).
 
 Scripted answers. --script is a comma-separated list of answers used for each subscription
 that has no override: the n-th request to a subscription gets the n-th answer, the last one
@@ -77,10 +79,10 @@ def b64url_encode(data):
 
 
 class Subscription:
-    def __init__(self, path, origin):
+    def __init__(self, path, origin, private_key=None, auth=None):
         self.path = path
-        self.private_key = ec.generate_private_key(ec.SECP256R1())
-        self.auth = os.urandom(16)
+        self.private_key = private_key or ec.generate_private_key(ec.SECP256R1())
+        self.auth = auth or os.urandom(16)
         public = self.private_key.public_key().public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
         self.json = {"endpoint": origin + path, "keys": {"p256dh": b64url_encode(public), "auth": b64url_encode(self.auth)}}
@@ -147,10 +149,10 @@ class PushService:
         self.default_answers = parse_answers(args.script)
         self.origin = None
 
-    def add_subscription(self):
+    def add_subscription(self, private_key=None, auth=None):
         with self.lock:
             path = f"/push/{len(self.subscriptions) + 1}"
-            subscription = Subscription(path, self.origin)
+            subscription = Subscription(path, self.origin, private_key, auth)
             self.subscriptions[path] = subscription
             return subscription.json
 
@@ -276,10 +278,14 @@ def make_handler(service):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--subscriptions", type=int, default=1, help="subscriptions made at startup")
+    parser.add_argument("--subscriber", action="append", default=[], metavar="KEY:AUTH",
+                        help="a subscription with these keys: base64url of the 32-byte P-256 private scalar and of "
+                             "the 16-byte auth secret (repeatable; these come first, as /push/1, /push/2, ...)")
+    parser.add_argument("--subscriptions", type=int, default=None,
+                        help="subscriptions with fresh keys made at startup (default 1, or 0 with --subscriber)")
     parser.add_argument("--log", help="append one JSON line per received push")
     parser.add_argument("--script", default="201", help="answers for paths without override, e.g. 429:1,201")
     parser.add_argument("--script-file", help="JSON {path: answers} overrides, re-read on each request")
@@ -291,7 +297,19 @@ def main():
     server = ThreadingHTTPServer((args.host, args.port), make_handler(service))
     server.daemon_threads = True
     service.origin = f"http://{args.host}:{server.server_address[1]}"
-    subscriptions = [service.add_subscription() for _ in range(args.subscriptions)]
+    subscriptions = []
+    for given in args.subscriber:
+        key_text, _, auth_text = given.partition(":")
+        try:
+            private_key = ec.derive_private_key(int.from_bytes(b64url_decode(key_text), "big"), ec.SECP256R1())
+            auth = b64url_decode(auth_text)
+            if len(auth) != 16:
+                raise ValueError("the auth secret must be 16 bytes")
+        except ValueError as error:
+            parser.error(f"--subscriber {given!r}: {error}")
+        subscriptions.append(service.add_subscription(private_key, auth))
+    generated = args.subscriptions if args.subscriptions is not None else (0 if args.subscriber else 1)
+    subscriptions += [service.add_subscription() for _ in range(generated)]
     ready = json.dumps({"origin": service.origin, "subscriptions": subscriptions})
     if args.ready_file:
         with open(args.ready_file, "w") as file:

@@ -133,3 +133,21 @@ def test_push_service_verdicts(push_service, case, expected):
 def test_push_service_unknown_subscription_is_gone(push_service):
     unknown = dict(push_service["subscriptions"][0], endpoint=push_service["origin"] + "/push/99")
     assert send(push_service["origin"], unknown) == 410
+
+
+def test_push_service_uses_given_subscriber_keys(tmp_path):
+    # RFC 8291 Appendix A's user agent: its key pair and auth secret.
+    process = subprocess.Popen(
+        [sys.executable, str(HERE / "push_service.py"),
+         "--subscriber", "q1dXpw3UpT5VOmu_cf_v6ih07Aems3njxI-JWgLcM94:BTBZMqHH6r4Tts7J_aSIgg"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        ready = json.loads(process.stdout.readline())
+        [subscription] = ready["subscriptions"]
+        assert subscription["keys"] == {
+            "p256dh": "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+            "auth": "BTBZMqHH6r4Tts7J_aSIgg"}
+        assert send(ready["origin"], subscription) == 201
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -42,9 +42,13 @@ public enum PushMessageError: Error, Sendable, Equatable {
 /// The `Urgency` header (RFC 8030 §5.3). Alerts are `high`; updates that only tidy up the
 /// device's notifications are `normal`.
 public enum PushUrgency: String, Sendable, CaseIterable {
+    /// Deliver on power and Wi-Fi only (RFC 8030's example: advertisements).
     case veryLow = "very-low"
+    /// Deliver on power or Wi-Fi.
     case low
+    /// Deliver unless the battery is low: the contract's `call_update`.
     case normal
+    /// Deliver at once, even on a low battery: the contract's alerts.
     case high
 }
 

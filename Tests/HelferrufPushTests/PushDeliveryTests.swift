@@ -156,6 +156,25 @@ final class DeliveryRig: Sendable {
         }
     }
 
+    @Test func retryAfterAsAnHTTPDateIsHonoured() async throws {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        let script: ScriptedPushService.Script = { _, index in
+            index == 0 ? .status(503, [("Retry-After", formatter.string(from: Date().addingTimeInterval(2)))]) : .status(201)
+        }
+        try await DeliveryRig.with(script: script) { rig in
+            let result = try await rig.send(rig.message())
+            #expect(result == PushResult(outcome: .delivered, attempts: 2, lastStatus: 201))
+            let requests = rig.service.requests
+            if requests.count == 2 {
+                // The date has whole seconds: two seconds ahead is more than one from now.
+                #expect(requests[1].arrived - requests[0].arrived >= .seconds(1))
+            }
+        }
+    }
+
     @Test func serverErrorsFailAfterExactlyFiveRequests() async throws {
         try await DeliveryRig.with(script: { _, _ in .status(500) }) { rig in
             let result = try await rig.send(rig.message())

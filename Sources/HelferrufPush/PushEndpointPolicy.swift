@@ -35,9 +35,9 @@ public struct PushEndpointPolicy: Sendable, Hashable {
         for entry in list.split(separator: ",") {
             let text = entry.trimmingSpaces
             guard !text.isEmpty else { continue }
-            guard let parts = OriginParts(text, allowingPath: false, allowingWildcard: true),
-                !text.contains("?")
-            else { throw PushEndpointPolicyError(entry: text) }
+            guard let parts = OriginParts(text, allowingPath: false, allowingWildcard: true) else {
+                throw PushEndpointPolicyError(entry: text)
+            }
             parsed.append(Origin(scheme: parts.scheme, host: parts.host, port: parts.port, isWildcard: parts.isWildcard))
         }
         guard !parsed.isEmpty else { throw PushEndpointPolicyError(entry: list) }

@@ -2,7 +2,6 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
-import Synchronization
 
 /// Sends Web Push messages (RFC 8030) for the whole server over one HTTP client.
 ///
@@ -56,7 +55,7 @@ public final class PushDelivery: Sendable {
     let logger: Logger
     let onAttempt: AttemptObserver?
     let onResult: ResultObserver?
-    let state = Mutex(State())
+    let state = LockedState(State())
 
     /// - Parameters:
     ///   - signer: makes the VAPID `Authorization` header.

@@ -246,17 +246,39 @@ final class DeliveryRig: Sendable {
 
     @Test func concurrencyNeverExceedsTheBound() async throws {
         try await DeliveryRig.with(
-            maximumConcurrentRequests: 4, script: { _, _ in .status(201, after: .milliseconds(50)) }
+            maximumConcurrentRequests: 4, script: { _, _ in .status(201, after: .milliseconds(200)) }
         ) { rig in
             try await withThrowingTaskGroup(of: PushResult.self) { group in
-                for index in 0..<24 {
+                for index in 0..<16 {
                     let message = try rig.message(path: "/push/\(index)")
                     group.addTask { try await rig.send(message) }
                 }
                 for try await result in group { #expect(result.outcome == .delivered) }
             }
-            #expect(rig.service.requests.count == 24)
+            #expect(rig.service.requests.count == 16)
             #expect(rig.service.maximumInFlight == 4)
+        }
+    }
+
+    @Test func submitIsSafeFromManyThreadsAtOnce() async throws {
+        try await DeliveryRig.with(maximumConcurrentRequests: 8, queueCapacity: 1000, script: { _, _ in .status(201) }) { rig in
+            let delivered = Locked(0)
+            let messages = try (0..<8).map { thread in try (0..<50).map { try rig.message(path: "/push/\(thread)-\($0)") } }
+            let threads = messages.map { batch in
+                Thread {
+                    for message in batch {
+                        rig.delivery.submit(message) { result in
+                            if result.outcome == .delivered { delivered.update { $0 += 1 } }
+                        }
+                    }
+                }
+            }
+            threads.forEach { $0.start() }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while delivered.value < 400, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(delivered.value == 400)
+            #expect(rig.service.requests.count == 400)
+            #expect(rig.service.maximumInFlight <= 8)
         }
     }
 

@@ -2,7 +2,6 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import Synchronization
 
 /// A push service on a real loopback socket (127.0.0.1, a free port) for the delivery tests:
 /// it records every request and answers what the test's script says.
@@ -42,8 +41,8 @@ final class ScriptedPushService: Sendable {
     }
 
     let script: Script
-    let counters = Mutex(Counters())
-    private let channel: Mutex<(any Channel)?> = Mutex(nil)
+    let counters = Locked(Counters())
+    private let channel = Locked<(any Channel)?>(nil)
 
     private init(script: @escaping Script) {
         self.script = script
@@ -64,24 +63,24 @@ final class ScriptedPushService: Sendable {
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        service.channel.withLock { $0 = channel }
+        service.channel.update { $0 = channel }
         return service
     }
 
     /// The port it listens on.
-    var port: Int { channel.withLock { $0?.localAddress?.port } ?? 0 }
+    var port: Int { channel.update { $0?.localAddress?.port } ?? 0 }
 
     /// `http://127.0.0.1:PORT`: the origin to allow and the expected VAPID audience.
     var origin: String { "http://127.0.0.1:\(port)" }
 
     func endpoint(_ path: String = "/push/1") -> String { origin + path }
 
-    var requests: [Request] { counters.withLock { $0.requests } }
+    var requests: [Request] { counters.update { $0.requests } }
 
-    var maximumInFlight: Int { counters.withLock { $0.maximumInFlight } }
+    var maximumInFlight: Int { counters.update { $0.maximumInFlight } }
 
     func stop() async throws {
-        try await channel.withLock { $0 }?.close()
+        try await channel.update { $0 }?.close()
     }
 
     /// Reads each request whole, records it and answers per the script.
@@ -108,7 +107,7 @@ final class ScriptedPushService: Sendable {
                 guard let head else { return }
                 let request = Request(
                     method: head.method, path: head.uri, headers: head.headers, body: body, arrived: .now)
-                let index = service.counters.withLock { counters in
+                let index = service.counters.update { counters in
                     counters.requests.append(request)
                     counters.inFlight += 1
                     counters.maximumInFlight = max(counters.maximumInFlight, counters.inFlight)
@@ -118,7 +117,7 @@ final class ScriptedPushService: Sendable {
                 let (seconds, attoseconds) = answer.delay.components
                 let delay = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
                 context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
-                    self.service.counters.withLock { $0.inFlight -= 1 }
+                    self.service.counters.update { $0.inFlight -= 1 }
                     if answer.closeConnection {
                         context.close(promise: nil)
                         return

@@ -15,7 +15,7 @@ public struct PushEndpoint: Sendable, Hashable {
     public let host: String
     /// The port the request goes to: the explicit one, else 443 or 80 by scheme.
     public let port: Int
-    /// The text as given, which is what gets requested.
+    /// The URL that gets requested: the text as given, with the scheme lowercased.
     public let url: String
 
     /// Parses `url`, or returns nil when it is not an endpoint this library would call.
@@ -26,7 +26,7 @@ public struct PushEndpoint: Sendable, Hashable {
         self.scheme = parts.scheme
         self.host = parts.host
         self.port = parts.port
-        self.url = url
+        self.url = parts.scheme + url.dropFirst(parts.scheme.utf8.count)
     }
 
     /// The origin (RFC 6454) `scheme://host[:port]`, with the port only when it is not the

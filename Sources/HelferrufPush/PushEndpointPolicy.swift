@@ -28,8 +28,8 @@ public struct PushEndpointPolicy: Sendable, Hashable {
     /// Parses a comma-separated origin list; spaces around entries are ignored.
     ///
     /// - Throws: ``PushEndpointPolicyError`` naming the first entry that is not an origin
-    ///   (a path, userinfo, query or a `*` other than a leading `*.` all make it one), or when
-    ///   the list is empty.
+    ///   (an entry with a path, userinfo, a query or a `*` other than a leading `*.` is not),
+    ///   or when the list is empty.
     public init(origins list: String) throws(PushEndpointPolicyError) {
         var parsed: [Origin] = []
         for entry in list.split(separator: ",") {

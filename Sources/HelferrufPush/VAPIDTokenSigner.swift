@@ -33,9 +33,8 @@ public final class VAPIDTokenSigner: Sendable {
     public init(
         key: VAPIDKey, subject: String, now: @escaping @Sendable () -> Date = { Date() }
     ) throws(VAPIDSubjectError) {
-        let lowered = subject.lowercased()
-        guard lowered.hasPrefix("mailto:") || lowered.hasPrefix("https://"),
-            subject.utf8.count > "https://".utf8.count, subject.utf8.count <= 512,
+        let scheme = ["mailto:", "https://"].first { subject.lowercased().hasPrefix($0) }
+        guard let scheme, (scheme.utf8.count + 1...512).contains(subject.utf8.count),
             subject.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
         else { throw VAPIDSubjectError(subject: subject) }
         self.key = key

@@ -52,6 +52,12 @@ import Testing
         #expect(try #require(PushEndpoint(url)).origin == origin)
     }
 
+    @Test func requestedURLKeepsTheTextButLowercasesTheScheme() throws {
+        let endpoint = try #require(PushEndpoint("HTTPS://FCM.googleapis.com/fcm/send/AbC:dEf"))
+        #expect(endpoint.url == "https://FCM.googleapis.com/fcm/send/AbC:dEf")
+        #expect(endpoint.host == "fcm.googleapis.com")
+    }
+
     @Test func tokenIsCachedPerAudienceUntilCloseToExpiry() throws {
         let clock = Locked(Date(timeIntervalSince1970: 1_800_000_000))
         let signer = try VAPIDTokenSigner(key: .generate(), subject: "https://helferruf.example", now: { clock.value })

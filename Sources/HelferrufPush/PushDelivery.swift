@@ -17,6 +17,19 @@ import NIOCore
 /// checked against the ``PushEndpointPolicy`` again; redirects are never followed.
 ///
 /// Call ``shutdown(gracePeriod:)`` before dropping the last reference: it ends the HTTP client.
+///
+/// ```swift
+/// let delivery = PushDelivery(
+///     signer: try VAPIDTokenSigner(key: storedKey, subject: "mailto:ops@example.org"),
+///     policy: try PushEndpointPolicy(origins: pushEndpoints),
+///     onResult: { result, _ in sent.increment(result: result.outcome.rawValue) })
+/// let message = try PushMessage(
+///     subscription: subscription, payload: alertJSON, ttl: secondsUntilEnd,
+///     urgency: .high, topic: PushTopic(digestOf: callID))
+/// delivery.submit(message, stillWanted: { call.isOpen }) { result in
+///     if result.outcome == .gone { deleteSubscription(subscription.endpoint) }
+/// }
+/// ```
 public final class PushDelivery: Sendable {
     /// Limits and timings.
     public struct Configuration: Sendable {

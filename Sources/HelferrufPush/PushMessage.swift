@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// One Web Push to one subscription (RFC 8030 §5): what to say, for how long, how urgently.
@@ -62,6 +63,13 @@ public struct PushTopic: Sendable, Hashable, CustomStringConvertible {
     public init?(_ value: String) {
         guard (1...32).contains(value.utf8.count), value.utf8.allSatisfy(Base64URL.isAlphabet) else { return nil }
         self.value = value
+    }
+
+    /// A topic for any text, such as a call id (a UUID has 36 characters, too many): the
+    /// base64url of the first 24 bytes of its SHA-256, 32 characters. Equal texts give equal
+    /// topics, so every message about one call replaces the one before.
+    public init(digestOf text: String) {
+        value = Base64URL.encode(SHA256.hash(data: Data(text.utf8)).prefix(24))
     }
 
     public var description: String { value }

@@ -63,6 +63,15 @@ import Testing
         #expect(PushTopic(topic) == nil)
     }
 
+    @Test func topicFromADigestIsAValidStableTopic() {
+        let id = "1dbe3fd4-6f1a-4c1e-9a57-3f0c2b8e5d71"
+        let topic = PushTopic(digestOf: id)
+        #expect(topic.value.count == 32)
+        #expect(PushTopic(topic.value) == topic)
+        #expect(PushTopic(digestOf: id) == topic)
+        #expect(PushTopic(digestOf: id + "x") != topic)
+    }
+
     @Test func messageChecksTTLAndPayloadSize() throws {
         let subscription = PushSubscription(endpoint: "https://fcm.googleapis.com/x", keys: try TestSubscriber().keys)
         for ttl in [0, 86_400] {

@@ -96,32 +96,22 @@ extension PushDelivery {
         return .retry(after: configuration.retry.delay(afterAttempt: job.attempts, retryAfter: retryAfter))
     }
 
-    /// Sends `request` and reads the answer's status and `Retry-After`, all within the
-    /// request timeout. The body is read (up to 64 KiB) and dropped, so the connection can
-    /// serve the next request.
+    /// Sends `request` and returns the answer's status and `Retry-After`. The client's
+    /// deadline covers everything up to the answer's head; the body is then read (up to
+    /// 64 KiB, within the same timeout) and dropped, so the connection can serve the next
+    /// request. A body that stalls or overflows does not change the answer.
     private func exchange(_ request: HTTPClientRequest) async throws -> (status: Int, retryAfter: String?) {
         let timeout = configuration.requestTimeout
-        return try await withThrowingTaskGroup(of: (status: Int, retryAfter: String?)?.self) { group in
-            group.addTask {
-                let response = try await self.client.execute(request, timeout: TimeAmount(timeout), logger: self.logger)
-                let retryAfter = response.headers.first(name: "Retry-After")
-                _ = try? await response.body.collect(upTo: 64 * 1024)
-                return (Int(response.status.code), retryAfter)
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let answer = first else { throw PushRequestTimeout() }
-            return answer
+        let response = try await client.execute(request, timeout: TimeAmount(timeout), logger: logger)
+        let answer = (Int(response.status.code), response.headers.first(name: "Retry-After"))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { _ = try? await response.body.collect(upTo: 64 * 1024) }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
         }
+        return answer
     }
-}
-
-/// A request that took longer than the configured timeout.
-struct PushRequestTimeout: Error, CustomStringConvertible {
-    var description: String { "push request timed out" }
 }
 
 /// A first-in, first-out queue of jobs without the cost of `Array.removeFirst`.

@@ -140,6 +140,22 @@ final class DeliveryRig: Sendable {
         }
     }
 
+    @Test func aLargeOrStalledAnswerBodyDoesNotChangeTheAnswer() async throws {
+        let script: ScriptedPushService.Script = { path, _ in
+            var answer = ScriptedPushService.Answer.status(201)
+            answer.bodyLength = path == "/large" ? 1 << 20 : 100
+            answer.stallBody = path == "/stalled"
+            return answer
+        }
+        try await DeliveryRig.with(requestTimeout: .milliseconds(300), script: script) { rig in
+            for path in ["/large", "/stalled", "/large"] {
+                let result = try await rig.send(rig.message(path: path))
+                #expect(result == PushResult(outcome: .delivered, attempts: 1, lastStatus: 201))
+            }
+            #expect(rig.service.requests.count == 3)
+        }
+    }
+
     @Test func tooManyRequestsHonoursRetryAfterThenDelivers() async throws {
         let script: ScriptedPushService.Script = { _, index in
             index == 0 ? .status(429, [("Retry-After", "1")]) : .status(201)

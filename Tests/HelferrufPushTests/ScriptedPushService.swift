@@ -23,6 +23,10 @@ final class ScriptedPushService: Sendable {
         var delay: Duration = .zero
         /// Close the connection instead of answering (a network error for the client).
         var closeConnection = false
+        /// Bytes of response body to send.
+        var bodyLength = 0
+        /// Send the head (announcing `bodyLength` bytes) and then nothing more.
+        var stallBody = false
 
         static func status(_ status: Int, _ headers: [(String, String)] = [], after delay: Duration = .zero) -> Answer {
             Answer(status: status, headers: headers, delay: delay)
@@ -123,10 +127,15 @@ final class ScriptedPushService: Sendable {
                         return
                     }
                     var headers = HTTPHeaders(answer.headers)
-                    headers.add(name: "Content-Length", value: "0")
+                    headers.add(name: "Content-Length", value: "\(answer.bodyLength)")
                     let responseHead = HTTPResponseHead(
                         version: head.version, status: HTTPResponseStatus(statusCode: answer.status), headers: headers)
                     context.write(self.wrapOutboundOut(.head(responseHead)), promise: nil)
+                    guard !answer.stallBody else { return context.flush() }
+                    if answer.bodyLength > 0 {
+                        let body = ByteBuffer(repeating: UInt8(ascii: "x"), count: answer.bodyLength)
+                        context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+                    }
                     context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
                 }
             }

@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "HelferrufCore", targets: ["HelferrufCore"]),
         .library(name: "HelferrufStore", targets: ["HelferrufStore"]),
         .library(name: "HelferrufServer", targets: ["HelferrufServer"]),
+        .library(name: "HelferrufPush", targets: ["HelferrufPush"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -33,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(name: "HelferrufCore"),
@@ -72,6 +74,17 @@ let package = Package(
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ]
         ),
+        // Web Push (RFC 8030/8291/8292) client: encryption, VAPID, the endpoint allow-list and
+        // delivery. Knows no server types, so the server depends on it, never the reverse.
+        .target(
+            name: "HelferrufPush",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "helferruf",
             dependencies: [
@@ -81,6 +94,17 @@ let package = Package(
             ]
         ),
         .testTarget(name: "HelferrufCoreTests", dependencies: ["HelferrufCore"]),
+        .testTarget(
+            name: "HelferrufPushTests",
+            dependencies: [
+                "HelferrufPush",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "HelferrufStoreTests",
             dependencies: ["HelferrufStore", .product(name: "GRDB", package: "GRDB.swift")]

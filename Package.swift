@@ -54,6 +54,7 @@ let package = Package(
                 "HelferrufCore",
                 "HelferrufStore",
                 "HelferrufSync",
+                "HelferrufPush",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "WSCore", package: "swift-websocket"),
@@ -74,11 +75,13 @@ let package = Package(
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ]
         ),
-        // Web Push (RFC 8030/8291/8292) client: encryption, VAPID, the endpoint allow-list and
-        // delivery. Knows no server types, so the server depends on it, never the reverse.
+        // Web Push (RFC 8030/8291/8292) client: encryption, VAPID and delivery. Uses Core's
+        // endpoint allow-list and base64url (pure rules) but knows no server or store types:
+        // the server depends on it, never the reverse.
         .target(
             name: "HelferrufPush",
             dependencies: [
+                "HelferrufCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -98,6 +101,7 @@ let package = Package(
             name: "HelferrufPushTests",
             dependencies: [
                 "HelferrufPush",
+                "HelferrufCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

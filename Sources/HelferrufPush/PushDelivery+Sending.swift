@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import HelferrufCore
 import NIOCore
 
 extension PushDelivery {
@@ -34,16 +35,14 @@ extension PushDelivery {
 
     /// Makes one request for `job` and classifies the answer.
     func send(_ job: inout Job) async -> Step {
-        // The endpoint is a capability URL: only its origin is ever logged.
-        guard let endpoint = PushEndpoint(job.message.subscription.endpoint) else {
-            logger.warning("push endpoint is not a URL this client calls; nothing sent")
+        // The endpoint is a capability URL: it is never logged, its origin only once allowed.
+        let url = job.message.subscription.endpoint
+        guard let origin = policy.origin(of: url) else {
+            logger.warning("push endpoint not allowed; nothing sent")
             return .finished(.refused)
         }
-        guard policy.allows(endpoint) else {
-            logger.warning("push endpoint not allowed; nothing sent", metadata: ["origin": "\(endpoint.origin)"])
-            return .finished(.refused)
-        }
-        var request = HTTPClientRequest(url: endpoint.url)
+        // The policy accepted `http(s)://…` in any case; the request names the scheme in lower case.
+        var request = HTTPClientRequest(url: url.prefix { $0 != ":" }.lowercased() + url.drop { $0 != ":" })
         do {
             let body = try job.body ?? WebPushEncryption.encrypt(job.message.payload, for: job.message.subscription.keys)
             job.body = body
@@ -53,7 +52,7 @@ extension PushDelivery {
             if let topic = job.message.topic { request.headers.add(name: "Topic", value: topic.value) }
             request.headers.add(name: "Content-Encoding", value: "aes128gcm")
             request.headers.add(name: "Content-Type", value: "application/octet-stream")
-            request.headers.add(name: "Authorization", value: try signer.authorization(for: endpoint))
+            request.headers.add(name: "Authorization", value: try signer.authorization(audience: origin))
             request.body = .bytes(ByteBuffer(bytes: body))
         } catch {
             job.lastError = "\(error)"
@@ -71,7 +70,7 @@ extension PushDelivery {
             if Task.isCancelled { return .finished(.dropped) }
             job.lastStatus = nil
             job.lastError = "\(error)"
-            logger.debug("push request failed", metadata: ["origin": "\(endpoint.origin)", "error": "\(error)"])
+            logger.debug("push request failed", metadata: ["origin": "\(origin)", "error": "\(error)"])
             return retryOrFail(job, retryAfter: nil)
         }
 
@@ -83,7 +82,7 @@ extension PushDelivery {
         case .gone:
             return .finished(.gone)
         case .rejected:
-            logger.info("push rejected", metadata: ["origin": "\(endpoint.origin)", "status": "\(answer.status)"])
+            logger.info("push rejected", metadata: ["origin": "\(origin)", "status": "\(answer.status)"])
             return .finished(.rejected)
         case .retry:
             let retryAfter = answer.retryAfter.flatMap { PushRetryPolicy.parseRetryAfter($0, now: Date()) }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import HelferrufCore
 import Logging
 import NIOCore
 
@@ -21,7 +22,7 @@ import NIOCore
 /// ```swift
 /// let delivery = PushDelivery(
 ///     signer: try VAPIDTokenSigner(key: storedKey, subject: "mailto:ops@example.org"),
-///     policy: try PushEndpointPolicy(origins: pushEndpoints),
+///     policy: try PushEndpointPolicy(list: pushEndpoints),
 ///     onResult: { result, _ in sent.increment(result: result.outcome.rawValue) })
 /// let message = try PushMessage(
 ///     subscription: subscription, payload: alertJSON, ttl: secondsUntilEnd,

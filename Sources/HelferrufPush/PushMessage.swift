@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HelferrufCore
 
 /// One Web Push to one subscription (RFC 8030 §5): what to say, for how long, how urgently.
 public struct PushMessage: Sendable {

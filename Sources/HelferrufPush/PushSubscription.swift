@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HelferrufCore
 
 /// A browser's `PushSubscription.toJSON()`: where to send and how to encrypt.
 public struct PushSubscription: Sendable {
@@ -31,14 +32,26 @@ public struct PushSubscriptionKeys: Sendable {
     ///   - auth: base64url (padding optional) of exactly 16 bytes.
     /// - Throws: ``PushSubscriptionKeyError`` naming the field that failed (`p256dh` first).
     public init(p256dh: String, auth: String) throws(PushSubscriptionKeyError) {
-        guard let point = Base64URL.decode(p256dh), point.count == 65, point.first == 0x04,
-            let publicKey = try? P256.KeyAgreement.PublicKey(x963Representation: point)
-        else { throw PushSubscriptionKeyError(field: .p256dh) }
-        guard let secret = Base64URL.decode(auth), secret.count == 16 else {
-            throw PushSubscriptionKeyError(field: .auth)
+        guard let point = Base64URL.decode(p256dh), let publicKey = Self.publicKey(point) else {
+            throw PushSubscriptionKeyError(field: .p256dh)
         }
-        self.publicKeyX963 = publicKey.x963Representation
-        self.authSecret = secret
+        guard let secret = Base64URL.decode(auth) else { throw PushSubscriptionKeyError(field: .auth) }
+        try self.init(publicKey: publicKey, authSecret: Data(secret))
+    }
+
+    /// Keys as stored: the 65-byte uncompressed point and the 16-byte secret, checked the
+    /// same way as the strings.
+    ///
+    /// - Throws: ``PushSubscriptionKeyError`` naming the field that failed (`p256dh` first).
+    public init(publicKeyX963 point: [UInt8], authSecret secret: [UInt8]) throws(PushSubscriptionKeyError) {
+        guard let publicKey = Self.publicKey(point) else { throw PushSubscriptionKeyError(field: .p256dh) }
+        try self.init(publicKey: publicKey, authSecret: Data(secret))
+    }
+
+    /// The key when `point` is a 65-byte uncompressed point on P-256.
+    private static func publicKey(_ point: [UInt8]) -> P256.KeyAgreement.PublicKey? {
+        guard point.count == 65, point.first == 0x04 else { return nil }
+        return try? P256.KeyAgreement.PublicKey(x963Representation: point)
     }
 
     /// Keys from their binary forms, e.g. in tests or from storage.

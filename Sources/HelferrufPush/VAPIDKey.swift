@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HelferrufCore
 
 /// The server's VAPID key pair (RFC 8292): an ECDSA P-256 key that signs the token in every
 /// push request, so a push service can tie a subscription to the server that created it.
@@ -7,7 +8,7 @@ import Foundation
 /// The public half is the browser's `applicationServerKey`; subscriptions made with it accept
 /// only requests signed with this key, so the key must outlive restarts: store
 /// ``rawRepresentation`` and load it with ``init(rawRepresentation:)``. Never print or log it.
-public struct VAPIDKey: Sendable {
+public struct VAPIDKey: Sendable, CustomStringConvertible, CustomReflectable {
     /// The 32-byte private scalar, for storage. (Kept as bytes because swift-crypto's key
     /// types are not `Sendable`; ``signingKey`` rebuilds the key.)
     public let rawRepresentation: Data
@@ -42,4 +43,9 @@ public struct VAPIDKey: Sendable {
     /// The public point as base64url without padding: `GET /push/key`'s `publicKey` and the
     /// `k` of the `Authorization` header.
     public var publicKeyBase64URL: String { Base64URL.encode(publicKeyX963) }
+
+    public var description: String { "VAPIDKey(public: \(publicKeyBase64URL))" }
+
+    /// `dump` and debuggers show the public key only.
+    public var customMirror: Mirror { Mirror(self, children: ["publicKey": publicKeyBase64URL]) }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HelferrufCore
 
 /// Makes the `Authorization: vapid t=…, k=…` header of RFC 8292 for push requests.
 ///
@@ -29,24 +30,21 @@ public final class VAPIDTokenSigner: Sendable {
     ///   - subject: a `mailto:` or `https:` URI naming the operator (contract §8
     ///     `--push-subject`); push services use it to reach whoever runs the server.
     ///   - now: the clock; tests move it.
-    /// - Throws: ``VAPIDSubjectError`` when `subject` is not such a URI.
+    /// - Throws: ``VAPIDSubjectError`` when `subject` is not such a URI (Core's ``PushSubject``).
     public init(
         key: VAPIDKey, subject: String, now: @escaping @Sendable () -> Date = { Date() }
     ) throws(VAPIDSubjectError) {
-        let scheme = ["mailto:", "https://"].first { subject.lowercased().hasPrefix($0) }
-        guard let scheme, (scheme.utf8.count + 1...512).contains(subject.utf8.count),
-            subject.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
-        else { throw VAPIDSubjectError(subject: subject) }
+        guard PushSubject.isValid(subject) else { throw VAPIDSubjectError(subject: subject) }
         self.key = key
         self.subject = subject
         self.now = now
     }
 
-    /// The `Authorization` header value for a request to `endpoint`.
+    /// The `Authorization` header value for a request to a push service whose origin
+    /// (`PushEndpointPolicy.origin(of:)`) is `audience`.
     ///
     /// - Throws: swift-crypto's error if signing fails (not expected with a valid key).
-    public func authorization(for endpoint: PushEndpoint) throws -> String {
-        let audience = endpoint.origin
+    public func authorization(audience: String) throws -> String {
         let time = now()
         if let cached = cache.withLock({ $0[audience] }),
             cached.expiry.timeIntervalSince(time) > Self.refreshMargin

@@ -1,3 +1,4 @@
+import HelferrufCore
 import Foundation
 import Logging
 
@@ -23,7 +24,7 @@ final class DeliveryRig: Sendable {
     ) async throws {
         let service = try await ScriptedPushService.start(script: script)
         let rig = try DeliveryRig(
-            service: service, policy: PushEndpointPolicy(origins: origins?(service) ?? service.origin),
+            service: service, policy: PushEndpointPolicy(list: origins?(service) ?? service.origin),
             configuration: .init(
                 maximumConcurrentRequests: maximumConcurrentRequests, queueCapacity: queueCapacity,
                 requestTimeout: requestTimeout,

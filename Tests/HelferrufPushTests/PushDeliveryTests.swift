@@ -1,4 +1,5 @@
 import Foundation
+import HelferrufCore
 import Testing
 
 @testable import HelferrufPush

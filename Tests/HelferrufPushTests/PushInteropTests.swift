@@ -1,4 +1,5 @@
 import Foundation
+import HelferrufCore
 import Testing
 
 @testable import HelferrufPush
@@ -38,7 +39,7 @@ struct PushInteropTests {
 
         let delivery = PushDelivery(
             signer: try VAPIDTokenSigner(key: .generate(), subject: "mailto:interop@helferruf.example"),
-            policy: try PushEndpointPolicy(origins: origin),
+            policy: try PushEndpointPolicy(list: origin),
             configuration: .init(retry: PushRetryPolicy(backoffBase: .milliseconds(50))))
         let payload = Data(
             #"{"type":"alert","callId":"7c1d","title":"Sandsäcke füllen an der Wurm","orgName":"THW Aachen","distanceKm":3.2,"needed":40,"confirmed":0}"#

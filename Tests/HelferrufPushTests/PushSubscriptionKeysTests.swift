@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HelferrufCore
 import Testing
 
 @testable import HelferrufPush

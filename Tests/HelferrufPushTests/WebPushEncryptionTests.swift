@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HelferrufCore
 import Testing
 
 @testable import HelferrufPush
@@ -19,7 +20,7 @@ import Testing
     }
 
     private func decoded(_ text: String) throws -> Data {
-        try #require(Base64URL.decode(text))
+        Data(try #require(Base64URL.decode(text)))
     }
 
     @Test func reproducesTheRFC8291ExampleByteForByte() throws {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HelferrufCore
 import Testing
 
 @testable import HelferrufPush
@@ -68,8 +69,8 @@ enum VAPIDVerifier {
             throw UserAgentDecrypter.Failure(description: "bad signature")
         }
         return Token(
-            header: try JSONSerialization.jsonObject(with: headerData) as? [String: Any] ?? [:],
-            claims: try JSONSerialization.jsonObject(with: claimsData) as? [String: Any] ?? [:],
+            header: try JSONSerialization.jsonObject(with: Data(headerData)) as? [String: Any] ?? [:],
+            claims: try JSONSerialization.jsonObject(with: Data(claimsData)) as? [String: Any] ?? [:],
             publicKey: publicKey)
     }
 }

@@ -118,6 +118,7 @@ let package = Package(
             dependencies: [
                 "HelferrufServer",
                 "HelferrufStore",
+                "HelferrufPush",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),

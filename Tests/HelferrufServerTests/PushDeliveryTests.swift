@@ -1,6 +1,7 @@
 import Foundation
 import HelferrufCore
-import HelferrufServer
+import HelferrufPush
+@testable import HelferrufServer
 import Testing
 
 /// PROTOCOL.md §8 "When a push is sent", "The message", "Retraction", "Push service
@@ -231,8 +232,8 @@ import Testing
         #expect(call["alerted"] as? Int == 1 && call["waves"] as? Int == 1)
     }
 
-    @Test func withoutAPushClientJobsAreRefusedAndCounted() async throws {
-        let s = try await LiveServer.start()
+    @Test func aGatewayThatRefusesHasItsJobsCounted() async throws {
+        let s = try await LiveServer.start { $0.push.makeGateway = { _ in DroppingPushGateway() } }
         defer { Task { try? await s.stop() } }
         _ = try await s.pushVolunteer()
         _ = try await s.call()
@@ -241,5 +242,13 @@ import Testing
         #expect(metrics.contains("helferruf_push_sent_total{result=\"refused\"} 1"))
         #expect(metrics.contains("helferruf_alerts_pushed_total 1"))
         #expect(metrics.contains("helferruf_push_queue_depth 0"))
+    }
+
+    @Test func thePushClientsResultsMapOntoTheServersOutcomes() {
+        let expected: [PushResult.Outcome: PushJobOutcome] = [
+            .delivered: .delivered, .gone: .gone, .rejected: .rejected, .failed: .failed, .refused: .refused,
+            .abandoned: .abandoned, .dropped: .abandoned,
+        ]
+        for outcome in PushResult.Outcome.allCases { #expect(WebPushGateway.outcome(outcome) == expected[outcome]) }
     }
 }

@@ -244,6 +244,19 @@ import Testing
         #expect(metrics.contains("helferruf_push_queue_depth 0"))
     }
 
+    @Test func theDefaultGatewayIsTheWebPushClientAndRefusesJobsOnceShutDown() async throws {
+        let context = PushGatewayContext(
+            vapidKey: .generate(), subject: "mailto:ops@example.org", endpoints: .standard, logLevel: .warning)
+        let gateway = try #require(ServerConfiguration().push.makeGateway(context) as? WebPushGateway)
+        #expect(gateway.queueDepth == 0)
+        await gateway.shutdown(gracePeriod: .zero)
+        let job = PushJob(
+            endpoint: PushFixture.endpoint(), p256dh: try #require(Base64URL.decode(PushFixture.p256dh)),
+            auth: try #require(Base64URL.decode(PushFixture.auth)), plaintext: Array("{}".utf8), ttlSeconds: 60, urgency: .high,
+            topic: "dG9waWM", stillWanted: { true }, completion: { _ in Issue.record("a refused job is not completed") })
+        #expect(!gateway.submit(job))
+    }
+
     @Test func thePushClientsResultsMapOntoTheServersOutcomes() {
         let expected: [PushResult.Outcome: PushJobOutcome] = [
             .delivered: .delivered, .gone: .gone, .rejected: .rejected, .failed: .failed, .refused: .refused,

@@ -71,6 +71,11 @@ public final class PushDelivery: Sendable {
     let onResult: ResultObserver?
     let state = LockedState(State())
 
+    /// The HTTP client is made here rather than taken from the caller because its
+    /// configuration is part of the safety: it never follows redirects (a push service
+    /// answering 3xx must not send the server elsewhere), and async-http-client does not let
+    /// a caller's client be checked for that.
+    ///
     /// - Parameters:
     ///   - signer: makes the VAPID `Authorization` header.
     ///   - policy: the push services that may be called.

@@ -32,29 +32,38 @@ public struct PushSubscriptionKeys: Sendable {
     ///   - auth: base64url (padding optional) of exactly 16 bytes.
     /// - Throws: ``PushSubscriptionKeyError`` naming the field that failed (`p256dh` first).
     public init(p256dh: String, auth: String) throws(PushSubscriptionKeyError) {
-        guard let point = Base64URL.decode(p256dh), let publicKey = Self.publicKey(point) else {
+        guard let point = Base64URL.decode(p256dh).flatMap({ Self.curvePoint(Data($0)) }) else {
             throw PushSubscriptionKeyError(field: .p256dh)
         }
-        guard let secret = Base64URL.decode(auth) else { throw PushSubscriptionKeyError(field: .auth) }
-        try self.init(publicKey: publicKey, authSecret: Data(secret))
+        guard let secret = Base64URL.decode(auth), secret.count == 16 else {
+            throw PushSubscriptionKeyError(field: .auth)
+        }
+        self.publicKeyX963 = point
+        self.authSecret = Data(secret)
     }
 
-    /// Keys as stored: the 65-byte uncompressed point and the 16-byte secret, checked the
-    /// same way as the strings.
+    /// Keys as stored: the 65-byte uncompressed point and the 16-byte secret, checked as
+    /// ``init(p256dh:auth:)`` checks their base64url forms.
     ///
     /// - Throws: ``PushSubscriptionKeyError`` naming the field that failed (`p256dh` first).
-    public init(publicKeyX963 point: [UInt8], authSecret secret: [UInt8]) throws(PushSubscriptionKeyError) {
-        guard let publicKey = Self.publicKey(point) else { throw PushSubscriptionKeyError(field: .p256dh) }
-        try self.init(publicKey: publicKey, authSecret: Data(secret))
+    public init(
+        publicKeyX963: some DataProtocol, authSecret: some DataProtocol
+    ) throws(PushSubscriptionKeyError) {
+        guard let point = Self.curvePoint(Data(publicKeyX963)) else { throw PushSubscriptionKeyError(field: .p256dh) }
+        guard authSecret.count == 16 else { throw PushSubscriptionKeyError(field: .auth) }
+        self.publicKeyX963 = point
+        self.authSecret = Data(authSecret)
     }
 
-    /// The key when `point` is a 65-byte uncompressed point on P-256.
-    private static func publicKey(_ point: [UInt8]) -> P256.KeyAgreement.PublicKey? {
-        guard point.count == 65, point.first == 0x04 else { return nil }
-        return try? P256.KeyAgreement.PublicKey(x963Representation: point)
+    /// `point` when it is a 65-byte uncompressed point that lies on P-256.
+    private static func curvePoint(_ point: Data) -> Data? {
+        guard point.count == 65, point.first == 0x04,
+            (try? P256.KeyAgreement.PublicKey(x963Representation: point)) != nil
+        else { return nil }
+        return point
     }
 
-    /// Keys from their binary forms, e.g. in tests or from storage.
+    /// Keys from a swift-crypto public key and the secret, e.g. in tests.
     ///
     /// - Throws: ``PushSubscriptionKeyError`` with `.auth` when the secret is not 16 bytes.
     public init(publicKey: P256.KeyAgreement.PublicKey, authSecret: Data) throws(PushSubscriptionKeyError) {

@@ -54,6 +54,21 @@ import Testing
         #expect(PushSubscriptionKeyError(field: .auth).fieldPath == "keys.auth")
     }
 
+    @Test func storedBytesAreCheckedLikeTheirBase64URLForms() throws {
+        let point = try #require(Base64URL.decode(Self.p256dh))
+        let secret = try #require(Base64URL.decode(Self.auth))
+        let keys = try PushSubscriptionKeys(publicKeyX963: [UInt8](point), authSecret: [UInt8](secret))
+        #expect(keys.p256dh == Self.p256dh && keys.auth == Self.auth)
+        var offCurve = [UInt8](point)
+        offCurve[64] ^= 1
+        #expect(throws: PushSubscriptionKeyError(field: .p256dh)) {
+            try PushSubscriptionKeys(publicKeyX963: offCurve, authSecret: secret)
+        }
+        #expect(throws: PushSubscriptionKeyError(field: .auth)) {
+            try PushSubscriptionKeys(publicKeyX963: point, authSecret: secret.dropLast())
+        }
+    }
+
     @Test(arguments: ["a", "call-123_ABC", String(repeating: "x", count: 32)])
     func validTopics(topic: String) {
         #expect(PushTopic(topic)?.value == topic)

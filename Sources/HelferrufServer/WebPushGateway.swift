@@ -10,7 +10,7 @@ import Logging
 /// `submit` runs under the hub's lock, so it only wraps the job and enqueues it; encryption,
 /// signing and the request happen on the delivery's own tasks. The delivery (and its HTTP
 /// client) is made on the first job, so a server that never pushes holds no client that
-/// would need shutting down; ``shutdown()`` ends it and refuses every later job.
+/// would need shutting down; ``shutdown(gracePeriod:)`` ends it and refuses every later job.
 public final class WebPushGateway: PushGateway {
     private enum Phase {
         case idle

@@ -169,6 +169,15 @@ import Testing
         }
     }
 
+    @Test func anUppercaseSchemeIsRequestedInLowerCaseWithThePathAsGiven() async throws {
+        try await DeliveryRig.with(script: { _, _ in .status(201) }) { rig in
+            let endpoint = "HTTP" + rig.service.endpoint("/push/AbC").dropFirst("http".count)
+            let result = try await rig.send(rig.message(endpoint: endpoint))
+            #expect(result == PushResult(outcome: .delivered, attempts: 1, lastStatus: 201))
+            #expect(rig.service.requests.map(\.path) == ["/push/AbC"])
+        }
+    }
+
     @Test func fullQueueRefusesSubmission() async throws {
         try await DeliveryRig.with(
             maximumConcurrentRequests: 1, queueCapacity: 2, script: { _, _ in .status(201, after: .milliseconds(300)) }

@@ -82,6 +82,7 @@ let package = Package(
             name: "HelferrufPush",
             dependencies: [
                 "HelferrufCore",
+                "HelferrufSync",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

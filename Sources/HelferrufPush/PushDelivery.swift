@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import HelferrufCore
+import HelferrufSync
 import Logging
 import NIOCore
 
@@ -69,7 +70,7 @@ public final class PushDelivery: Sendable {
     let logger: Logger
     let onAttempt: AttemptObserver?
     let onResult: ResultObserver?
-    let state = LockedState(State())
+    let state = StateLock(State())
 
     /// The HTTP client is made here rather than taken from the caller because its
     /// configuration is part of the safety: it never follows redirects (a push service

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HelferrufCore
+import HelferrufSync
 
 /// Makes the `Authorization: vapid t=…, k=…` header of RFC 8292 for push requests.
 ///
@@ -24,7 +25,7 @@ public final class VAPIDTokenSigner: Sendable {
     /// The `sub` claim.
     public let subject: String
     private let now: @Sendable () -> Date
-    private let cache = LockedState<[String: (header: String, expiry: Date)]>([:])
+    private let cache = StateLock<[String: (header: String, expiry: Date)]>([:])
 
     /// - Parameters:
     ///   - subject: a `mailto:` or `https:` URI naming the operator (contract §8

@@ -7,9 +7,9 @@
 
 const DB = "helferruf-worker"; // the same database and store as in sw.js
 
-// The same small helper stands in sw.js: the service worker is a classic script (module
-// service workers are not yet everywhere, iOS Safari among the stragglers), so it cannot
-// import this ES module, and this page cannot load a classic script as a module.
+// The same small helper stands in sw.js: the service worker is a classic script (it runs
+// in every browser with Web Push, where a module worker would need `type: "module"`
+// support in all of them), so it cannot import this ES module.
 
 function kv(mode, fn) {
   return new Promise((resolve, reject) => {

@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "HelferrufCore", targets: ["HelferrufCore"]),
         .library(name: "HelferrufStore", targets: ["HelferrufStore"]),
         .library(name: "HelferrufServer", targets: ["HelferrufServer"]),
+        .library(name: "HelferrufPush", targets: ["HelferrufPush"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -33,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(name: "HelferrufCore"),
@@ -52,6 +54,7 @@ let package = Package(
                 "HelferrufCore",
                 "HelferrufStore",
                 "HelferrufSync",
+                "HelferrufPush",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "WSCore", package: "swift-websocket"),
@@ -72,6 +75,19 @@ let package = Package(
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ]
         ),
+        // Web Push (RFC 8030/8291/8292) client: encryption, VAPID and delivery. Uses Core's
+        // endpoint allow-list and base64url (pure rules) but knows no server or store types:
+        // the server depends on it, never the reverse.
+        .target(
+            name: "HelferrufPush",
+            dependencies: [
+                "HelferrufCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "helferruf",
             dependencies: [
@@ -82,6 +98,18 @@ let package = Package(
         ),
         .testTarget(name: "HelferrufCoreTests", dependencies: ["HelferrufCore"]),
         .testTarget(
+            name: "HelferrufPushTests",
+            dependencies: [
+                "HelferrufPush",
+                "HelferrufCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
             name: "HelferrufStoreTests",
             dependencies: ["HelferrufStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
@@ -90,6 +118,7 @@ let package = Package(
             dependencies: [
                 "HelferrufServer",
                 "HelferrufStore",
+                "HelferrufPush",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),

@@ -22,7 +22,8 @@ public enum Base64URL {
         return Data(base64Encoded: standard).map { [UInt8]($0) }
     }
 
-    private static func isAlphabet(_ c: UInt8) -> Bool {
+    /// Whether `c` is one of base64url's 64 characters (`A–Z a–z 0–9 - _`).
+    public static func isAlphabet(_ c: UInt8) -> Bool {
         (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z")) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z"))
             || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
     }

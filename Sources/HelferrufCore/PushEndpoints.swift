@@ -110,7 +110,11 @@ public struct PushEndpointPolicy: Sendable, Equatable {
         }
         var port = scheme == "https" ? 443 : 80
         if let portText {
-            guard (1...5).contains(portText.count), portText.allSatisfy(\.isASCIIDigit), let p = Int(portText), (1...65535).contains(p) else { return nil }
+            // No leading zero: `:0443` is not how anyone writes 443, and refusing it keeps one
+            // spelling per port.
+            guard (1...5).contains(portText.count), portText.first != "0", portText.allSatisfy(\.isASCIIDigit),
+                let p = Int(portText), (1...65535).contains(p)
+            else { return nil }
             port = p
         }
         return (scheme, host, port)

@@ -1,5 +1,6 @@
 import Foundation
 import HelferrufCore
+import HelferrufPush
 import HelferrufStore
 import Hummingbird
 import HummingbirdCore
@@ -72,9 +73,9 @@ public struct PushSettings: Sendable {
     public var endpoints = PushEndpointPolicy.standard
     /// `--push-fallback-seconds`: a socket alert without `received` for this long is pushed too.
     public var fallbackSeconds = 10.0
-    /// Builds the push client once the server's VAPID key is known; by default none is
-    /// wired and every job is dropped (and counted).
-    public var makeGateway: @Sendable (PushGatewayContext) -> any PushGateway = { _ in DroppingPushGateway() }
+    /// Builds the push client once the server's VAPID key is known: by default the real
+    /// Web Push client (``WebPushGateway``); tests put a recording one in its place.
+    public var makeGateway: @Sendable (PushGatewayContext) -> any PushGateway = WebPushGateway.standard
 
     public init() {}
 }
@@ -85,6 +86,8 @@ public struct PushGatewayContext: Sendable {
     public let vapidKey: VAPIDKey
     public let subject: String
     public let endpoints: PushEndpointPolicy
+    /// The server's log level, for the push client's own logger.
+    public let logLevel: Logger.Level
 }
 
 /// The two ways of serving `/ws/volunteer`; the wire behaviour is the same.
@@ -136,11 +139,12 @@ public func buildApplication(
     }
     let telemetry = Telemetry()
     let ledger = Ledger(store: store, clock: clock)
-    let vapidKey = try store.vapidKey(now: clock())
-    let gateway = config.push.makeGateway(PushGatewayContext(vapidKey: vapidKey, subject: config.push.subject, endpoints: config.push.endpoints))
+    let vapidKey = try VAPIDKey(rawRepresentation: store.vapidPrivateKey(now: clock()))
+    let gateway = config.push.makeGateway(PushGatewayContext(
+        vapidKey: vapidKey, subject: config.push.subject, endpoints: config.push.endpoints, logLevel: config.logLevel))
     let hub = try Hub(
         store: store, ledger: ledger, clock: clock, telemetry: telemetry, outboxCapacity: config.outboxCapacity,
-        push: PushDelivery(gateway: gateway, fallbackMillis: Int64((config.push.fallbackSeconds * 1000).rounded())))
+        push: PushWiring(gateway: gateway, fallbackMillis: Int64((config.push.fallbackSeconds * 1000).rounded())))
     ledger.setCommitHandler { [weak hub] outcomes in hub?.apply(outcomes) }
     ledger.setBatchObserver { [telemetry] changes, duration, _ in telemetry.observeCommit(changes: changes, duration: duration) }
 

@@ -1,10 +1,11 @@
 import DequeModule
 import HelferrufCore
 import HelferrufStore
+import enum HelferrufPush.PushUrgency
 import Synchronization
 
-/// How the hub sends Web Push (PROTOCOL.md §8).
-struct PushDelivery: Sendable {
+/// How the hub sends Web Push (PROTOCOL.md §8): the gateway it hands jobs to, and when.
+struct PushWiring: Sendable {
     var gateway: any PushGateway = DroppingPushGateway()
     /// `--push-fallback-seconds`: how long a socket alert may go without `received` before
     /// the volunteer's subscriptions get it too.

@@ -88,11 +88,11 @@ final class Hub: Sendable {
     let clock: @Sendable () -> Timestamp
     let telemetry: Telemetry
     let outboxCapacity: Int
-    let push: PushDelivery
+    let push: PushWiring
 
     init(
         store: Store, ledger: Ledger, clock: @escaping @Sendable () -> Timestamp, telemetry: Telemetry, outboxCapacity: Int = 1024,
-        push: PushDelivery = PushDelivery()
+        push: PushWiring = PushWiring()
     ) throws {
         self.store = store
         self.ledger = ledger

@@ -1,4 +1,5 @@
 import HelferrufCore
+import struct HelferrufPush.PushSubscriptionKeys
 import HelferrufStore
 import Hummingbird
 
@@ -13,19 +14,23 @@ struct SubscriptionInput: Decodable {
         var auth: String
     }
 
-    /// Checks the endpoint against the allowed push services and the keys: `p256dh` a
-    /// 65-byte uncompressed point on P-256, `auth` 16 bytes, both base64url.
+    /// Checks the endpoint against the allowed push services and the keys (the push
+    /// client's rule): `p256dh` a 65-byte uncompressed point on P-256, `auth` 16 bytes,
+    /// both base64url.
     func validated(policy: PushEndpointPolicy, now: Timestamp) throws(ValidationError) -> PushSubscription {
         guard policy.allows(endpoint) else {
             throw ValidationError(field: "endpoint", message: "must be an absolute URL of at most 2048 characters on an allowed push service")
         }
-        guard let key = Base64URL.decode(keys.p256dh), PushCrypto.isP256Point(key) else {
-            throw ValidationError(field: "keys.p256dh", message: "must be base64url of a 65-byte uncompressed P-256 point")
+        let checked: PushSubscriptionKeys
+        do {
+            checked = try PushSubscriptionKeys(p256dh: keys.p256dh, auth: keys.auth)
+        } catch {
+            switch error.field {
+            case .p256dh: throw ValidationError(field: "keys.p256dh", message: "must be base64url of a 65-byte uncompressed P-256 point")
+            case .auth: throw ValidationError(field: "keys.auth", message: "must be base64url of 16 bytes")
+            }
         }
-        guard let auth = Base64URL.decode(keys.auth), auth.count == 16 else {
-            throw ValidationError(field: "keys.auth", message: "must be base64url of 16 bytes")
-        }
-        return PushSubscription(endpoint: endpoint, p256dh: key, auth: auth, createdAt: now)
+        return PushSubscription(endpoint: endpoint, p256dh: [UInt8](checked.publicKeyX963), auth: [UInt8](checked.authSecret), createdAt: now)
     }
 }
 

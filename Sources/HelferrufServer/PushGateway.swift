@@ -1,12 +1,9 @@
+import HelferrufPush
 import Synchronization
 
-/// How urgently the push service should deliver a message (RFC 8030 §5.3 `Urgency`).
-public enum PushUrgency: String, Sendable {
-    case high
-    case normal
-}
-
-/// How a push job ended; the gateway reports exactly one per accepted job.
+/// How a push job ended; the gateway reports exactly one per accepted job. These are the
+/// `result` labels of `helferruf_push_sent_total`: the push client's `PushResult.Outcome`
+/// less its `dropped`, which the server counts as `abandoned` (``WebPushGateway``).
 public enum PushJobOutcome: String, Sendable, CaseIterable {
     /// The push service answered 2xx.
     case delivered
@@ -35,6 +32,7 @@ public struct PushJob: Sendable {
     public var plaintext: [UInt8]
     /// The `TTL` header: seconds until the call ends, at most 86,400.
     public var ttlSeconds: Int
+    /// `high` for alerts, `normal` for the updates that withdraw them.
     public var urgency: PushUrgency
     /// The `Topic` header: at most 32 base64url characters, the same for every message
     /// about one call, so a later message replaces an undelivered earlier one.
@@ -72,10 +70,15 @@ public protocol PushGateway: Sendable {
     func submit(_ job: PushJob) -> Bool
     /// Jobs waiting or in flight, for `helferruf_push_queue_depth`.
     var queueDepth: Int { get }
+    /// Called once when the server stops, after its sockets closed and its last commits
+    /// (and so the last retractions) were handed over: refuse new jobs, give requests in
+    /// flight `gracePeriod`, and end every other job `abandoned`.
+    func shutdown(gracePeriod: Duration) async
 }
 
 extension PushGateway {
     public var queueDepth: Int { 0 }
+    public func shutdown(gracePeriod: Duration) async {}
 }
 
 /// The gateway while no push client is wired in: refuses every job and counts them.

@@ -1,5 +1,5 @@
 import HelferrufCore
-import HelferrufStore
+import struct HelferrufPush.PushTopic
 
 /// What goes into a push about a call (PROTOCOL.md §8, "The message" and "Retraction"):
 /// plaintexts, `TTL` and `Topic`. Pure functions, so the rules are testable on their own.
@@ -18,7 +18,8 @@ enum PushPolicy {
         Int(min(Int64(maxTTLSeconds), max(0, (call.endsAt.millis - now.millis) / 1000)))
     }
 
-    static func topic(_ call: Call) -> String { PushCrypto.topic(callId: call.id) }
+    /// The same for every message about one call (the push client's ``PushTopic`` rule).
+    static func topic(_ call: Call) -> String { PushTopic(digestOf: call.id).value }
 
     /// `{"type":"alert","callId","title","orgName","address","distanceKm","startsAt","endsAt",
     /// "needed","confirmed"}`, at most 3,000 bytes: when the texts make it longer, the

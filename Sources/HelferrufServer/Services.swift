@@ -19,7 +19,8 @@ struct Housekeeper: Service {
 /// Graceful shutdown (PROTOCOL.md §6). Listed after the application in the service group,
 /// so it is told first: it marks the server unready, refuses new sockets, closes every
 /// WebSocket with 1001 and waits up to 10 seconds for close handshakes and in-flight
-/// commits. Then the HTTP server stops listening and finishes its requests.
+/// commits, then gives the push client `pushGrace` for requests in flight. Then the HTTP
+/// server stops listening and finishes its requests.
 struct Drainer: Service {
     let hub: Hub
     /// How long `/readyz` reports unready before sockets are closed, so that a load
@@ -27,6 +28,8 @@ struct Drainer: Service {
     var unreadyFor: Duration = .zero
     /// With the close handshake timeout (3 s) this keeps the whole stop within 10 s.
     var limit: Duration = .seconds(6)
+    /// What is left of the 10 s for push requests already on their way.
+    var pushGrace: Duration = .seconds(1)
 
     func run() async throws {
         try? await gracefulShutdown()
@@ -38,5 +41,6 @@ struct Drainer: Service {
             try? await Task.sleep(for: .milliseconds(20))
         }
         await hub.ledger.waitUntilIdle()
+        await hub.push.gateway.shutdown(gracePeriod: pushGrace)
     }
 }

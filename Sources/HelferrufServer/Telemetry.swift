@@ -87,7 +87,7 @@ final class Telemetry: Sendable {
         pushDuration = registry.durationHistogram("helferruf_push_duration_seconds",
             buckets: [.milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(15), .seconds(60)],
             help: "Web Push jobs from the hand-over to the push client until they ended (retries included)")
-        pushQueueDepth = registry.gauge("helferruf_push_queue_depth", help: "Web Push jobs waiting or in flight in the push client")
+        pushQueueDepth = registry.gauge("helferruf_push_queue_depth", help: "Web Push jobs in the push client: queued, in flight or waiting for a retry")
         alertsPushed = registry.counter("helferruf_alerts_pushed_total", help: "Alerts sent to a volunteer by Web Push (once per volunteer, whatever the subscriptions)")
     }
 

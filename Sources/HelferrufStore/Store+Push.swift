@@ -32,33 +32,6 @@ public struct PushVolunteer: Sendable {
     public var dropped: Set<String>
 }
 
-/// The server's VAPID key (RFC 8292). Its description never shows the private key.
-/// Kept as bytes (swift-crypto's key types are not `Sendable` here).
-public struct VAPIDKey: Sendable, CustomStringConvertible, CustomReflectable {
-    /// The private scalar, 32 bytes: for signing VAPID tokens in this process, nowhere else.
-    public let rawPrivateKey: [UInt8]
-    /// The public point, 65 bytes uncompressed.
-    public let publicKey: [UInt8]
-
-    init(_ key: P256.Signing.PrivateKey) {
-        rawPrivateKey = [UInt8](key.rawRepresentation)
-        publicKey = [UInt8](key.publicKey.x963Representation)
-    }
-
-    /// The key to sign VAPID tokens (ES256) with.
-    public func signingKey() throws -> P256.Signing.PrivateKey {
-        try P256.Signing.PrivateKey(rawRepresentation: rawPrivateKey)
-    }
-
-    /// The public point, base64url without padding (the browser's `applicationServerKey`).
-    public var publicKeyBase64URL: String { Base64URL.encode(publicKey) }
-
-    public var description: String { "VAPIDKey(public: \(publicKeyBase64URL))" }
-
-    /// `dump` and debuggers show the public key only.
-    public var customMirror: Mirror { Mirror(self, children: ["publicKey": publicKeyBase64URL]) }
-}
-
 /// How storing a subscription went.
 public enum SubscriptionUpsert: Sendable, Equatable {
     /// A new endpoint for this volunteer; the oldest ones that had to make room, if any.
@@ -73,19 +46,17 @@ extension Store {
     /// At most this many subscriptions per volunteer; a new one replaces the oldest.
     public static let maxPushSubscriptions = 5
 
-    /// The server's VAPID key, created on first use and kept in the database. The private
-    /// key is stored as its 32-byte raw representation and leaves this process only in
-    /// signatures.
-    public func vapidKey(now: Timestamp) throws -> VAPIDKey {
+    /// The private scalar (32 bytes) of the server's VAPID key (RFC 8292), created on first
+    /// use and kept in the database. It leaves this process only in signatures; the push
+    /// client's `VAPIDKey` wraps it (and never prints it).
+    public func vapidPrivateKey(now: Timestamp) throws -> [UInt8] {
         try pool.write { db in
             if let raw = try Data.fetchOne(db, sql: "SELECT private_key FROM vapid_key WHERE id = 1") {
-                return VAPIDKey(try P256.Signing.PrivateKey(rawRepresentation: raw))
+                return [UInt8](raw)
             }
-            let key = P256.Signing.PrivateKey()
-            try db.execute(
-                sql: "INSERT INTO vapid_key (id, private_key, created_at) VALUES (1, ?, ?)",
-                arguments: [key.rawRepresentation, now.millis])
-            return VAPIDKey(key)
+            let key = P256.Signing.PrivateKey().rawRepresentation
+            try db.execute(sql: "INSERT INTO vapid_key (id, private_key, created_at) VALUES (1, ?, ?)", arguments: [key, now.millis])
+            return [UInt8](key)
         }
     }
 

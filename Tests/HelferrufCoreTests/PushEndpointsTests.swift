@@ -67,6 +67,25 @@ import Testing
         ("https://fcm%2Egoogleapis.com/x", standard),
         ("", standard),
         ("https://fcm.googleapis.com/" + String(repeating: "a", count: 2048), standard),
+        // From the push client's own table, before the two parsers became this one.
+        ("https://fcm.googleapis.com:0443/x", standard),
+        ("https://fcm.googleapis.com:99999/x", standard),
+        ("https://fcm..googleapis.com/x", standard),
+        ("https://.notify.windows.com/w/", standard),
+        ("https://%66cm.googleapis.com/x", standard),
+        ("https://fcm.googleapis.com\t/x", standard),
+        ("https://fcm.googleapis.com/x y", standard),
+        ("https:fcm.googleapis.com/x", standard),
+        ("https:///fcm.googleapis.com/x", standard),
+        ("https://evil.com/#@fcm.googleapis.com", standard),
+        ("https://169.254.169.254/latest/meta-data/", standard),
+        ("https://127.0.0.1/x", standard),
+        ("https://[::ffff:169.254.169.254]/x", standard),
+        ("https://2130706433/x", standard),
+        ("https://0x7f000001/x", standard),
+        ("https://localhost/x", standard),
+        ("http://127.0.0.2:8099/x", withLocal),
+        ("http://[::2]:9000/x", withLocal),
     ]
 
     @Test(arguments: refused)
@@ -75,7 +94,10 @@ import Testing
     }
 
     @Test func refusesListEntriesThatAreNotOrigins() {
-        for bad in ["fcm.googleapis.com", "https://fcm.googleapis.com/path", "https://a@b.com", "https://*.", "ftp://x.org", "https://x.org:99999"] {
+        for bad in [
+            "fcm.googleapis.com", "https://fcm.googleapis.com/path", "https://a@b.com", "https://*.", "ftp://x.org", "https://x.org:99999",
+            "https://fcm.googleapis.com?x", "https://fcm.googleapis.com#x", "https://*", "https://a.*.example.org", "https://example.org,ftp://x",
+        ] {
             #expect(throws: PushEndpointPolicy.ListError.self, "\(bad)") { try PushEndpointPolicy(list: bad) }
         }
         #expect((try? PushEndpointPolicy(list: " https://a.org , ,https://b.org/ "))?.origins.count == 2)
@@ -94,6 +116,10 @@ import Testing
         #expect(Base64URL.decode("BTBZMqHH6r4Tts7J_aSIgg=") == nil)
         #expect(Base64URL.decode("A") == nil)
         #expect(Base64URL.decode("a b=") == nil)
+        for bad in ["+w", "-w=", "-w===", "-_8==", "=", "abcde", "abc=d", "ab\ncd", "äb"] {
+            #expect(Base64URL.decode(bad) == nil, "\(bad)")
+        }
+        #expect(Base64URL.decode("-_8=") == [0xfb, 0xff])
         #expect(Base64URL.encode([0xfb, 0xff]) == "-_8")
         let bytes: [UInt8] = (0..<65).map { UInt8($0 * 7 % 256) }
         #expect(Base64URL.decode(Base64URL.encode(bytes)) == bytes)

@@ -1,6 +1,7 @@
 import Foundation
 import HelferrufCore
-import HelferrufServer
+import HelferrufPush
+@testable import HelferrufServer
 import Testing
 
 /// PROTOCOL.md §8 "When a push is sent", "The message", "Retraction", "Push service
@@ -231,8 +232,8 @@ import Testing
         #expect(call["alerted"] as? Int == 1 && call["waves"] as? Int == 1)
     }
 
-    @Test func withoutAPushClientJobsAreRefusedAndCounted() async throws {
-        let s = try await LiveServer.start()
+    @Test func aGatewayThatRefusesHasItsJobsCounted() async throws {
+        let s = try await LiveServer.start { $0.push.makeGateway = { _ in DroppingPushGateway() } }
         defer { Task { try? await s.stop() } }
         _ = try await s.pushVolunteer()
         _ = try await s.call()
@@ -241,5 +242,26 @@ import Testing
         #expect(metrics.contains("helferruf_push_sent_total{result=\"refused\"} 1"))
         #expect(metrics.contains("helferruf_alerts_pushed_total 1"))
         #expect(metrics.contains("helferruf_push_queue_depth 0"))
+    }
+
+    @Test func theDefaultGatewayIsTheWebPushClientAndRefusesJobsOnceShutDown() async throws {
+        let context = PushGatewayContext(
+            vapidKey: .generate(), subject: "mailto:ops@example.org", endpoints: .standard, logLevel: .warning)
+        let gateway = try #require(ServerConfiguration().push.makeGateway(context) as? WebPushGateway)
+        #expect(gateway.queueDepth == 0)
+        await gateway.shutdown(gracePeriod: .zero)
+        let job = PushJob(
+            endpoint: PushFixture.endpoint(), p256dh: try #require(Base64URL.decode(PushFixture.p256dh)),
+            auth: try #require(Base64URL.decode(PushFixture.auth)), plaintext: Array("{}".utf8), ttlSeconds: 60, urgency: .high,
+            topic: "dG9waWM", stillWanted: { true }, completion: { _ in Issue.record("a refused job is not completed") })
+        #expect(!gateway.submit(job))
+    }
+
+    @Test func thePushClientsResultsMapOntoTheServersOutcomes() {
+        let expected: [PushResult.Outcome: PushJobOutcome] = [
+            .delivered: .delivered, .gone: .gone, .rejected: .rejected, .failed: .failed, .refused: .refused,
+            .abandoned: .abandoned, .dropped: .abandoned,
+        ]
+        for outcome in PushResult.Outcome.allCases { #expect(WebPushGateway.outcome(outcome) == expected[outcome]) }
     }
 }

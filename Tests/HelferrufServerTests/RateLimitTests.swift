@@ -106,7 +106,10 @@ import Testing
         for _ in 0..<2 { #expect(try await s.httpText(.post, "/api/v1/volunteers", body: body).status == 201) }
         let refused = try await s.httpText(.post, "/api/v1/volunteers", body: body)
         #expect(refused.status == 429)
-        #expect(refused.headers[.retryAfter] == "3600")
+        // One token an hour: the wait is an hour less the seconds the bucket has refilled
+        // since it was made (on a loaded machine the two registrations can take seconds).
+        let retryAfter = refused.headers[.retryAfter].flatMap { Int($0) }
+        #expect(retryAfter.map { (3540...3600).contains($0) } == true, "Retry-After \(String(describing: retryAfter))")
         #expect(refused.text.contains(#""code":"rate_limited""#))
         // Other routes from the same address are not affected.
         #expect(try await s.httpText(.get, "/healthz").status == 200)

@@ -34,6 +34,9 @@ struct LiveServer: Sendable {
         config.port = 0
         config.databasePath = path
         config.logLevel = .warning
+        // Subscriptions in these tests name real push services (fcm.googleapis.com): no test
+        // may send there. Tests of what is pushed put a recording gateway in its place.
+        config.push.makeGateway = { _ in DroppingPushGateway() }
         configure(&config)
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
         config.onListening = { _, port in portContinuation.yield(port) }

@@ -15,26 +15,11 @@ import Testing
 
     @Test func theVAPIDKeyIsCreatedOnceAndKeptAs32RawBytes() throws {
         let db = try TestDatabase()
-        let key = try db.store.vapidKey(now: .testNow)
-        #expect(key.rawPrivateKey.count == 32 && key.publicKey.count == 65 && key.publicKey.first == 4)
-        #expect(try db.store.vapidKey(now: .testNow).publicKey == key.publicKey)
-        #expect(try key.signingKey().publicKey.x963Representation == Data(key.publicKey))
-        var dumped = ""
-        dump(key, to: &dumped)
-        for shown in [key.description, String(reflecting: key), dumped] {
-            #expect(!shown.contains(Base64URL.encode(key.rawPrivateKey)) && !shown.contains("\(key.rawPrivateKey)"))
-        }
+        let key = try db.store.vapidPrivateKey(now: .testNow)
+        #expect(key.count == 32)
+        #expect(try db.store.vapidPrivateKey(now: .testNow) == key)
         let stored = try db.store.pool.read { try Data.fetchOne($0, sql: "SELECT private_key FROM vapid_key") }
-        #expect(stored.map { [UInt8]($0) } == key.rawPrivateKey)
-    }
-
-    @Test func keysAreCheckedOnTheCurve() {
-        #expect(PushCrypto.isP256Point(Self.point))
-        var off = Self.point
-        off[64] ^= 1
-        #expect(!PushCrypto.isP256Point(off))
-        #expect(!PushCrypto.isP256Point(Array(Self.point.dropLast())))
-        #expect(!PushCrypto.isP256Point([2] + Self.point.dropFirst()))
+        #expect(stored.map { [UInt8]($0) } == key)
     }
 
     @Test func subscriptionsUpsertAndTheSixthReplacesTheOldest() async throws {

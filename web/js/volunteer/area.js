@@ -19,6 +19,9 @@ export function roundArea(p) {
   return { lat: Math.round(p.lat * 100) / 100, lon: Math.round(p.lon * 100) / 100 };
 }
 
+/** Told whenever the alert area changes (the push settings' status depends on it). */
+let onChange = () => {};
+
 export function alertArea() {
   const a = state.profile && state.profile.alertArea;
   return a && typeof a.lat === "number" && typeof a.lon === "number" ? a : null;
@@ -30,6 +33,7 @@ export function takeArea(me) {
   state.profile.alertArea = me.alertArea || null;
   storageSet(localStorage, K_PROFILE, state.profile);
   renderArea();
+  onChange();
 }
 
 export function renderArea() {
@@ -121,7 +125,9 @@ function toggleMap() {
   map.render();
 }
 
-export function bindArea() {
+/** Wires the area controls; `changed` runs after every change of the area. */
+export function bindArea(changed) {
+  onChange = changed || (() => {});
   $("#area-here").addEventListener("click", here);
   $("#area-map-toggle").addEventListener("click", toggleMap);
   $("#area-clear").addEventListener("click", () => {

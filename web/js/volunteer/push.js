@@ -286,7 +286,7 @@ export async function startPush() {
     $("#push-toggle").addEventListener("click", onToggle);
     $("#standing-on").addEventListener("click", () => setStanding(true));
     $("#standing-off").addEventListener("click", () => setStanding(false));
-    bindArea();
+    bindArea(renderPush);
     onLangChange(() => {
       if (state.profile) shareWithWorker({ lang: lang() });
     });

@@ -27,7 +27,7 @@ final class Bench {
         serverStarts += 1
         let s = try HelferrufServer(binary: options.server, port: port, db: "\(options.state)/helferruf.sqlite",
                                     log: "\(options.state)/server-\(serverStarts).log",
-                                    extraArguments: options.volunteerSocket.map { ["--volunteer-socket", $0] } ?? [])
+                                    extraArguments: (options.volunteerSocket.map { ["--volunteer-socket", $0] } ?? []) + options.serverArguments)
         if let line = s.demoLine, let data = line.data(using: .utf8),
            let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let token = json["token"] as? String {
             try token.write(toFile: tokenFile, atomically: true, encoding: .utf8)

@@ -14,6 +14,9 @@ struct CommonOptions: ParsableArguments {
     var maxSeconds = 1200
     @Option(help: "How the server under test serves /ws/volunteer: nio or hummingbird (its --volunteer-socket; default: the server's).")
     var volunteerSocket: String?
+    @Option(name: .customLong("server-arg"), parsing: .unconditionalSingleValue,
+            help: "One more argument for every server this run starts (repeat it; e.g. --server-arg=--push-endpoints --server-arg=http://127.0.0.1:8090).")
+    var serverArguments: [String] = []
 }
 
 @main

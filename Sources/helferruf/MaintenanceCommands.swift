@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import HelferrufCore
+import HelferrufServer
+import HelferrufStore
+import Logging
+
+struct Stats: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print counts of organisations, volunteers, calls and confirmations as JSON.")
+
+    @OptionGroup var database: DatabaseOption
+
+    func run() async throws {
+        let s = try database.open().stats()
+        var fields: [String: Any] = ["organisations": s.organisations, "volunteers": s.volunteers, "confirmations": s.confirmations, "alerts": s.alerts]
+        for status in CallStatus.allCases { fields["calls_\(status.rawValue)"] = s.callsByStatus[status.rawValue] ?? 0 }
+        print(JSONLine.object(fields))
+    }
+}
+
+/// `helferruf backup --to PATH`: an online, consistent copy of the database
+/// (docs/OPERATIONS.md, "Backup and restore").
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Copy the database to a new file while the server runs.")
+
+    @Option(help: ArgumentHelp("Where to write the copy; must not exist yet.", valueName: "path"))
+    var to: String
+
+    @OptionGroup var database: DatabaseOption
+
+    func run() async throws {
+        guard FileManager.default.fileExists(atPath: database.path) else { throw ValidationError("no database at \(database.path)") }
+        let summary = try database.open().backup(to: to)
+        print(JSONLine.object(["backup": summary.path, "calls": summary.calls, "confirmations": summary.confirmations]))
+    }
+}
+
+struct Vacuum: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Rebuild the database file to reclaim space (safe while the server runs; it waits for the write lock).")
+
+    @OptionGroup var database: DatabaseOption
+
+    func run() async throws {
+        try database.open().vacuum()
+    }
+}
+
+/// One line of JSON with sorted keys, for the admin commands.

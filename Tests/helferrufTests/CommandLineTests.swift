@@ -93,11 +93,14 @@ final class ServerProcess: @unchecked Sendable {
     /// Waits for the `listening on http://HOST:PORT` line and returns the port.
     func waitForPort(timeout: Duration = .seconds(90)) async throws -> Int {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        // Checks once more after the deadline: under a sanitizer with every test running at
+        // once, this task can be starved past the deadline while the line did arrive in time.
+        while true {
             if let line = output.first(where: { $0.hasPrefix("listening on http") }),
                let port = Int(line.split(separator: ":").last ?? "") {
                 return port
             }
+            guard ContinuousClock.now < deadline else { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw CLIError("server did not report listening; output: \(output)")

@@ -113,8 +113,23 @@ enum Schema {
         migrator.registerMigration("v3-push") { db in
             try db.execute(sql: pushSQL)
         }
+        migrator.registerMigration("v4-alert-writes") { db in
+            try db.execute(sql: alertWritesSQL)
+        }
         return migrator
     }
+
+    /// The per-volunteer indexes of alerts and funnel answers go (docs/BENCHMARKS.md, "Where
+    /// the kernel time goes"): a fan-out to 5,000 volunteers inserted 5,000 entries at random
+    /// places of `alerts_volunteer`, one dirty page each, about 4,500 page writes (and as many
+    /// reads) per call, most of the server's extra kernel time against nchan. Rows keyed by
+    /// call stay in order. What read them by volunteer: the fatigue windows, which the hub now
+    /// keeps in memory and loads once at start (``Store/recentAlertTimes(since:)``), and a
+    /// volunteer's data export, which scans instead.
+    static let alertWritesSQL = """
+        DROP INDEX alerts_volunteer;
+        DROP INDEX funnel_volunteer;
+        """
 
     /// PROTOCOL.md §8 (Web Push): the server's VAPID key, volunteers' push subscriptions,
     /// their alert area (rounded to two decimals before it gets here) and standing

@@ -6,7 +6,10 @@ import HelferrufStore
 import Logging
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the server (the default command).")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server (the default command).",
+        usage: "helferruf serve [<options>]"
+    )
 
     @Option(help: "Address to listen on (env HELFERRUF_HOST; default 127.0.0.1).")
     var host: String?
@@ -168,11 +171,21 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let scheme = config.tlsCertificatePath == nil ? "http" : "https"
+        let demo = Shared<String?>(nil)
+        let databaseOption = config.databasePath == DatabaseOption.defaultPath ? nil : config.databasePath
         config.onListening = { host, port in
             FileHandle.standardOutput.write(Data("listening on \(scheme)://\(host):\(port)\n".utf8))
+            // The JSON line is for programs; the banner (plain logs only, so a JSON log stays
+            // JSON) is for the person who just ran `swift run helferruf` and would otherwise
+            // scroll past the one moment the token is shown.
+            if let id = demo.withLock({ $0 }), format == "plain" {
+                FileHandle.standardError.write(Data(FirstStartBanner.text(organisationId: id, base: "\(scheme)://\(host):\(port)", databaseOption: databaseOption).utf8))
+            }
         }
         try await runServer(config) { line in
             FileHandle.standardOutput.write(Data((line + "\n").utf8))
+            let id = (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["id"] as? String
+            demo.withLock { $0 = id }
         }
     }
 
@@ -187,7 +200,6 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// Reading settings from the environment, with the same checks as their flags.
 /// Reading settings from the environment, with the same checks as their flags.
 enum Environment {
     static func string(_ name: String) -> String? {

@@ -298,7 +298,7 @@ const de = {
   "c.funnel.waves": "Wellen: {waves} · Umkreis jetzt {km} km",
   "c.funnel.standby": "{n} auf der Warteliste",
   "c.funnel.suppressed": "{n} zurückgehalten (Ruhezeit oder Tagesgrenze)",
-  "c.msg.open": "Nachricht an bestätigte Helfer",
+  "c.msg.open": "Nachricht an bestätigte Helfende",
   "c.msg.label": "Nachricht an alle Bestätigten (höchstens 500 Zeichen)",
   "c.msg.placeholder": "z. B. Treffpunkt ist jetzt Tor 2. Bitte Gummistiefel mitbringen.",
   "c.msg.count": "{n} / 500 Zeichen",

@@ -19,7 +19,7 @@ struct Demo: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("The running server (env HELFERRUF_URL; default http://127.0.0.1:8080).", valueName: "url"))
+    @Option(help: ArgumentHelp("The running server (env HELFERRUF_URL; default http://127.0.0.1:8080, or the port in HELFERRUF_PORT).", valueName: "url"))
     var url: String?
 
     @Option(help: ArgumentHelp("An organisation token, as printed on the server's first start or by `org add` / `org token rotate` (env HELFERRUF_TOKEN).", valueName: "token"))
@@ -35,7 +35,7 @@ struct Demo: AsyncParsableCommand {
     static let needed = 40
 
     var baseURL: String {
-        var text = url ?? Environment.string("HELFERRUF_URL") ?? "http://127.0.0.1:8080"
+        var text = url ?? Environment.string("HELFERRUF_URL") ?? "http://127.0.0.1:\(Environment.string("HELFERRUF_PORT") ?? "8080")"
         while text.hasSuffix("/") { text.removeLast() }
         return text
     }

@@ -20,6 +20,13 @@ struct DemoHTTP {
     /// `http://HOST:PORT` or `https://…`, without a trailing slash.
     let base: String
 
+    /// The shared client would keep retrying a refused connection for its 10 s connect
+    /// timeout; a local server that is not running should be reported at once. Lives as
+    /// long as the process.
+    private static let client = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: .init(timeout: .init(connect: .seconds(2), read: .seconds(10))))
+
     /// Sends a request and returns the status and the JSON object of the answer.
     func send(_ method: HTTPMethod, _ path: String, token: String? = nil, body: JSONObject? = nil) async throws -> (status: Int, json: JSONObject) {
         var request = HTTPClientRequest(url: base + path)
@@ -31,9 +38,10 @@ struct DemoHTTP {
         }
         let response: HTTPClientResponse
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            response = try await Self.client.execute(request, timeout: .seconds(10))
         } catch {
-            throw DemoFailure("cannot reach the server at \(base) (\(error)); start it with `swift run helferruf` or name it with --url")
+            let reason = "\(error)".contains("Connection refused") ? "nothing listens there" : "\(error)"
+            throw DemoFailure("cannot reach the server at \(base) (\(reason)); start it with `swift run helferruf` or name it with --url")
         }
         let bytes = try await response.body.collect(upTo: 1 << 20)
         let json = (try? JSONSerialization.jsonObject(with: Data(buffer: bytes))) as? JSONObject ?? [:]

@@ -61,11 +61,16 @@ def test_console_header_fits_two_rows_at_360px(server, browsers):
             cases.append((f"{what}, {lang}, waiting to reconnect", header(d)))
             d.refresh()
             visible(d, "#console")
+    wrong = []
     for what, h in cases:
-        assert len(h["rows"]) <= 2, f"{what}: the header wraps into {len(h['rows'])} rows: {h}"
+        if len(h["rows"]) > 2:
+            wrong.append(f"{what}: {len(h['rows'])} rows {h['rows']}")
         # Two rows of 44 px touch targets, the gap between them and the bar's padding.
-        assert h["height"] <= 2 * 44 + 8 + 2 * 6 + 1, f"{what}: the header is {h['height']} px high: {h}"
-        assert h["overflowing"] == [], f"{what}: {h['overflowing']} stick out of the {h['viewport']} px viewport"
+        if h["height"] > 2 * 44 + 8 + 2 * 6 + 1:
+            wrong.append(f"{what}: {h['height']:.0f} px high")
+        if h["overflowing"]:
+            wrong.append(f"{what}: {h['overflowing']} stick out of the {h['viewport']} px viewport")
+    assert wrong == [], "\n".join(wrong)
     assert any(h["viewport"] < 360 for _, h in cases), "no case had less than 360 px beside a scrollbar"
 
 

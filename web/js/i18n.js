@@ -223,6 +223,7 @@ const de = {
   "o.login.throttled": "Zu viele Fehlversuche. Bitte in einigen Minuten noch einmal versuchen.",
   "o.login.useToken": "Mit einem API-Zugangsschlüssel anmelden",
   "o.nav.console": "Einsätze verwalten",
+  "o.nav.consoleShort": "Einsätze",
   "o.nav.dashboard": "Lagebild",
 
   // console
@@ -561,6 +562,7 @@ const en = {
   "o.login.throttled": "Too many failed attempts. Please try again in a few minutes.",
   "o.login.useToken": "Sign in with an API access key",
   "o.nav.console": "Manage calls",
+  "o.nav.consoleShort": "Calls",
   "o.nav.dashboard": "Live board",
 
   "c.title": "Helferruf – calls",

@@ -4,7 +4,8 @@
 /// and where the pages are. The frame is open on the right, so a narrow terminal that wraps
 /// a long line (the rotate command with its id) does not break it.
 enum FirstStartBanner {
-    static func text(organisationId: String, base: String, databaseOption: String?) -> String {
+    /// `base` is where the server listens, nil when it could not start listening.
+    static func text(organisationId: String, base: String?, databaseOption: String?) -> String {
         let db = databaseOption.map { " --db " + $0 } ?? ""
         let lines = [
             "The organisation \"Demo\" was created. Its token is the \"token\" of the",
@@ -13,12 +14,13 @@ enum FirstStartBanner {
             "",
             "Lost it? Make a new one (the old one stops working at once):",
             "  swift run helferruf org token rotate --id \(organisationId)\(db)",
+        ] + (base.map { base in [
             "",
             "Try it:     swift run helferruf demo --token <the token>",
             "Volunteers: \(base)/",
             "Console:    \(base)/console",
             "Dashboard:  \(base)/dashboard",
-        ]
+        ] } ?? [])
         let title = "┌─ Helferruf: first start "
         let top = title + String(repeating: "─", count: max(0, 72 - title.count))
         let bottom = "└" + String(repeating: "─", count: 71)

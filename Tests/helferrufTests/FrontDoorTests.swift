@@ -85,6 +85,21 @@ import Testing
         #expect(!json.errorOutput().contains("first start"))
     }
 
+    @Test func aPortInUseIsSaidPlainlyAndTheFirstStartsTokenIsStillFramed() async throws {
+        let first = try ServerProcess(freePortArgs(Binary.temporaryDatabase()))
+        let port = try await first.waitForPort()
+        let db = Binary.temporaryDatabase()
+        let r = try Binary.runCapturingErrors(["--port", "\(port)", "--db", db])
+        #expect(r.status == 1)
+        let demo = try #require(r.out.split(separator: "\n").first)
+        #expect(demo.hasPrefix("{\"id\":") && demo.contains("\"name\":\"Demo\""), "\(r.out)")
+        #expect(r.err.contains("┌─ Helferruf: first start") && r.err.contains("org token rotate --id"), "\(r.err)")
+        #expect(!r.err.contains("Console:"), "no pages to open on a server that does not run")
+        #expect(r.err.split(separator: "\n").last == "Error: 127.0.0.1:\(port) is in use (another Helferruf?); choose another port with --port or HELFERRUF_PORT", "\(r.err)")
+        first.signal(SIGTERM)
+        #expect(try await first.waitForExit() == 0)
+    }
+
     @Test func demoGetsAVolunteerConfirmedOnAnyDay() async throws {
         let db = Binary.temporaryDatabase()
         let server = try ServerProcess(freePortArgs(db))

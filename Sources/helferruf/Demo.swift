@@ -80,6 +80,38 @@ struct Demo: AsyncParsableCommand {
         logger.logLevel = .critical
         let socketURL = "ws" + baseURL.dropFirst("http".count) + "/ws/volunteer"
         let outcome = Shared<Outcome?>(nil)
+        do {
+            try await Self.volunteerSocket(socketURL, logger, volunteerToken, http, orgToken, reach, step, outcome)
+        } catch let failure as DemoFailure {
+            throw failure
+        } catch {
+            throw DemoFailure("the volunteer's socket at \(socketURL) failed: \(error)")
+        }
+        guard let (callId, result, alertMillis) = outcome.withLock({ $0 }).map({ ($0.callId, $0.result, $0.alertMillis) }) else {
+            throw DemoFailure("the server closed the volunteer's socket before the demo ended")
+        }
+        Self.say("4. She was alerted \(alertMillis) ms after the call was posted and accepted it: accept_result \(result).")
+        guard result == "confirmed" else { throw DemoFailure("the accept was answered with \(result), not confirmed") }
+
+        step.withLock { $0 = "reading the confirmations" }
+        let listed = try await http.send(.GET, "/api/v1/calls/\(callId)/confirmations", token: orgToken)
+        let names = (listed.json["confirmations"] as? [JSONObject] ?? []).compactMap { $0["displayName"] as? String }
+        Self.say("5. GET /api/v1/calls/{id}/confirmations lists \(names.map { "\"\($0)\"" }.joined(separator: ", ")) (\(names.count) of \(Self.needed) confirmed).")
+        Self.say("""
+
+            Now open (sign in with the organisation token under "Mit einem API-Zugangsschlüssel anmelden"):
+              \(baseURL)/console     the console: the call, "\(names.count) von \(Self.needed) bestätigt"; "Helfende anzeigen" lists \(Self.volunteerName)
+              \(baseURL)/dashboard   the live dashboard: the call's counter and its funnel
+              \(baseURL)/            the volunteer page: register yourself, choose a place near Aachen and be available to be alerted for this call
+            """)
+    }
+
+    /// The volunteer's side, on her socket: hello, position, available; then the call is
+    /// posted, and she accepts its alert and waits for the `accept_result`.
+    private static func volunteerSocket(
+        _ socketURL: String, _ logger: Logger, _ volunteerToken: String, _ http: DemoHTTP, _ orgToken: String,
+        _ reach: Int, _ step: Shared<String>, _ outcome: Shared<Outcome?>
+    ) async throws {
         try await WebSocketClient.connect(url: socketURL, configuration: .init(maxFrameSize: 1 << 20), logger: logger) { inbound, outbound, _ in
             var frames = FrameReader(inbound)
             step.withLock { $0 = "opening the volunteer's socket" }
@@ -111,23 +143,6 @@ struct Demo: AsyncParsableCommand {
             let result = answer["result"] as? String ?? "error: \(answer["message"] as? String ?? "?")"
             outcome.withLock { $0 = Outcome(callId: callId, result: result, alertMillis: alertMillis) }
         }
-        guard let (callId, result, alertMillis) = outcome.withLock({ $0 }).map({ ($0.callId, $0.result, $0.alertMillis) }) else {
-            throw DemoFailure("the server closed the volunteer's socket before the demo ended")
-        }
-        Self.say("4. She was alerted \(alertMillis) ms after the call was posted and accepted it: accept_result \(result).")
-        guard result == "confirmed" else { throw DemoFailure("the accept was answered with \(result), not confirmed") }
-
-        step.withLock { $0 = "reading the confirmations" }
-        let listed = try await http.send(.GET, "/api/v1/calls/\(callId)/confirmations", token: orgToken)
-        let names = (listed.json["confirmations"] as? [JSONObject] ?? []).compactMap { $0["displayName"] as? String }
-        Self.say("5. GET /api/v1/calls/{id}/confirmations lists \(names.map { "\"\($0)\"" }.joined(separator: ", ")) (1 of \(Self.needed) confirmed).")
-        Self.say("""
-
-            Now open (sign in with the organisation token under "Mit einem API-Zugangsschlüssel anmelden"):
-              \(baseURL)/console     the console: the call, "1 von \(Self.needed) bestätigt"; "Helfende anzeigen" lists \(Self.volunteerName)
-              \(baseURL)/dashboard   the live dashboard: the call's counter and its funnel
-              \(baseURL)/            the volunteer page: register yourself, choose a place near Aachen and be available to be alerted for this call
-            """)
     }
 
     private struct Outcome: Sendable {

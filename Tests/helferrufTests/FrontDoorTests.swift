@@ -132,6 +132,13 @@ import Testing
             #expect((confirmations["confirmations"] as? [[String: Any]])?.compactMap { $0["displayName"] as? String } == ["Anna (Demo)"])
         }
 
+        // A lost token is replaced while the server runs; the old one stops working at once.
+        let id = try #require((try JSONSerialization.jsonObject(with: Data(server.output[0].utf8)) as? [String: Any])?["id"] as? String)
+        let rotated = try Binary.run(["org", "token", "rotate", "--id", id, "--db", db])
+        let newToken = try #require((try JSONSerialization.jsonObject(with: Data(rotated.1.utf8)) as? [String: Any])?["token"] as? String)
+        #expect(try await request(port, .get, "/api/v1/calls", token: token).0 == 401)
+        #expect(try await request(port, .get, "/api/v1/calls", token: newToken).0 == 200)
+
         // A wrong token creates nothing and says what to do.
         let wrong = try Binary.runCapturingErrors(["demo", "--url", url, "--token", "hro_not-a-known-token"])
         #expect(wrong.status == 1)
@@ -143,7 +150,7 @@ import Testing
         #expect(stats?["volunteers"] as? Int == 2 && stats?["calls_open"] as? Int == 2)
 
         // No server: one line that says how to start one.
-        let nobody = try Binary.runCapturingErrors(["demo", "--url", url, "--token", token])
+        let nobody = try Binary.runCapturingErrors(["demo", "--url", url, "--token", newToken])
         #expect(nobody.status == 1)
         #expect(nobody.err.hasPrefix("Error: cannot reach the server at \(url)") && nobody.err.contains("swift run helferruf"), "\(nobody.err)")
     }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Logging
-import Synchronization
 import WSClient
 
 /// `helferruf demo`: the Quickstart in one command. Against a running server it registers
@@ -194,9 +193,3 @@ struct Demo: AsyncParsableCommand {
     }
 }
 
-/// A value that tasks share, behind a lock.
-final class Shared<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
-}

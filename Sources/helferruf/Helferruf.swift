@@ -4,6 +4,7 @@ import HelferrufCore
 import HelferrufServer
 import HelferrufStore
 import Logging
+import Synchronization
 
 @main
 struct Helferruf: AsyncParsableCommand {
@@ -101,4 +102,11 @@ enum JSONLine {
         let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }
+}
+
+/// A value that tasks share, behind a lock.
+final class Shared<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
 }

@@ -95,6 +95,11 @@ let package = Package(
                 "HelferrufServer",
                 "HelferrufStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // `helferruf demo` is a client of a running server.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "HelferrufCoreTests", dependencies: ["HelferrufCore"]),

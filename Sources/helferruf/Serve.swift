@@ -4,9 +4,13 @@ import HelferrufCore
 import HelferrufServer
 import HelferrufStore
 import Logging
+import NIOCore
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the server (the default command).")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server (the default command).",
+        usage: "helferruf serve [<options>]"
+    )
 
     @Option(help: "Address to listen on (env HELFERRUF_HOST; default 127.0.0.1).")
     var host: String?
@@ -168,11 +172,33 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let scheme = config.tlsCertificatePath == nil ? "http" : "https"
+        // The Demo organisation's id until its banner is printed (once).
+        let demo = Shared<String?>(nil)
+        let databaseOption = config.databasePath == DatabaseOption.defaultPath ? nil : config.databasePath
+        let banner: @Sendable (String?) -> Void = { base in
+            // The JSON line is for programs; the banner (plain logs only, so a JSON log stays
+            // JSON) is for the person who just ran `swift run helferruf` and would otherwise
+            // scroll past the one moment the token is shown.
+            guard format == "plain", let id = demo.withLock({ id in defer { id = nil }; return id }) else { return }
+            FileHandle.standardError.write(Data(FirstStartBanner.text(organisationId: id, base: base, databaseOption: databaseOption).utf8))
+        }
         config.onListening = { host, port in
             FileHandle.standardOutput.write(Data("listening on \(scheme)://\(host):\(port)\n".utf8))
+            banner("\(scheme)://\(host):\(port)")
         }
-        try await runServer(config) { line in
-            FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        do {
+            try await runServer(config) { line in
+                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+                let id = (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["id"] as? String
+                demo.withLock { $0 = id }
+            }
+        } catch {
+            // A first start that cannot listen has still created the Demo organisation.
+            banner(nil)
+            if (error as? IOError)?.errnoCode == EADDRINUSE {
+                throw ServeFailure("\(config.host):\(config.port) is in use (another Helferruf?); choose another port with --port or HELFERRUF_PORT")
+            }
+            throw error
         }
     }
 
@@ -187,7 +213,12 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// Reading settings from the environment, with the same checks as their flags.
+/// A start that failed, said in one line.
+struct ServeFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// Reading settings from the environment, with the same checks as their flags.
 enum Environment {
     static func string(_ name: String) -> String? {

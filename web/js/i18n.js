@@ -223,6 +223,7 @@ const de = {
   "o.login.throttled": "Zu viele Fehlversuche. Bitte in einigen Minuten noch einmal versuchen.",
   "o.login.useToken": "Mit einem API-Zugangsschlüssel anmelden",
   "o.nav.console": "Einsätze verwalten",
+  "o.nav.consoleShort": "Einsätze",
   "o.nav.dashboard": "Lagebild",
 
   // console
@@ -298,7 +299,7 @@ const de = {
   "c.funnel.waves": "Wellen: {waves} · Umkreis jetzt {km} km",
   "c.funnel.standby": "{n} auf der Warteliste",
   "c.funnel.suppressed": "{n} zurückgehalten (Ruhezeit oder Tagesgrenze)",
-  "c.msg.open": "Nachricht an bestätigte Helfer",
+  "c.msg.open": "Nachricht an bestätigte Helfende",
   "c.msg.label": "Nachricht an alle Bestätigten (höchstens 500 Zeichen)",
   "c.msg.placeholder": "z. B. Treffpunkt ist jetzt Tor 2. Bitte Gummistiefel mitbringen.",
   "c.msg.count": "{n} / 500 Zeichen",
@@ -561,6 +562,7 @@ const en = {
   "o.login.throttled": "Too many failed attempts. Please try again in a few minutes.",
   "o.login.useToken": "Sign in with an API access key",
   "o.nav.console": "Manage calls",
+  "o.nav.consoleShort": "Calls",
   "o.nav.dashboard": "Live board",
 
   "c.title": "Helferruf – calls",

@@ -1,4 +1,4 @@
-// "Nachricht an bestätigte Helfer" on a console call card (§7): a textarea of
+// "Nachricht an bestätigte Helfende" on a console call card (§7): a textarea of
 // 1–500 characters posted to POST /calls/{id}/messages, with a clear success or
 // error line. The node is created once per card and kept across the card's
 // re-renders, so typing is never interrupted by live updates.

@@ -148,8 +148,10 @@ public struct RateLimitSettings: Sendable, Equatable {
     /// Open WebSockets (both kinds) per client address at one time. Generous because a
     /// carrier-grade NAT puts many phones behind one address.
     public var socketsPerAddress = 4000
-    /// `POST /api/v1/volunteers` per client address.
-    public var registrations = Rate(perSecond: 10_000 / 3600, burst: 10_000)
+    /// `POST /api/v1/volunteers` per client address: a burst of 20, then 100 an hour
+    /// (PROTOCOL.md §11). Enough for a family or a club signing up together behind one
+    /// address; a script gets about 22 accounts in its first minute.
+    public var registrations = Rate(perSecond: 100.0 / 3600, burst: 20)
     /// `hello` messages per client address (each costs a token lookup).
     public var hellos = Rate(perSecond: 100, burst: 5000)
     /// HTTP requests per bearer token.

@@ -113,8 +113,33 @@ enum Schema {
         migrator.registerMigration("v3-push") { db in
             try db.execute(sql: pushSQL)
         }
+        migrator.registerMigration("v4-denial") { db in
+            try db.execute(sql: denialSQL)
+        }
         return migrator
     }
+
+    /// PROTOCOL.md §11: an organisation's blocks (they go with the volunteer's row when the
+    /// volunteer erases their account) and the confirmations an organisation removed (kept,
+    /// keyed by the anonymous id like withdrawals, so that a removed helper cannot take the
+    /// same call again). The index serves the overlapping-confirmations rule, which looks
+    /// up a volunteer's live calls by time window on every accept.
+    static let denialSQL = """
+        CREATE TABLE blocks (
+            org_id TEXT NOT NULL REFERENCES organisations(id),
+            volunteer_id TEXT NOT NULL REFERENCES volunteers(id) ON DELETE CASCADE,
+            blocked_at INTEGER NOT NULL,
+            PRIMARY KEY (org_id, volunteer_id)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX blocks_volunteer ON blocks(volunteer_id);
+        CREATE TABLE removals (
+            call_id TEXT NOT NULL REFERENCES calls(id),
+            volunteer_id TEXT NOT NULL,
+            removed_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX removals_call ON removals(call_id, volunteer_id);
+        CREATE INDEX removals_volunteer ON removals(volunteer_id);
+        """
 
     /// PROTOCOL.md §8 (Web Push): the server's VAPID key, volunteers' push subscriptions,
     /// their alert area (rounded to two decimals before it gets here) and standing

@@ -8,6 +8,7 @@ import { api, ApiError } from "../api.js";
 import { orgToken } from "../org.js";
 import { confirmAction } from "./confirm.js";
 import { block } from "./blocks.js";
+import { fetchHelpers } from "./helpers.js";
 
 const running = (c) => c.status === "open" || c.status === "filled";
 
@@ -59,10 +60,11 @@ export function moderation(ctx) {
     if (!(await block(h.volunteerId))) return;
     let removed = 0;
     if (answer.option) {
-      const ids = [callId, ...[...ctx.calls.values()].filter((c) => running(c) && c.id !== callId).map((c) => c.id)];
-      for (const id of ids) {
+      for (const id of [callId, ...[...ctx.calls.values()].filter((c) => running(c) && c.id !== callId).map((c) => c.id)]) {
         try {
-          if (await removeFrom(id, h.volunteerId)) removed += 1;
+          // Ask first, so that calls the volunteer is not on cost no failed request.
+          const on = id === callId || (await fetchHelpers(id)).some((x) => x.volunteerId === h.volunteerId);
+          if (on && (await removeFrom(id, h.volunteerId))) removed += 1;
         } catch (e) {
           fail(e);
         }

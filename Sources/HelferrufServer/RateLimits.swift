@@ -35,9 +35,16 @@ public struct Rate: Sendable, Equatable, CustomStringConvertible {
         self.init(perSecond: Double(count) / seconds, burst: Double(burst))
     }
 
+    /// The shortest period in which the rate is a whole number (`100/h`, not `2/min`), else
+    /// the longest one, rounded.
     public var description: String {
-        let (count, unit) = perSecond >= 1 ? (perSecond, "s") : perSecond * 60 >= 1 ? (perSecond * 60, "min") : (perSecond * 3600, "h")
-        return "\(Int(count.rounded()))/\(unit):\(Int(burst))"
+        let periods: [(Double, String)] = [(1, "s"), (60, "min"), (3600, "h")]
+        let whole = periods.first { per in
+            let n = perSecond * per.0
+            return n >= 1 && abs(n - n.rounded()) < 1e-6
+        }
+        let (seconds, unit) = whole ?? (perSecond >= 1 ? periods[0] : periods[2])
+        return "\(Int((perSecond * seconds).rounded()))/\(unit):\(Int(burst))"
     }
 }
 

@@ -115,7 +115,7 @@ struct RosterSQL {
         let expired = try expireIfDue(&call, db: db, now: now)
         let barred = try !call.status.isEnded && isBarred(vid, from: call, db)
         let likelyRoom = !barred && eligible && call.status == .open && call.confirmed + party <= call.needed && call.standby == 0
-        if !likelyRoom || (try holdsMostOverlapping(vid, besides: call, db, now: now)) {
+        if try !likelyRoom || holdsMostOverlapping(vid, besides: call, db, now: now) {
             let already = try exists("confirmations", callId, vid, db)
             let queued = try !already && call.standby > 0 && onStandby(callId, vid, db)
             let alerted = try !barred && (eligible || (!already && !call.status.isEnded && exists("alerts", callId, vid, db)))

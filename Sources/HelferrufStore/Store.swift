@@ -369,7 +369,7 @@ public final class Store: Sendable {
                            CASE WHEN c.contacts_erased_at IS NULL THEN v.display_name END AS display_name,
                            CASE WHEN c.contacts_erased_at IS NULL THEN v.contact END AS contact,
                            (k.checked_in_at IS NOT NULL AND k.checked_out_at IS NULL) AS on_site,
-                           (\(Self.noShowsSQL)) AS no_shows
+                           (\(Store.noShowsSQL)) AS no_shows
                     FROM confirmations x JOIN calls c ON c.id = x.call_id LEFT JOIN volunteers v ON v.id = x.volunteer_id
                     LEFT JOIN checkins k ON k.call_id = x.call_id AND k.volunteer_id = x.volunteer_id
                     WHERE x.call_id = ?1 ORDER BY x.confirmed_at, x.volunteer_id

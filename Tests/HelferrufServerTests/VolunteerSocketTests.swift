@@ -1,5 +1,6 @@
 import Foundation
 import HelferrufCore
+import HelferrufServer
 import Testing
 
 @Suite(.serialized) struct VolunteerSocketTests {

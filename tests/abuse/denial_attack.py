@@ -54,7 +54,7 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.lines = []
         self.proc = subprocess.Popen(
-            [binary, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--db", os.path.join(self.tmp, "db.sqlite"),
+            [os.path.abspath(binary), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--db", os.path.join(self.tmp, "db.sqlite"),
              "--log-level", "warning"] + args,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=self.tmp)
         listening = threading.Event()

@@ -343,13 +343,16 @@ public final class Store: Sendable {
     }
 
     /// Every call that is open or filled, with the volunteers alerted for and declining
-    /// each: what the live state needs after a restart.
+    /// (or removed from) each: what the live state needs after a restart.
     public func activeCalls() throws -> [(call: Call, alerted: Set<String>, declined: Set<String>)] {
         try pool.read { db in
             let calls = try Row.fetchAll(db, sql: Call.selectSQL + " WHERE c.status IN ('open','filled') ORDER BY c.created_at").map(Call.init(row:))
             return try calls.map { call in
                 let alerted = try String.fetchAll(db, sql: "SELECT volunteer_id FROM alerts WHERE call_id = ?", arguments: [call.id])
-                let declined = try String.fetchAll(db, sql: "SELECT volunteer_id FROM declines WHERE call_id = ?", arguments: [call.id])
+                // A helper the organisation removed is not alerted for the call again (§11).
+                let declined = try String.fetchAll(
+                    db, sql: "SELECT volunteer_id FROM declines WHERE call_id = ?1 UNION SELECT volunteer_id FROM removals WHERE call_id = ?1",
+                    arguments: [call.id])
                 return (call, Set(alerted), Set(declined))
             }
         }

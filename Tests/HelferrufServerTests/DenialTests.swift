@@ -222,17 +222,32 @@ import Testing
         again.close()
     }
 
-    @Test func blocksSurviveARestart() async throws {
+    @Test func blocksAndRemovalsSurviveARestart() async throws {
         let s = try await LiveServer.start()
         let mallory = try await s.volunteer("Mallory")
+        let rita = try await s.volunteer("Rita")
         #expect(try await s.http(.post, "/api/v1/blocks", token: s.demoToken, json: ["volunteerId": mallory.id]).status == 201)
+        let (rw, _) = try await s.availableVolunteer(token: rita.token)
+        let removedFrom = try await s.call(title: "Entfernt")["id"] as! String
+        _ = try await rw.receive(type: "alert")
+        rw.send(["type": "accept", "callId": removedFrom, "requestId": "r"])
+        #expect(try await rw.receive(type: "accept_result")["result"] as? String == "confirmed")
+        #expect(try await s.http(.post, "/api/v1/calls/\(removedFrom)/confirmations/\(rita.id)/remove", token: s.demoToken).status == 200)
+        rw.close()
         try await s.stop()
+
         let again = try await LiveServer.start(dbPath: s.dbPath, demoToken: s.demoToken)
         defer { Task { try? await again.stop() } }
         let (w, _) = try await again.availableVolunteer(token: mallory.token)
+        let (rw2, _) = try await again.availableVolunteer(token: rita.token)
         try await Task.sleep(for: .milliseconds(200))
-        _ = try await again.call()
+        let fresh = try await again.call(title: "Nach dem Neustart")["id"] as! String
         #expect(try await w.drain(for: .milliseconds(500)).allSatisfy { $0["type"] as? String != "alert" })
+        // Rita is alerted for the new call, never again for the one she was removed from.
+        let alerted = try await rw2.drain(for: .milliseconds(500)).filter { $0["type"] as? String == "alert" }
+            .compactMap { ($0["call"] as? JSON)?["id"] as? String }
+        #expect(alerted == [fresh])
         w.close()
+        rw2.close()
     }
 }

@@ -1,7 +1,8 @@
 """Browser test of the organiser's tools against denial of help (PROTOCOL.md §11):
 in the console, remove a helper and block a volunteer (each with a confirmation
 step), see the blocked list and undo a block; the volunteer page says plainly
-that the organisation cancelled the confirmation."""
+that the organisation cancelled the confirmation, and why a fourth overlapping
+accept failed."""
 
 import time
 from datetime import datetime, timedelta, timezone
@@ -105,4 +106,15 @@ def test_remove_and_block_in_the_console(server, browsers):
     visible(fred, f'.alert-card[data-call-id="{third}"]', timeout=10)
     status, blocks = server.api("GET", "/blocks", token=server.org_token)
     assert blocks["blocks"] == []
+
+    # --- Three overlapping confirmations at most: the fourth accept says why it failed.
+    accept_on_page(fred, third)
+    more = [post_call(server, f"Kassel: Schicht {i}") for i in range(3)]
+    for call_id in more[:2]:
+        accept_on_page(fred, call_id)
+    last = f'.alert-card[data-call-id="{more[2]}"]'
+    visible(fred, last, timeout=10)
+    click_css(fred, last + ' [data-action="accept"]')
+    text_in(fred, last, "zur gleichen Zeit schon zu viele Zusagen", timeout=5)
+    assert not fred.find_elements(By.CSS_SELECTOR, f'.confirmed-card[data-call-id="{more[2]}"]')
     assert severe_logs(con) == [] and severe_logs(fred) == []

@@ -321,7 +321,7 @@ struct API {
     }
 
     func reach(_ req: Request) async throws -> Response {
-        _ = try await organisation(req)
+        let org = try await organisation(req)
         let q = req.uri.queryParameters
         func number(_ name: String) throws -> Double {
             guard let raw = q.get(name) else { throw APIError.validation(field: name, "is required") }
@@ -334,7 +334,7 @@ struct API {
             let r = try Rules.distance(radius, field: "radiusKm")
             let slugs = (q.get("skills") ?? "").split(separator: ",", omittingEmptySubsequences: true).map(String.init)
             let skills = try Rules.skills(slugs)
-            let result = hub.reach(center: center, radiusKm: r, skills: skills)
+            let result = hub.reach(center: center, radiusKm: r, skills: skills, orgId: org.id)
             return json(Array(#"{"available":\#(result.available),"connected":\#(result.connected)}"#.utf8))
         } catch {
             throw APIError.validation(error)

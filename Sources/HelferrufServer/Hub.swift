@@ -327,9 +327,11 @@ final class Hub: Sendable {
         state.withLock { $0.active[id]?.call }
     }
 
-    func reach(center: GeoPoint, radiusKm: Double, skills: [String]) -> (available: Int, connected: Int) {
+    /// What a call of `orgId` placed there would reach; volunteers the organisation blocked
+    /// do not count as available (§11).
+    func reach(center: GeoPoint, radiusKm: Double, skills: [String], orgId: String) -> (available: Int, connected: Int) {
         let now = clock()
-        return state.withLock { $0.matcher.reach(center: center, radiusKm: radiusKm, skills: skills, now: now) }
+        return state.withLock { $0.matcher.reach(center: center, radiusKm: radiusKm, skills: skills, now: now, excluding: $0.blocked[orgId] ?? []) }
     }
 
     // MARK: Housekeeping

@@ -186,6 +186,10 @@ import Testing
         #expect(blocked.status == 201 && blocked.json["volunteerId"] as? String == mallory.id && blocked.json["displayName"] as? String == "Mallory")
         #expect(try await s.http(.post, "/api/v1/blocks", token: s.demoToken, json: ["volunteerId": mallory.id]).json["blockedAt"] as? String
             == blocked.json["blockedAt"] as? String)
+        // The reach preview no longer counts the blocked volunteer; another organisation's does.
+        let reachPath = "/api/v1/reach?lat=50.7753&lon=6.0839&radiusKm=5"
+        #expect(try await s.http(.get, reachPath, token: s.demoToken).json["available"] as? Int == 0)
+        #expect(try await s.http(.get, reachPath, token: other).json["available"] as? Int == 1)
         let list = try await s.http(.get, "/api/v1/blocks", token: s.demoToken).json["blocks"] as? [JSON]
         #expect(list?.map { $0["volunteerId"] as? String } == [mallory.id])
         #expect((try await s.http(.get, "/api/v1/blocks", token: other).json["blocks"] as? [JSON])?.isEmpty == true)

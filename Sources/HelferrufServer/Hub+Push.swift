@@ -83,7 +83,7 @@ extension Hub {
             guard target.isReachable else { continue }
             s.matcher.setPushArea(id: v.profile.id, v.profile.alertArea, skills: v.profile.skills, maxDistanceKm: v.profile.maxDistanceKm)
             s.matcher.setAvailability(v.profile.id, v.availability ?? .unavailable)
-            s.fatigue[v.profile.id] = VolunteerFatigue(limits: v.profile.fatigue, window: AlertWindow(times: v.recentAlerts), dropped: v.dropped)
+            openFatigue(v.profile, dropped: v.dropped, &s)
         }
     }
 
@@ -119,9 +119,7 @@ extension Hub {
                 let p = stored.profile
                 s.matcher.setPushArea(id: vid, p.alertArea, skills: p.skills, maxDistanceKm: p.maxDistanceKm)
                 if live == nil { s.matcher.setAvailability(vid, availability) }
-                if s.fatigue[vid] == nil {
-                    s.fatigue[vid] = VolunteerFatigue(limits: p.fatigue, window: AlertWindow(times: stored.recentAlerts), dropped: stored.dropped)
-                }
+                Self.openFatigue(p, dropped: stored.dropped, &s)
                 alertNewlyEligible(vid, &s)
             } else if let had, had.isReachable {
                 endReachability(had.profile, &s)
@@ -132,10 +130,7 @@ extension Hub {
 
     private func endReachability(_ p: VolunteerProfile, _ s: inout State) {
         s.matcher.setPushArea(id: p.id, nil, skills: p.skills, maxDistanceKm: p.maxDistanceKm)
-        if s.volunteerSockets[p.id] == nil {
-            s.fatigue[p.id] = nil
-            s.quietUntil[p.id] = nil
-        }
+        if s.volunteerSockets[p.id] == nil { Self.closeFatigue(p.id, &s) }
     }
 
     /// Sets a volunteer's availability, from their socket or over HTTP (one path): alerts

@@ -59,8 +59,9 @@ final class Hub: Sendable {
         /// `call_update` frames for alerted volunteers, coalesced like dashboard updates.
         var updateLastSent: [String: Timestamp] = [:]
         var updatePending: [String: Call] = [:]
-        /// Fatigue limits and recent alerts of connected volunteers.
+        /// Fatigue limits and recent alerts of connected or push-reachable volunteers.
         var fatigue: [String: VolunteerFatigue] = [:]
+        var alertHistory = AlertHistory()
         /// Volunteers with alerts held by quiet hours, and when those end.
         var quietUntil: [String: Timestamp] = [:]
         /// When the POST of each call about to be created arrived, for the fan-out latency.
@@ -106,8 +107,10 @@ final class Hub: Sendable {
         let now = clock()
         let pushVolunteers = try store.pushVolunteers(now: now)
         let pushesSent = try store.activePushes()
+        let history = try store.recentAlertTimes(since: now.adding(millis: -AlertWindow.windowMillis))
         let blocked = try store.allBlocks()
         state.withLock { s in
+            s.alertHistory = AlertHistory(history)
             s.blocked = blocked
             Self.loadPush(pushVolunteers, sent: pushesSent, into: &s)
             for (call, alerted, declined) in active {
@@ -139,9 +142,7 @@ final class Hub: Sendable {
             outbox.onOverload { [telemetry] in telemetry.overloaded($0) }
             s.matcher.connect(id: profile.id, skills: profile.skills, maxDistanceKm: profile.maxDistanceKm)
             s.volunteerSockets[profile.id, default: [:]][conn.id] = conn
-            if s.fatigue[profile.id] == nil {
-                s.fatigue[profile.id] = VolunteerFatigue(limits: profile.fatigue, window: AlertWindow(times: stored.recentAlerts), dropped: stored.dropped)
-            }
+            Self.openFatigue(profile, dropped: stored.dropped, &s)
             var suppressed = Suppressions()
             let alerts = admittedAlerts(for: profile.id, &s, now: now, suppressed: &suppressed)
             s.sentAlerts[conn.id] = Set(alerts.map(\.call.id))
@@ -184,8 +185,7 @@ final class Hub: Sendable {
             s.matcher.disconnect(id: conn.volunteerId, now: now)
             // A push-reachable volunteer's fatigue limits keep counting their pushes.
             if s.volunteerSockets[conn.volunteerId] == nil && s.push.targets[conn.volunteerId]?.isReachable != true {
-                s.fatigue[conn.volunteerId] = nil
-                s.quietUntil[conn.volunteerId] = nil
+                Self.closeFatigue(conn.volunteerId, &s)
             }
             return true
         }
@@ -214,6 +214,7 @@ final class Hub: Sendable {
             for conn in (s.volunteerSockets[volunteerId] ?? [:]).values { conn.outbox.close(code: code, reason: reason) }
             s.matcher.forget(volunteerId)
             Self.forgetPush(volunteerId, &s)
+            s.alertHistory.forget(volunteerId)
         }
     }
 
@@ -349,6 +350,7 @@ final class Hub: Sendable {
             if now.millis - s.lastSweep.millis >= 5000 {
                 s.lastSweep = now
                 s.matcher.forgetDisconnected(before: now.adding(millis: -Self.graceMillis))
+                s.alertHistory.prune(now: now)
                 s.dashboardLastSent = s.dashboardLastSent.filter { now.millis - $0.value.millis < Self.dashboardIntervalMillis }
                 s.updateLastSent = s.updateLastSent.filter { now.millis - $0.value.millis < Self.dashboardIntervalMillis }
             }

@@ -73,7 +73,8 @@ extension RosterSQL {
         guard var call = try fetch(callId, db) else { return .notFound }
         let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO alerts (call_id, volunteer_id, alerted_at) VALUES (?, ?, ?)")
         var added = 0
-        for vid in volunteerIds {
+        // In key order: the call's rows then fill its part of the table page by page.
+        for vid in volunteerIds.sorted() {
             try statement.execute(arguments: [callId, vid, now.millis])
             added += db.changesCount
         }

@@ -113,17 +113,33 @@ enum Schema {
         migrator.registerMigration("v3-push") { db in
             try db.execute(sql: pushSQL)
         }
-        migrator.registerMigration("v4-denial") { db in
+        migrator.registerMigration("v4-alert-writes") { db in
+            try db.execute(sql: alertWritesSQL)
+        }
+        migrator.registerMigration("v5-denial") { db in
             try db.execute(sql: denialSQL)
         }
         return migrator
     }
 
+    /// The per-volunteer indexes of alerts and funnel answers go (docs/BENCHMARKS.md, "Where
+    /// the kernel time goes"): a fan-out to 5,000 volunteers inserted 5,000 entries at random
+    /// places of `alerts_volunteer`, one dirty page each, about 4,500 page writes (and as many
+    /// reads) per call, most of the server's extra kernel time against nchan. Rows keyed by
+    /// call stay in order. What read them by volunteer: the fatigue windows, which the hub now
+    /// keeps in memory and loads once at start (``Store/recentAlertTimes(since:)``), and a
+    /// volunteer's data export, which scans instead.
+    static let alertWritesSQL = """
+        DROP INDEX alerts_volunteer;
+        DROP INDEX funnel_volunteer;
+        """
+
     /// PROTOCOL.md §11: an organisation's blocks (they go with the volunteer's row when the
     /// volunteer erases their account) and the confirmations an organisation removed (kept,
     /// keyed by the anonymous id like withdrawals, so that a removed helper cannot take the
-    /// same call again). The index serves the overlapping-confirmations rule, which looks
-    /// up a volunteer's live calls by time window on every accept.
+    /// same call again). `blocks_volunteer` serves the cascade when a volunteer is erased;
+    /// the overlapping-confirmations rule needs no new index (it reads a volunteer's
+    /// confirmations and standby entries through their existing per-volunteer indexes).
     static let denialSQL = """
         CREATE TABLE blocks (
             org_id TEXT NOT NULL REFERENCES organisations(id),

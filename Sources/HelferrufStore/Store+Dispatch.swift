@@ -36,8 +36,8 @@ extension Store {
 
     /// Everything a volunteer's new connection starts from, in one read: the calls they are
     /// confirmed for (with party sizes) or queued for, the messages of their confirmed calls
-    /// still in their window, and what their fatigue limits count (alerts of the last 24
-    /// hours, calls dropped over the daily limit).
+    /// still in their window, and the calls their daily alert limit dropped (the alerts it
+    /// counts are the hub's, see ``recentAlertTimes(since:)``).
     public func welcomeState(volunteerId id: String, now: Timestamp) async throws -> WelcomeState {
         try await pool.read { db in
             var mine: [String: OwnPlace] = [:]
@@ -73,13 +73,9 @@ extension Store {
                     """,
                 arguments: [id, RosterSQL.messageWindowMillis, now.millis]
             ).map(CallMessage.init(row:))
-            let alerts = try Int64.fetchAll(
-                db, sql: "SELECT alerted_at FROM alerts WHERE volunteer_id = ? AND alerted_at > ?",
-                arguments: [id, now.millis - AlertWindow.windowMillis]
-            ).map { Timestamp(millis: $0) }
             let dropped = try String.fetchAll(
                 db, sql: "SELECT call_id FROM suppressions WHERE volunteer_id = ? AND reason = 'daily'", arguments: [id])
-            var state = WelcomeState(confirmed: confirmed, standby: standby, messages: messages, recentAlerts: alerts, dropped: Set(dropped))
+            var state = WelcomeState(confirmed: confirmed, standby: standby, messages: messages, dropped: Set(dropped))
             state.mine = mine
             return state
         }
@@ -91,16 +87,14 @@ public struct WelcomeState: Sendable {
     public var confirmed: [Call]
     public var standby: [Call]
     public var messages: [CallMessage]
-    public var recentAlerts: [Timestamp]
     public var dropped: Set<String>
     /// The volunteer's own place on each confirmed call.
     public var mine: [String: OwnPlace] = [:]
 
-    public init(confirmed: [Call] = [], standby: [Call] = [], messages: [CallMessage] = [], recentAlerts: [Timestamp] = [], dropped: Set<String> = []) {
+    public init(confirmed: [Call] = [], standby: [Call] = [], messages: [CallMessage] = [], dropped: Set<String> = []) {
         self.confirmed = confirmed
         self.standby = standby
         self.messages = messages
-        self.recentAlerts = recentAlerts
         self.dropped = dropped
     }
 }

@@ -27,8 +27,7 @@ public struct PushVolunteer: Sendable {
     public var subscriptions: [PushSubscription]
     /// The persisted availability, nil when none is stored.
     public var availability: Availability?
-    /// What their fatigue limits count (as ``WelcomeState`` has it).
-    public var recentAlerts: [Timestamp]
+    /// Calls their daily alert limit dropped (as ``WelcomeState`` has it).
     public var dropped: Set<String>
 }
 
@@ -125,7 +124,7 @@ extension Store {
         try pool.read { db in
             let rows = try Row.fetchAll(
                 db, sql: "SELECT * FROM volunteers WHERE id IN (SELECT DISTINCT volunteer_id FROM push_subscriptions)")
-            return try rows.map { try Self.pushVolunteer($0, db, now: now) }
+            return try rows.map { try Self.pushVolunteer($0, db) }
         }
     }
 
@@ -135,11 +134,11 @@ extension Store {
             try Row.fetchOne(
                 db, sql: "SELECT * FROM volunteers WHERE id = ? AND EXISTS (SELECT 1 FROM push_subscriptions WHERE volunteer_id = ?)",
                 arguments: [id, id]
-            ).map { try Self.pushVolunteer($0, db, now: now) }
+            ).map { try Self.pushVolunteer($0, db) }
         }
     }
 
-    private static func pushVolunteer(_ row: Row, _ db: Database, now: Timestamp) throws -> PushVolunteer {
+    private static func pushVolunteer(_ row: Row, _ db: Database) throws -> PushVolunteer {
         let profile = VolunteerProfile(row: row)
         var availability: Availability?
         switch row["standing_available"] as Int? {
@@ -147,15 +146,11 @@ extension Store {
         case 0: availability = .unavailable
         default: availability = nil
         }
-        let alerts = try Int64.fetchAll(
-            db, sql: "SELECT alerted_at FROM alerts WHERE volunteer_id = ? AND alerted_at > ?",
-            arguments: [profile.id, now.millis - AlertWindow.windowMillis]
-        ).map { Timestamp(millis: $0) }
         let dropped = try String.fetchAll(
             db, sql: "SELECT call_id FROM suppressions WHERE volunteer_id = ? AND reason = 'daily'", arguments: [profile.id])
         return PushVolunteer(
             profile: profile, subscriptions: try Self.subscriptions(db, volunteerId: profile.id),
-            availability: availability, recentAlerts: alerts, dropped: Set(dropped))
+            availability: availability, dropped: Set(dropped))
     }
 
     /// Records alert pushes as sent, so that no (call, volunteer, endpoint) gets a second

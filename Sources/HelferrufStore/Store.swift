@@ -358,6 +358,27 @@ public final class Store: Sendable {
         }
     }
 
+    /// Every volunteer's alert times after `since`, for the fatigue windows the hub keeps in
+    /// memory: read once at start, so that a new connection needs no per-volunteer lookup
+    /// (and alerts need no per-volunteer index, see `Schema.alertWritesSQL`). Only calls that
+    /// had not ended by `since` can hold such alerts, and their alerts are found by call.
+    public func recentAlertTimes(since: Timestamp) throws -> [String: [Timestamp]] {
+        try pool.read { db in
+            var times: [String: [Timestamp]] = [:]
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT a.volunteer_id, a.alerted_at FROM calls c JOIN alerts a ON a.call_id = c.id
+                    WHERE (c.ended_at IS NULL OR c.ended_at > ?1) AND a.alerted_at > ?1
+                    """,
+                arguments: [since.millis])
+            while let row = try rows.next() {
+                times[row[0] as String, default: []].append(Timestamp(millis: row[1]))
+            }
+            return times
+        }
+    }
+
     /// A call's confirmations, each with the volunteer's no-shows on the organisation's
     /// calls that ended since `noShowsSince` (PROTOCOL.md §11: a confirmation without a
     /// check-in on an expired call where someone else checked in).

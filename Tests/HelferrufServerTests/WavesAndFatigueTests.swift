@@ -141,6 +141,38 @@ import Testing
         for x in [w, again] { x.close() }
     }
 
+    /// The alerts a daily limit counts are the hub's memory, not a per-volunteer lookup: they
+    /// must survive the volunteer's last socket closing and the server restarting.
+    @Test func dailyLimitCountsAcrossReconnectsAndRestarts() async throws {
+        let s = try await LiveServer.start()
+        let v = try await s.volunteer("Limited")
+        #expect(try await s.http(.patch, "/api/v1/volunteers/me", token: v.token, json: ["maxAlertsPerDay": 2]).status == 200)
+        let (w, _) = try await s.availableVolunteer(token: v.token)
+        let first = try await s.call(title: "Eins")
+        #expect((try await w.receive(type: "alert")["call"] as? JSON)?["id"] as? String == first["id"] as? String)
+        #expect(try await s.http(.post, "/api/v1/calls/\(first["id"] as! String)/cancel", token: s.demoToken).status == 200)
+        w.close()
+        try await Task.sleep(for: .milliseconds(200))
+        // Back with no socket open in between: one alert of two is left today.
+        let (w2, _) = try await s.availableVolunteer(token: v.token)
+        let second = try await s.call(title: "Zwei")
+        #expect((try await w2.receive(type: "alert")["call"] as? JSON)?["id"] as? String == second["id"] as? String)
+        w2.close()
+        try await s.stop()
+
+        let restarted = try await LiveServer.start(dbPath: s.dbPath, demoToken: s.demoToken)
+        defer { Task { try? await restarted.stop() } }
+        // The open call alerted before the restart comes again once the location is known,
+        // and does not count a second time.
+        let (w3, _) = try await restarted.availableVolunteer(token: v.token)
+        #expect((try await w3.receive(type: "alert")["call"] as? JSON)?["id"] as? String == second["id"] as? String)
+        let third = try await restarted.call(title: "Drei")
+        #expect(try await w3.drain().filter { $0["type"] as? String == "alert" }.isEmpty)
+        let stored = try await restarted.http(.get, "/api/v1/calls/\(third["id"] as! String)", token: s.demoToken).json
+        #expect(stored["suppressed"] as? Int == 1 && stored["alerted"] as? Int == 0)
+        w3.close()
+    }
+
     @Test func quietHoursHoldAlertsUntilTheyEnd() async throws {
         // 23:30 in Berlin (CET).
         let clock = TestClock(startingAt: RFC3339.parse("2026-12-01T22:30:00Z")!)

@@ -5,6 +5,9 @@ public enum AcceptResult: String, Sendable, Codable {
     case withdrawn
     /// Queued on the call's standby list (PROTOCOL.md §7).
     case standby
+    /// The volunteer already holds the most confirmations and standby places allowed for
+    /// calls overlapping this one in time (PROTOCOL.md §11); nothing was stored.
+    case limit
 }
 
 /// The first-N rules of PROTOCOL.md §4 and §7, as pure decisions over a call's committed state.
@@ -18,16 +21,18 @@ public enum FillRules {
     /// What an accept must answer, in the contract's order: already confirmed → confirmed
     /// (whatever the status, whatever party size is asked now); cancelled or expired →
     /// closed; already queued → standby; neither eligible nor ever alerted → not_eligible;
-    /// the whole party does not fit → standby where the call keeps a list, else full;
-    /// otherwise a new confirmation.
+    /// already holding the most overlapping places (`overLimit`, §11) → limit; the whole
+    /// party does not fit → standby where the call keeps a list, else full; otherwise a new
+    /// confirmation. `limit` comes before `standby` because a standby place counts too.
     public static func decideAccept(
         alreadyConfirmed: Bool, onStandby: Bool = false, status: CallStatus, eligibleOrAlerted: Bool,
-        confirmed: Int, needed: Int, party: Int = 1, standbyEnabled: Bool = false
+        overLimit: Bool = false, confirmed: Int, needed: Int, party: Int = 1, standbyEnabled: Bool = false
     ) -> AcceptResult {
         if alreadyConfirmed { return .confirmed }
         if status.isEnded { return .closed }
         if onStandby { return .standby }
         if !eligibleOrAlerted { return .notEligible }
+        if overLimit { return .limit }
         if status == .filled || confirmed + party > needed { return standbyEnabled ? .standby : .full }
         return .confirmed
     }

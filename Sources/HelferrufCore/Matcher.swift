@@ -346,8 +346,10 @@ public struct Matcher: Sendable {
     /// would alert now (push-reachable volunteers included), and `connected` volunteers with
     /// a location within `min(radiusKm, their maxDistanceKm)` whatever their availability and
     /// skills.
-    public func reach(center: GeoPoint, radiusKm: Double, skills: [String], now: Timestamp) -> (available: Int, connected: Int) {
-        let probe = MatchCall(id: "", location: center, radiusKm: radiusKm, skills: skills, needed: 1, confirmed: 0)
+    /// `excluding`: volunteers a call there would never alert (the organisation blocked them),
+    /// left out of `available`.
+    public func reach(center: GeoPoint, radiusKm: Double, skills: [String], now: Timestamp, excluding: Set<String> = []) -> (available: Int, connected: Int) {
+        let probe = MatchCall(id: "", location: center, radiusKm: radiusKm, skills: skills, needed: 1, confirmed: 0, declined: excluding)
         var available = 0, connected = 0
         grid.forEach(within: radiusKm, of: center) { slot, d in
             guard let v = live[Int(slot)], d <= v.maxDistanceKm else { return }

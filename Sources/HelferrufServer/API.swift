@@ -23,12 +23,13 @@ struct API {
         ("/api/v1/calls/{id}/cancel", "POST"), ("/api/v1/calls/{id}/confirmations", "GET"),
         ("/api/v1/calls/{id}/accept", "POST"), ("/api/v1/calls/{id}/withdraw", "POST"), ("/api/v1/calls/{id}/messages", "GET, POST"), ("/api/v1/reach", "GET"),
         ("/healthz", "GET"), ("/readyz", "GET"), ("/metrics", "GET"),
-    ] + sessionPaths.map { ($0, $0.hasSuffix("ticket") ? "POST" : "GET, POST, DELETE") } + pushPaths
+    ] + sessionPaths.map { ($0, $0.hasSuffix("ticket") ? "POST" : "GET, POST, DELETE") } + pushPaths + denialPaths
 
     func register(on router: Router<AppRequestContext>) {
         let v1 = router.group("api/v1")
         registerSessions(on: v1)
         registerPush(on: v1)
+        registerDenial(on: v1)
         v1.post("volunteers") { req, ctx in try await createVolunteer(req) }
         v1.get("volunteers/me") { req, _ in try await json(Wire.profile(volunteer(req))) }
         v1.patch("volunteers/me") { req, _ in try await patchVolunteer(req) }
@@ -40,7 +41,8 @@ struct API {
         v1.post("calls/{id}/cancel") { req, ctx in try await cancel(req, ctx) }
         v1.get("calls/{id}/confirmations") { req, ctx in
             let call = try await ownCall(req, ctx)
-            return json(Wire.confirmations(try await store.confirmations(callId: call.id)))
+            let since = now().adding(millis: -Int64(Store.noShowDays) * 86_400_000)
+            return json(Wire.confirmations(try await store.confirmations(callId: call.id, noShowsSince: since)))
         }
         v1.post("calls/{id}/messages") { req, ctx in try await postMessage(req, ctx) }
         v1.get("calls/{id}/messages") { req, ctx in
@@ -154,6 +156,7 @@ struct API {
         let (profile, token) = try await storeWrite {
             try await store.createVolunteer(displayName: name, skills: skills, maxDistanceKm: distance, contact: contact, fatigue: limits, now: now())
         }
+        hub.telemetry.registrations.increment()
         return json(Wire.profile(profile, token: token), status: .created)
     }
 
@@ -318,7 +321,7 @@ struct API {
     }
 
     func reach(_ req: Request) async throws -> Response {
-        _ = try await organisation(req)
+        let org = try await organisation(req)
         let q = req.uri.queryParameters
         func number(_ name: String) throws -> Double {
             guard let raw = q.get(name) else { throw APIError.validation(field: name, "is required") }
@@ -331,7 +334,7 @@ struct API {
             let r = try Rules.distance(radius, field: "radiusKm")
             let slugs = (q.get("skills") ?? "").split(separator: ",", omittingEmptySubsequences: true).map(String.init)
             let skills = try Rules.skills(slugs)
-            let result = hub.reach(center: center, radiusKm: r, skills: skills)
+            let result = hub.reach(center: center, radiusKm: r, skills: skills, orgId: org.id)
             return json(Array(#"{"available":\#(result.available),"connected":\#(result.connected)}"#.utf8))
         } catch {
             throw APIError.validation(error)

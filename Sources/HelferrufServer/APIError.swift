@@ -95,7 +95,7 @@ struct ErrorShapeMiddleware<Context: RequestContext>: RouterMiddleware {
     private func allowedMethods(_ path: String) -> String? {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
         return knownPaths.first { known in
-            known.pattern.count == parts.count && zip(known.pattern, parts).allSatisfy { $0 == "{id}" || $0 == $1 }
+            known.pattern.count == parts.count && zip(known.pattern, parts).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
         }?.methods
     }
 }

@@ -29,6 +29,10 @@ public struct ServerConfiguration: Sendable {
     /// Days after a call ends that its confirmations stop showing helpers' names and
     /// contacts (GDPR storage limitation; docs/SECURITY.md).
     public var retentionDays = 30
+    /// `--max-overlapping`: the most confirmations and standby places one volunteer may
+    /// hold on calls whose time windows overlap (PROTOCOL.md §11). A rule of the service,
+    /// not an abuse limit: `--rate-limits off` leaves it on.
+    public var maxOverlapping = Ledger.defaultMaxOverlapping
     public var helloTimeout: Duration = .seconds(10)
     /// Ping period of every socket; one that has not answered a ping by the next is closed.
     public var autoPing: Duration = .seconds(20)
@@ -138,7 +142,7 @@ public func buildApplication(
         onDemoOrganisation(String(decoding: w.bytes, as: UTF8.self))
     }
     let telemetry = Telemetry()
-    let ledger = Ledger(store: store, clock: clock)
+    let ledger = Ledger(store: store, clock: clock, maxOverlapping: config.maxOverlapping)
     let vapidKey = try VAPIDKey(rawRepresentation: store.vapidPrivateKey(now: clock()))
     let gateway = config.push.makeGateway(PushGatewayContext(
         vapidKey: vapidKey, subject: config.push.subject, endpoints: config.push.endpoints, logLevel: config.logLevel))

@@ -33,9 +33,11 @@ extension Hub {
     // MARK: Fatigue limits
 
     /// Whether a new alert of `cid` may go to `vid` now. An alert counts once per
-    /// (volunteer, call): a call already alerted always passes. One held by quiet hours is
+    /// (volunteer, call): a call already alerted always passes, unless the call's
+    /// organisation blocked the volunteer since (§11). One held by quiet hours is
     /// remembered and decided again when they end; one over the daily limit is dropped.
     func admitAlert(_ cid: String, volunteer vid: String, _ s: inout State, now: Timestamp, suppressed: inout Suppressions) -> Bool {
+        if isBlocked(vid, for: cid, s) { return false }
         if s.active[cid]?.alerted.contains(vid) == true { return true }
         guard var f = s.fatigue[vid] else { return true }
         defer { s.fatigue[vid] = f }

@@ -73,6 +73,8 @@ final class Hub: Sendable {
         var lastSweep = Timestamp(millis: 0)
         /// Subscriptions, push-reachable volunteers, pushes sent, fallback timers (§8).
         var push = PushState()
+        /// Volunteers each organisation blocked (§11), never alerted for its calls.
+        var blocked: [String: Set<String>] = [:]
     }
 
     /// How long a volunteer's live state outlives their last connection.
@@ -106,8 +108,10 @@ final class Hub: Sendable {
         let pushVolunteers = try store.pushVolunteers(now: now)
         let pushesSent = try store.activePushes()
         let history = try store.recentAlertTimes(since: now.adding(millis: -AlertWindow.windowMillis))
+        let blocked = try store.allBlocks()
         state.withLock { s in
             s.alertHistory = AlertHistory(history)
+            s.blocked = blocked
             Self.loadPush(pushVolunteers, sent: pushesSent, into: &s)
             for (call, alerted, declined) in active {
                 var a = ActiveCall(call: call, alerted: alerted, declined: declined)
@@ -318,101 +322,17 @@ final class Hub: Sendable {
         }
     }
 
-    /// Updates the live state from a committed ledger batch, in commit order, and tells
-    /// every affected socket.
-    func apply(_ outcomes: [RosterOutcome]) {
-        let now = clock()
-        state.withLock { s in
-            for outcome in outcomes {
-                guard var call = outcome.call else { continue }
-                if case .createCall = outcome.change {
-                    s.active[call.id] = ActiveCall(call: call, alerted: [], nextWaveAt: now)
-                    s.matcher.addCall(Self.matchCall(call))
-                    telemetry.callsCreated.increment()
-                    s.dashboardPending[call.id] = call
-                    let postedAt = s.postedAt.removeValue(forKey: call.id)
-                    if call.dispatch.isWaves { runWave(call.id, &s, now: now) } else { fanOut(call.id, &s, now: now, postedAt: postedAt) }
-                    continue
-                }
-                if case .decline(let cid, let vid) = outcome.change, outcome.result == .done {
-                    s.matcher.recordDecline(cid, volunteer: vid)
-                    s.active[cid]?.declined.insert(vid)
-                }
-                if case .accept = outcome.change, outcome.result == .answer(.confirmed), outcome.changed {
-                    telemetry.confirmations.increment()
-                }
-                if let message = outcome.message { send(message, to: outcome.recipients, &s) }
-                if !outcome.promoted.isEmpty {
-                    tellPromoted(outcome.promoted, callId: call.id, &s)
-                    telemetry.promotions.increment(by: Int64(outcome.promoted.count))
-                }
-                guard outcome.changed else { continue }
-                guard let previous = s.active[call.id] else {
-                    s.dashboardPending[call.id] = call
-                    continue
-                }
-                call.keepLiveFigures(of: previous.call)
-                s.active[call.id]!.call = call
-                s.dashboardPending[call.id] = call
-                if outcome.statusChanged {
-                    sendCallUpdate(call, to: previous.alerted, &s, now: now)
-                    pushStatusChanged(call, &s, now: now)
-                } else if call.confirmed != previous.call.confirmed {
-                    s.updatePending[call.id] = call
-                }
-                switch call.status {
-                case .open:
-                    if previous.call.status != .open {
-                        s.matcher.addCall(Self.matchCall(call, declined: previous.declined))
-                        if !call.dispatch.isWaves { fanOut(call.id, &s, now: now) }
-                    } else {
-                        s.matcher.setConfirmed(call.id, call.confirmed)
-                    }
-                case .filled:
-                    s.matcher.removeCall(call.id)
-                case .cancelled, .expired:
-                    if call.status == .cancelled { telemetry.callsCancelled.increment() } else { telemetry.callsExpired.increment() }
-                    s.matcher.removeCall(call.id)
-                    s.active[call.id] = nil
-                    s.expiring.remove(call.id)
-                    s.updatePending[call.id] = nil
-                }
-            }
-            flushCallUpdates(&s, now: now)
-            flushDashboards(&s, now: now)
-        }
-    }
-
-    /// Sends a status change to every alerted volunteer at once (never held back); it also
-    /// carries the current count, so a pending counter update is dropped.
-    private func sendCallUpdate(_ call: Call, to volunteers: Set<String>, _ s: inout State, now: Timestamp) {
-        let frame = Wire.callUpdate(call)
-        for vid in volunteers {
-            for conn in (s.volunteerSockets[vid] ?? [:]).values { conn.outbox.send(frame) }
-        }
-        s.updatePending[call.id] = nil
-        s.updateLastSent[call.id] = now
-    }
-
-    /// Sends pending live counter updates whose call has not had one within the last second.
-    func flushCallUpdates(_ s: inout State, now: Timestamp) {
-        guard !s.updatePending.isEmpty else { return }
-        for (cid, call) in s.updatePending {
-            if let last = s.updateLastSent[cid], now.millis - last.millis < Self.dashboardIntervalMillis { continue }
-            let current = s.active[cid]?.call ?? call
-            sendCallUpdate(current, to: s.active[cid]?.alerted ?? [], &s, now: now)
-        }
-    }
-
     /// The live version of a call when it is active (its alerted count may be ahead of the
     /// database's by a commit).
     func activeCall(_ id: String) -> Call? {
         state.withLock { $0.active[id]?.call }
     }
 
-    func reach(center: GeoPoint, radiusKm: Double, skills: [String]) -> (available: Int, connected: Int) {
+    /// What a call of `orgId` placed there would reach; volunteers the organisation blocked
+    /// do not count as available (§11).
+    func reach(center: GeoPoint, radiusKm: Double, skills: [String], orgId: String) -> (available: Int, connected: Int) {
         let now = clock()
-        return state.withLock { $0.matcher.reach(center: center, radiusKm: radiusKm, skills: skills, now: now) }
+        return state.withLock { $0.matcher.reach(center: center, radiusKm: radiusKm, skills: skills, now: now, excluding: $0.blocked[orgId] ?? []) }
     }
 
     // MARK: Housekeeping

@@ -35,9 +35,16 @@ public struct Rate: Sendable, Equatable, CustomStringConvertible {
         self.init(perSecond: Double(count) / seconds, burst: Double(burst))
     }
 
+    /// The shortest period in which the rate is a whole number (`100/h`, not `2/min`), else
+    /// the longest one, rounded.
     public var description: String {
-        let (count, unit) = perSecond >= 1 ? (perSecond, "s") : perSecond * 60 >= 1 ? (perSecond * 60, "min") : (perSecond * 3600, "h")
-        return "\(Int(count.rounded()))/\(unit):\(Int(burst))"
+        let periods: [(Double, String)] = [(1, "s"), (60, "min"), (3600, "h")]
+        let whole = periods.first { per in
+            let n = perSecond * per.0
+            return n >= 1 && abs(n - n.rounded()) < 1e-6
+        }
+        let (seconds, unit) = whole ?? (perSecond >= 1 ? periods[0] : periods[2])
+        return "\(Int((perSecond * seconds).rounded()))/\(unit):\(Int(burst))"
     }
 }
 
@@ -148,8 +155,10 @@ public struct RateLimitSettings: Sendable, Equatable {
     /// Open WebSockets (both kinds) per client address at one time. Generous because a
     /// carrier-grade NAT puts many phones behind one address.
     public var socketsPerAddress = 4000
-    /// `POST /api/v1/volunteers` per client address.
-    public var registrations = Rate(perSecond: 10_000 / 3600, burst: 10_000)
+    /// `POST /api/v1/volunteers` per client address: a burst of 20, then 100 an hour
+    /// (PROTOCOL.md §11). Enough for a family or a club signing up together behind one
+    /// address; a script gets about 22 accounts in its first minute.
+    public var registrations = Rate(perSecond: 100.0 / 3600, burst: 20)
     /// `hello` messages per client address (each costs a token lookup).
     public var hellos = Rate(perSecond: 100, burst: 5000)
     /// HTTP requests per bearer token.

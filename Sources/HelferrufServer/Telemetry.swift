@@ -24,6 +24,11 @@ final class Telemetry: Sendable {
     let callsCancelled: Counter
     let callsExpired: Counter
     let promotions: Counter
+    /// §11: volunteers registered (all addresses: a surge is what the alert rule watches),
+    /// helpers removed by organisations, and accepts refused by the overlap rule.
+    let registrations: Counter
+    let removals: Counter
+    let overlapRefusals: Counter
     let messagesSent: Counter
     let alertsSuppressed: Counter
     let ledgerBatches: Counter
@@ -69,6 +74,9 @@ final class Telemetry: Sendable {
         callsCancelled = registry.counter("helferruf_calls_ended_total", labels: [("status", "cancelled")], help: "Calls that ended, by status")
         callsExpired = registry.counter("helferruf_calls_ended_total", labels: [("status", "expired")], help: "Calls that ended, by status")
         promotions = registry.counter("helferruf_standby_promotions_total", help: "Volunteers confirmed from a standby list")
+        registrations = registry.counter("helferruf_volunteers_registered_total", help: "Volunteer accounts created (from all addresses)")
+        removals = registry.counter("helferruf_helpers_removed_total", help: "Confirmations removed by organisations")
+        overlapRefusals = registry.counter("helferruf_accepts_limited_total", help: "Accepts refused because the volunteer held the most overlapping confirmations")
         messagesSent = registry.counter("helferruf_messages_sent_total", help: "Message frames sent to confirmed helpers")
         alertsSuppressed = registry.counter("helferruf_alerts_suppressed_total", help: "Alerts held back by volunteers' fatigue limits")
         ledgerBatches = registry.counter("helferruf_ledger_batches_total", help: "Ledger transactions committed (group commits)")

@@ -228,7 +228,9 @@ enum Wire {
         return w.bytes
     }
 
-    static func callUpdate(_ c: Call) -> ByteBuffer {
+    /// `call_update`; `removed` marks the one a helper gets when the organisation removed
+    /// their confirmation (§11).
+    static func callUpdate(_ c: Call, removed: Bool = false) -> ByteBuffer {
         var w = JSONWriter(capacity: 128)
         w.raw("{\"type\":\"call_update\",\"callId\":")
         w.string(c.id)
@@ -238,7 +240,7 @@ enum Wire {
         w.int(c.confirmed)
         w.raw(",\"needed\":")
         w.int(c.needed)
-        w.raw("}")
+        w.raw(removed ? ",\"removed\":true}" : "}")
         return ByteBuffer(bytes: w.bytes)
     }
 
@@ -341,6 +343,7 @@ enum Wire {
         events("confirmations", e.confirmations)
         events("declines", e.declines)
         events("withdrawals", e.withdrawals)
+        events("removals", e.removals)
         events("checkIns", e.checkIns)
         events("checkOuts", e.checkOuts)
         events("standby", e.standby)
@@ -370,9 +373,30 @@ enum Wire {
             w.raw(",\"confirmedAt\":"); w.time(c.confirmedAt)
             w.raw(",\"party\":"); w.int(c.party)
             w.raw(",\"checkedIn\":"); w.raw(c.checkedIn ? "true" : "false")
+            w.raw(",\"noShows\":"); w.int(c.noShows)
             w.raw("}")
         }
         w.raw("]}")
         return w.bytes
+    }
+
+    /// `GET /blocks` (§11).
+    static func blocks(_ list: [Block]) -> [UInt8] {
+        var w = JSONWriter(capacity: 64 + 120 * list.count)
+        w.raw("{\"blocks\":[")
+        for (i, b) in list.enumerated() {
+            if i > 0 { w.raw(",") }
+            block(b, into: &w)
+        }
+        w.raw("]}")
+        return w.bytes
+    }
+
+    /// One block: `{"volunteerId","displayName","blockedAt"}`.
+    static func block(_ b: Block, into w: inout JSONWriter) {
+        w.raw("{\"volunteerId\":"); w.string(b.volunteerId)
+        w.raw(",\"displayName\":"); w.optionalString(b.displayName)
+        w.raw(",\"blockedAt\":"); w.time(b.blockedAt)
+        w.raw("}")
     }
 }

@@ -30,6 +30,9 @@ public enum RosterChange: Sendable {
     case postMessage(callId: String, orgId: String, text: String)
     /// The organisation cancels its call.
     case cancel(callId: String, orgId: String)
+    /// The organisation removes a confirmed helper from its call (PROTOCOL.md §11): the
+    /// confirmation ends as if withdrawn, and the helper cannot accept that call again.
+    case remove(callId: String, orgId: String, volunteerId: String)
     /// The call's end time has passed.
     case expire(callId: String)
 }
@@ -42,7 +45,8 @@ public struct RosterOutcome: Sendable {
         /// Applied (create, decline, alerts, cancel, expire), or nothing to do.
         case done
         case notFound
-        /// Cancel of a call that has already expired; a message after the call's window.
+        /// Cancel of a call that has already expired; a message after the call's window; a
+        /// removal from a call that has ended.
         case conflict
         /// The change breaks a rule (a check-in without a confirmation).
         case invalid(String)
@@ -116,10 +120,18 @@ public final class Ledger: Sendable {
     /// The most detached changes kept for another try after failed commits.
     public static let retryLimit = 100_000
 
+    /// `--max-overlapping`'s default (PROTOCOL.md §11).
+    public static let defaultMaxOverlapping = 3
+
     /// - Parameter maxBatch: the most changes one transaction takes. 1 gives one transaction
     ///   per change: the baseline `scripts/bench-ledger` compares group commit with.
-    public init(store: Store, clock: @escaping @Sendable () -> Timestamp, maxBatch: Int = .max, onCommit: CommitHandler? = nil) {
-        writer = Writer(pool: store.pool, clock: clock, maxBatch: max(1, maxBatch), onCommit: onCommit)
+    /// - Parameter maxOverlapping: the most confirmations and standby places one volunteer
+    ///   may hold on live calls whose time windows overlap (PROTOCOL.md §11).
+    public init(
+        store: Store, clock: @escaping @Sendable () -> Timestamp, maxBatch: Int = .max, maxOverlapping: Int = Ledger.defaultMaxOverlapping,
+        onCommit: CommitHandler? = nil
+    ) {
+        writer = Writer(pool: store.pool, clock: clock, maxBatch: max(1, maxBatch), maxOverlapping: max(1, maxOverlapping), onCommit: onCommit)
         let thread = Thread { [writer] in writer.run() }
         thread.name = "helferruf-ledger"
         thread.start()
@@ -199,11 +211,13 @@ private final class Writer: Sendable {
     private let pool: DatabasePool
     private let clock: @Sendable () -> Timestamp
     private let maxBatch: Int
+    private let maxOverlapping: Int
 
-    init(pool: DatabasePool, clock: @escaping @Sendable () -> Timestamp, maxBatch: Int, onCommit: Ledger.CommitHandler?) {
+    init(pool: DatabasePool, clock: @escaping @Sendable () -> Timestamp, maxBatch: Int, maxOverlapping: Int, onCommit: Ledger.CommitHandler?) {
         self.pool = pool
         self.clock = clock
         self.maxBatch = maxBatch
+        self.maxOverlapping = maxOverlapping
         self.onCommit = StateLock(onCommit)
     }
 
@@ -227,7 +241,7 @@ private final class Writer: Sendable {
     }
 
     func run() {
-        var sql = RosterSQL()
+        var sql = RosterSQL(maxOverlapping: maxOverlapping)
         while let batch = nextBatch() {
             let changes = batch.map(\.change)
             let started = ContinuousClock.now

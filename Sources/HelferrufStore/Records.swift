@@ -20,6 +20,8 @@ public struct Confirmation: Sendable, Equatable {
     public var party = 1
     /// On site now: checked in and not checked out.
     public var checkedIn = false
+    /// The volunteer's no-shows on this organisation's calls in the period asked for.
+    public var noShows = 0
 }
 
 extension Timestamp {

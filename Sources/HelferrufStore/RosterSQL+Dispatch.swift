@@ -40,12 +40,17 @@ extension RosterSQL {
     }
 
     /// Confirms, in queue order, every standby entry whose party fits the places now free
-    /// (``FillRules/promotions(parties:free:)``). Returns the promoted volunteers.
+    /// (``FillRules/promotions(parties:free:)``). Returns the promoted volunteers. Entries
+    /// of volunteers the organisation blocked since they queued are passed over (§11).
     mutating func promote(_ call: inout Call, db: Database, now: Timestamp) throws -> [String] {
         guard call.standby > 0, call.status == .open, call.confirmed < call.needed else { return [] }
         let queue = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT volunteer_id, party FROM standby WHERE call_id = ? AND left_at IS NULL ORDER BY seq"),
-            arguments: [call.id])
+            db.cachedStatement(sql: """
+                SELECT volunteer_id, party FROM standby s WHERE call_id = ? AND left_at IS NULL
+                    AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.org_id = ? AND b.volunteer_id = s.volunteer_id)
+                ORDER BY seq
+                """),
+            arguments: [call.id, call.orgId])
         let picks = FillRules.promotions(parties: queue.map { $0["party"] }, free: call.needed - call.confirmed)
         var promoted: [String] = []
         for i in picks {

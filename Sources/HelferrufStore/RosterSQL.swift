@@ -36,6 +36,12 @@ struct RosterSQL {
     private let cacheLimit = 20_000
     /// The close-out message of a call that expired during the current change.
     var closeout: (message: CallMessage, recipients: [String])?
+    /// The most confirmations and standby places a volunteer may hold on overlapping calls.
+    let maxOverlapping: Int
+
+    init(maxOverlapping: Int = Ledger.defaultMaxOverlapping) {
+        self.maxOverlapping = maxOverlapping
+    }
 
     /// Forgets every remembered row: after a rollback they may be ahead of the database.
     mutating func forgetCalls() { calls.removeAll(keepingCapacity: true) }
@@ -90,6 +96,8 @@ struct RosterSQL {
             call.endedAt = now
             remember(call)
             return Effect(result: .done, call: call, statusChanged: true, changed: true)
+        case .remove(let callId, let orgId, let volunteerId):
+            return try remove(callId, orgId: orgId, volunteerId, db: db, now: now)
         case .expire(let callId):
             guard var call = try fetch(callId, db) else { return .notFound }
             let expired = try expireIfDue(&call, db: db, now: now)
@@ -97,19 +105,23 @@ struct RosterSQL {
         }
     }
 
-    /// Decides an accept in the contract's order (``FillRules/decideAccept``). The common
-    /// case (an eligible volunteer, an open call with room and nobody on standby) costs one
-    /// insert and one update.
+    /// Decides an accept in the contract's order (``FillRules/decideAccept``), with the §11
+    /// rules read in the same transaction: a volunteer the call's organisation blocked, or
+    /// removed from this call, counts as not eligible; one already holding the most
+    /// overlapping places gets `limit`. The common case (an eligible volunteer, an open
+    /// call with room and nobody on standby) costs two lookups, one insert and one update.
     private mutating func accept(_ callId: String, _ vid: String, eligible: Bool, party: Int, db: Database, now: Timestamp) throws -> Effect {
         guard var call = try fetch(callId, db) else { return .notFound }
         let expired = try expireIfDue(&call, db: db, now: now)
-        let likelyRoom = eligible && call.status == .open && call.confirmed + party <= call.needed && call.standby == 0
-        if !likelyRoom {
+        let barred = try !call.status.isEnded && isBarred(vid, from: call, db)
+        let likelyRoom = !barred && eligible && call.status == .open && call.confirmed + party <= call.needed && call.standby == 0
+        if try !likelyRoom || holdsMostOverlapping(vid, besides: call, db, now: now) {
             let already = try exists("confirmations", callId, vid, db)
             let queued = try !already && call.standby > 0 && onStandby(callId, vid, db)
-            let alerted = try eligible || (!already && !call.status.isEnded && exists("alerts", callId, vid, db))
+            let alerted = try !barred && (eligible || (!already && !call.status.isEnded && exists("alerts", callId, vid, db)))
+            let overLimit = try !already && !queued && alerted && !call.status.isEnded && holdsMostOverlapping(vid, besides: call, db, now: now)
             let decision = FillRules.decideAccept(
-                alreadyConfirmed: already, onStandby: queued, status: call.status, eligibleOrAlerted: alerted,
+                alreadyConfirmed: already, onStandby: queued, status: call.status, eligibleOrAlerted: alerted, overLimit: overLimit,
                 confirmed: call.confirmed, needed: call.needed, party: party, standbyEnabled: call.standbyEnabled)
             if decision == .standby && !queued { return try enqueue(&call, vid, party: party, expired: expired, db: db, now: now) }
             guard decision == .confirmed, !already else { return .unchanged(.answer(decision), call, expired: expired) }
@@ -168,21 +180,29 @@ struct RosterSQL {
         guard FillRules.decideWithdraw(status: call.status) == .withdrawn else {
             return .unchanged(.answer(.closed), call, expired: expired)
         }
-        let party = try Int.fetchOne(
-            db.cachedStatement(sql: "DELETE FROM confirmations WHERE call_id = ? AND volunteer_id = ? RETURNING party"),
-            arguments: [callId, vid])
-        guard let party else {
+        let before = call.status
+        guard let promoted = try release(&call, vid, db: db, now: now) else {
             return try leaveStandby(&call, vid, db: db, now: now)
         }
-        let before = call.status
+        try db.cachedStatement(sql: "INSERT INTO withdrawals (call_id, volunteer_id, withdrawn_at) VALUES (?, ?, ?)")
+            .execute(arguments: [callId, vid, now.millis])
+        return Effect(result: .answer(.withdrawn), call: call, statusChanged: call.status != before, changed: true, promoted: promoted)
+    }
+
+    /// Ends a volunteer's confirmation on a call that has not ended: frees its places,
+    /// reopens a filled call, checks the volunteer out and promotes from the standby list.
+    /// Returns the promoted volunteers, or nil when there was no confirmation.
+    mutating func release(_ call: inout Call, _ vid: String, db: Database, now: Timestamp) throws -> [String]? {
+        let party = try Int.fetchOne(
+            db.cachedStatement(sql: "DELETE FROM confirmations WHERE call_id = ? AND volunteer_id = ? RETURNING party"),
+            arguments: [call.id, vid])
+        guard let party else { return nil }
         let row = try Row.fetchOne(
             db.cachedStatement(sql: """
                 UPDATE calls SET confirmed = confirmed - ?, status = CASE WHEN status = 'filled' THEN 'open' ELSE status END
                 WHERE id = ? RETURNING confirmed, status
                 """),
-            arguments: [party, callId])
-        try db.cachedStatement(sql: "INSERT INTO withdrawals (call_id, volunteer_id, withdrawn_at) VALUES (?, ?, ?)")
-            .execute(arguments: [callId, vid, now.millis])
+            arguments: [party, call.id])
         if let row {
             call.confirmed = row[0]
             call.status = CallStatus(rawValue: row[1]) ?? .open
@@ -190,7 +210,7 @@ struct RosterSQL {
         try checkOut(&call, vid, db: db, now: now)
         let promoted = try promote(&call, db: db, now: now)
         remember(call)
-        return Effect(result: .answer(.withdrawn), call: call, statusChanged: call.status != before, changed: true, promoted: promoted)
+        return promoted
     }
 
     /// Marks an open or filled call expired when its end time has passed; true when it did.

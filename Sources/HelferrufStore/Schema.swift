@@ -116,6 +116,9 @@ enum Schema {
         migrator.registerMigration("v4-alert-writes") { db in
             try db.execute(sql: alertWritesSQL)
         }
+        migrator.registerMigration("v5-denial") { db in
+            try db.execute(sql: denialSQL)
+        }
         return migrator
     }
 
@@ -129,6 +132,29 @@ enum Schema {
     static let alertWritesSQL = """
         DROP INDEX alerts_volunteer;
         DROP INDEX funnel_volunteer;
+        """
+
+    /// PROTOCOL.md §11: an organisation's blocks (they go with the volunteer's row when the
+    /// volunteer erases their account) and the confirmations an organisation removed (kept,
+    /// keyed by the anonymous id like withdrawals, so that a removed helper cannot take the
+    /// same call again). `blocks_volunteer` serves the cascade when a volunteer is erased;
+    /// the overlapping-confirmations rule needs no new index (it reads a volunteer's
+    /// confirmations and standby entries through their existing per-volunteer indexes).
+    static let denialSQL = """
+        CREATE TABLE blocks (
+            org_id TEXT NOT NULL REFERENCES organisations(id),
+            volunteer_id TEXT NOT NULL REFERENCES volunteers(id) ON DELETE CASCADE,
+            blocked_at INTEGER NOT NULL,
+            PRIMARY KEY (org_id, volunteer_id)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX blocks_volunteer ON blocks(volunteer_id);
+        CREATE TABLE removals (
+            call_id TEXT NOT NULL REFERENCES calls(id),
+            volunteer_id TEXT NOT NULL,
+            removed_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX removals_call ON removals(call_id, volunteer_id);
+        CREATE INDEX removals_volunteer ON removals(volunteer_id);
         """
 
     /// PROTOCOL.md §8 (Web Push): the server's VAPID key, volunteers' push subscriptions,

@@ -298,6 +298,7 @@ public final class Store: Sendable {
                 confirmations: try events("SELECT x.call_id, c.title, x.confirmed_at AS at FROM confirmations x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"),
                 declines: try events("SELECT x.call_id, c.title, x.declined_at AS at FROM declines x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"),
                 withdrawals: try events("SELECT x.call_id, c.title, x.withdrawn_at AS at FROM withdrawals x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"),
+                removals: try events("SELECT x.call_id, c.title, x.removed_at AS at FROM removals x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"),
                 checkIns: try events("SELECT x.call_id, c.title, x.checked_in_at AS at FROM checkins x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"),
                 checkOuts: try events("SELECT x.call_id, c.title, x.checked_out_at AS at FROM checkins x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? AND x.checked_out_at IS NOT NULL ORDER BY at"),
                 standby: try events("SELECT x.call_id, c.title, x.queued_at AS at FROM standby x JOIN calls c ON c.id = x.call_id WHERE x.volunteer_id = ? ORDER BY at"),
@@ -342,13 +343,16 @@ public final class Store: Sendable {
     }
 
     /// Every call that is open or filled, with the volunteers alerted for and declining
-    /// each: what the live state needs after a restart.
+    /// (or removed from) each: what the live state needs after a restart.
     public func activeCalls() throws -> [(call: Call, alerted: Set<String>, declined: Set<String>)] {
         try pool.read { db in
             let calls = try Row.fetchAll(db, sql: Call.selectSQL + " WHERE c.status IN ('open','filled') ORDER BY c.created_at").map(Call.init(row:))
             return try calls.map { call in
                 let alerted = try String.fetchAll(db, sql: "SELECT volunteer_id FROM alerts WHERE call_id = ?", arguments: [call.id])
-                let declined = try String.fetchAll(db, sql: "SELECT volunteer_id FROM declines WHERE call_id = ?", arguments: [call.id])
+                // A helper the organisation removed is not alerted for the call again (§11).
+                let declined = try String.fetchAll(
+                    db, sql: "SELECT volunteer_id FROM declines WHERE call_id = ?1 UNION SELECT volunteer_id FROM removals WHERE call_id = ?1",
+                    arguments: [call.id])
                 return (call, Set(alerted), Set(declined))
             }
         }
@@ -375,7 +379,10 @@ public final class Store: Sendable {
         }
     }
 
-    public func confirmations(callId: String) async throws -> [Confirmation] {
+    /// A call's confirmations, each with the volunteer's no-shows on the organisation's
+    /// calls that ended since `noShowsSince` (PROTOCOL.md §11: a confirmation without a
+    /// check-in on an expired call where someone else checked in).
+    public func confirmations(callId: String, noShowsSince: Timestamp = Timestamp(millis: 0)) async throws -> [Confirmation] {
         try await pool.read { db in
             // Names and contacts show while the volunteer exists and the call's retention
             // period has not run out (eraseContacts).
@@ -385,18 +392,20 @@ public final class Store: Sendable {
                     SELECT x.volunteer_id, x.confirmed_at, x.party,
                            CASE WHEN c.contacts_erased_at IS NULL THEN v.display_name END AS display_name,
                            CASE WHEN c.contacts_erased_at IS NULL THEN v.contact END AS contact,
-                           (k.checked_in_at IS NOT NULL AND k.checked_out_at IS NULL) AS on_site
+                           (k.checked_in_at IS NOT NULL AND k.checked_out_at IS NULL) AS on_site,
+                           (\(Store.noShowsSQL)) AS no_shows
                     FROM confirmations x JOIN calls c ON c.id = x.call_id LEFT JOIN volunteers v ON v.id = x.volunteer_id
                     LEFT JOIN checkins k ON k.call_id = x.call_id AND k.volunteer_id = x.volunteer_id
-                    WHERE x.call_id = ? ORDER BY x.confirmed_at, x.volunteer_id
+                    WHERE x.call_id = ?1 ORDER BY x.confirmed_at, x.volunteer_id
                     """,
-                arguments: [callId]
+                arguments: [callId, noShowsSince.millis]
             ).map {
                 var c = Confirmation(
                     volunteerId: $0["volunteer_id"], displayName: $0["display_name"], contact: $0["contact"],
                     confirmedAt: Timestamp($0["confirmed_at"] as Int64))
                 c.party = $0["party"]
                 c.checkedIn = $0["on_site"]
+                c.noShows = $0["no_shows"]
                 return c
             }
         }
@@ -423,6 +432,8 @@ public struct VolunteerExport: Sendable {
     public var confirmations: [Event]
     public var declines: [Event]
     public var withdrawals: [Event]
+    /// Confirmations an organisation removed (PROTOCOL.md §11).
+    public var removals: [Event]
     public var checkIns: [Event]
     public var checkOuts: [Event]
     public var standby: [Event]

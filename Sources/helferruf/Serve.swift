@@ -53,8 +53,11 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("limit-sockets"), help: "Open WebSockets per client address (env HELFERRUF_LIMIT_SOCKETS; default 4000).")
     var limitSockets: String?
 
-    @Option(name: .customLong("limit-registrations"), help: "Volunteer registrations per client address, as N/s, N/min or N/h with an optional :BURST (env HELFERRUF_LIMIT_REGISTRATIONS; default 10000/h:10000).")
+    @Option(name: .customLong("limit-registrations"), help: "Volunteer registrations per client address, as N/s, N/min or N/h with an optional :BURST (env HELFERRUF_LIMIT_REGISTRATIONS; default 100/h:20).")
     var limitRegistrations: String?
+
+    @Option(name: .customLong("max-overlapping"), help: "Confirmations and standby places one volunteer may hold on calls whose times overlap, 1 to 100; not lifted by --rate-limits off (env HELFERRUF_MAX_OVERLAPPING; default 3).")
+    var maxOverlapping: String?
 
     @Option(name: .customLong("limit-hellos"), help: "Socket hello attempts per client address (env HELFERRUF_LIMIT_HELLOS; default 100/s:5000).")
     var limitHellos: String?
@@ -127,6 +130,9 @@ struct Serve: AsyncParsableCommand {
             Int($0).flatMap { (1...1_000_000).contains($0) ? $0 : nil }
         }
         config.limits.registrations = try Environment.value(limitRegistrations, "HELFERRUF_LIMIT_REGISTRATIONS", "--limit-registrations", default: config.limits.registrations, parse: Rate.init(parsing:))
+        config.maxOverlapping = try Environment.value(maxOverlapping, "HELFERRUF_MAX_OVERLAPPING", "--max-overlapping", default: config.maxOverlapping) {
+            Int($0).flatMap { (1...100).contains($0) ? $0 : nil }
+        }
         config.limits.hellos = try Environment.value(limitHellos, "HELFERRUF_LIMIT_HELLOS", "--limit-hellos", default: config.limits.hellos, parse: Rate.init(parsing:))
         config.limits.requests = try Environment.value(limitRequests, "HELFERRUF_LIMIT_REQUESTS", "--limit-requests", default: config.limits.requests, parse: Rate.init(parsing:))
         config.limits.messages = try Environment.value(limitMessages, "HELFERRUF_LIMIT_MESSAGES", "--limit-messages", default: config.limits.messages, parse: Rate.init(parsing:))

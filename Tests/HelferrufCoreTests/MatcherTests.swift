@@ -136,5 +136,8 @@ import Testing
         let r = m.reach(center: c, radiusKm: 5, skills: ["boat"], now: now)
         #expect(r.available == 1 && r.connected == 3)
         #expect(m.reach(center: c, radiusKm: 5, skills: [], now: now).available == 2)
+        // Volunteers the organisation blocked would not be alerted: not available (§11).
+        let blocked = m.reach(center: c, radiusKm: 5, skills: [], now: now, excluding: ["v0"])
+        #expect(blocked.available == 1 && blocked.connected == 3)
     }
 }

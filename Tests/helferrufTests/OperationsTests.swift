@@ -20,7 +20,7 @@ import Testing
             "HELFERRUF_SOCKET_QUEUE": "64", "HELFERRUF_DRAIN_DELAY": "0.5", "HELFERRUF_MAX_PENDING_HELLOS": "100",
             "HELFERRUF_LIMIT_SOCKETS": "50", "HELFERRUF_LIMIT_REGISTRATIONS": "10/h", "HELFERRUF_LIMIT_HELLOS": "5/s:50",
             "HELFERRUF_LIMIT_REQUESTS": "10/s", "HELFERRUF_LIMIT_MESSAGES": "5/s:20", "HELFERRUF_TRUSTED_PROXIES": "127.0.0.1, ::1",
-            "HELFERRUF_RETENTION_DAYS": "7",
+            "HELFERRUF_RETENTION_DAYS": "7", "HELFERRUF_MAX_OVERLAPPING": "4",
         ])
         let port = try await server.waitForPort()
         #expect(FileManager.default.fileExists(atPath: db))
@@ -45,6 +45,7 @@ import Testing
         ("HELFERRUF_LIMIT_SOCKETS", "0"), ("HELFERRUF_LIMIT_REGISTRATIONS", "0/h"), ("HELFERRUF_LIMIT_HELLOS", "fast"),
         ("HELFERRUF_LIMIT_REQUESTS", "10/d"), ("HELFERRUF_LIMIT_MESSAGES", "5/s:"), ("HELFERRUF_TRUSTED_PROXIES", "proxy.local"),
         ("HELFERRUF_RETENTION_DAYS", "-1"), ("HELFERRUF_MAX_PENDING_HELLOS", "0"),
+        ("HELFERRUF_MAX_OVERLAPPING", "0"), ("HELFERRUF_MAX_OVERLAPPING", "many"),
     ])
     func badValuesStopTheStartWithAClearMessage(_ variable: String, _ value: String) throws {
         var environment = [variable: value]
@@ -71,6 +72,40 @@ import Testing
         for _ in 0..<3 { #expect(try await request(offPort, .post, "/api/v1/volunteers", body: body).0 == 201) }
         off.signal(SIGTERM)
         #expect(try await off.waitForExit() == 0)
+    }
+
+    /// `--max-overlapping` is the overlap rule in force (PROTOCOL.md §11), and
+    /// `--rate-limits off` leaves it on.
+    @Test func maxOverlappingFlagTakesEffect() async throws {
+        let server = try ServerProcess(freePortArgs(Binary.temporaryDatabase()) + ["--max-overlapping", "1", "--rate-limits", "off"])
+        let port = try await server.waitForPort()
+        let demoLine = try #require(server.output.first { $0.hasPrefix("{") })
+        let orgToken = try #require((try JSONSerialization.jsonObject(with: Data(demoLine.utf8)) as? [String: Any])?["token"] as? String)
+        let token = try #require(try await request(port, .post, "/api/v1/volunteers", body: #"{"displayName":"Anna","skills":[]}"#).1["token"] as? String)
+        var calls: [String] = []
+        let ends = ISO8601DateFormatter().string(from: Date().addingTimeInterval(7200))
+        for title in ["Erster", "Zweiter"] {
+            let body = #"{"title":"\#(title)","location":{"lat":50.7753,"lon":6.0839},"radiusKm":5,"needed":5,"endsAt":"\#(ends)"}"#
+            calls.append(try #require(try await request(port, .post, "/api/v1/calls", token: orgToken, body: body).1["id"] as? String))
+        }
+        let results = Mutex<[String]>([])
+        let ids = calls
+        try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/ws/volunteer", logger: Logger(label: "probe")) { inbound, outbound, _ in
+            try await outbound.write(.text(#"{"type":"hello","token":"\#(token)"}"#))
+            try await outbound.write(.text(#"{"type":"location","lat":50.7753,"lon":6.0839}"#))
+            try await outbound.write(.text(#"{"type":"availability","status":"available"}"#))
+            for id in ids { try await outbound.write(.text(#"{"type":"accept","callId":"\#(id)","requestId":"\#(id)"}"#)) }
+            for try await message in inbound.messages(maxSize: 1 << 20) {
+                guard case .text(let text) = message,
+                      let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                      object["type"] as? String == "accept_result" else { continue }
+                let count = results.withLock { $0.append(object["result"] as? String ?? "?"); return $0.count }
+                if count == ids.count { break }
+            }
+        }
+        #expect(results.withLock { $0 } == ["confirmed", "limit"])
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
     }
 
     @Test func readyzTurnsUnreadyOnSIGTERMBeforeSocketsClose() async throws {

@@ -1,7 +1,8 @@
 // Organisation console ("/console"): sign in, post calls with a live reach
-// preview, follow calls live, see confirmations, cancel, export CSV.
+// preview, follow calls live, see confirmations, cancel, export CSV; remove
+// and block helpers (console/moderation.js, console/blocks.js).
 
-import { t, skillLabel, applyTranslations, bindLangSwitch, onLangChange, locale } from "./i18n.js";
+import { t, skillLabel, applyTranslations, bindLangSwitch, onLangChange } from "./i18n.js";
 import { api, ApiError } from "./api.js";
 import { connectionIndicator } from "./socket.js";
 import { TileMap } from "./map.js";
@@ -12,6 +13,9 @@ import { orgToken, setOrgToken, bindSignIn, liveCalls, signOut, restoreSignIn, f
 import { bindDispatchInputs, readDispatch, rememberDispatch } from "./dispatch.js";
 import { funnelView } from "./funnel.js";
 import { messageComposer } from "./messages.js";
+import { fetchHelpers, renderHelpers } from "./console/helpers.js";
+import { initBlocks, refreshBlocks, clearBlocks, rerenderBlocks } from "./console/blocks.js";
+import { moderation } from "./console/moderation.js";
 import {
   el, append, $, clear, fmtKm, fmtAgo, fmtWindow, toRfc3339Local, toLocalInput, debounce, download,
 } from "./util.js";
@@ -27,6 +31,7 @@ const state = {
 };
 
 const onConnState = connectionIndicator($("#conn"), $("#conn-retry"), t);
+const moderate = moderation({ calls: state.calls, reloadHelpers: (id) => loadHelpers(id), renderCalls: () => renderCalls(), announce: (text) => announce(text) });
 
 function announce(text) {
   const box = $("#announce");
@@ -54,6 +59,7 @@ function showConsole(calls) {
   for (const c of calls || []) state.calls.set(c.id, c);
   if (!state.map) initForm();
   renderCalls();
+  refreshBlocks();
   if (!state.live) {
     state.live = liveCalls({
       onState: onConnState,
@@ -375,7 +381,13 @@ function renderCall(c) {
       : null,
   );
   node.append(actions);
-  if (card.helpersOpen) node.append(renderHelpers(c.id, card));
+  if (card.helpersOpen) {
+    node.append(renderHelpers(c.id, card, {
+      active: c.status === "open" || c.status === "filled",
+      onRemove: (h) => moderate.onRemove(c.id, h),
+      onBlock: (h) => moderate.onBlock(c.id, h),
+    }));
+  }
   if (hadFocus) node.querySelector(`[data-action="${hadFocus}"]`)?.focus();
   return card;
 }
@@ -397,45 +409,6 @@ function newCallCard(id) {
   card.node.append(card.body, card.composer.node);
   state.cards.set(id, card);
   return card;
-}
-
-function renderHelpers(id, card) {
-  const box = el("div", { class: "helpers", id: `helpers-${id}` });
-  if (card.error) {
-    box.append(el("p", { class: "field-error" }, card.error));
-  } else if (!card.helpers) {
-    box.append(el("p", { class: "hint" }, "…"));
-  } else if (card.helpers.length === 0) {
-    box.append(el("p", { class: "hint" }, t("c.call.noHelpers")));
-  } else {
-    // Party size and on-site state come from a 1.1 server (our addition to the list).
-    const v11 = card.helpers.some((h) => typeof h.party === "number");
-    const body = el("tbody");
-    for (const h of card.helpers) {
-      body.append(el("tr", null,
-        h.displayName === null || h.displayName === undefined
-          ? el("td", { class: "erased" }, t("c.call.erased"))
-          : el("td", null, h.displayName),
-        el("td", null, h.contact || ""),
-        v11 ? el("td", { class: "num" }, String(h.party ?? 1)) : null,
-        v11 ? el("td", null, h.checkedIn ? t("c.call.onSite") : "") : null,
-        el("td", null, h.confirmedAt ? new Date(h.confirmedAt).toLocaleString(locale(), { dateStyle: "short", timeStyle: "short" }) : "")));
-    }
-    box.append(el("table", null,
-      el("thead", null, el("tr", null,
-        el("th", { scope: "col" }, t("c.call.helperName")),
-        el("th", { scope: "col" }, t("c.call.helperContact")),
-        v11 ? el("th", { scope: "col" }, t("c.call.helperParty")) : null,
-        v11 ? el("th", { scope: "col" }, t("c.call.helperOnSite")) : null,
-        el("th", { scope: "col" }, t("c.call.helperAt")))),
-      body));
-  }
-  return box;
-}
-
-async function fetchHelpers(id) {
-  const res = await api("GET", `/calls/${encodeURIComponent(id)}/confirmations`, { token: orgToken() });
-  return res.confirmations || [];
 }
 
 async function loadHelpers(id) {
@@ -503,16 +476,19 @@ function init() {
   onLangChange(() => {
     for (const card of state.cards.values()) card.composer.render();
     renderCalls();
+    rerenderBlocks();
     renderRadius();
     onConnState.rerender();
     updateReach();
   });
+  initBlocks({ onChange: () => renderCalls(), announce });
   bindSignIn((calls) => showConsole(calls));
   $("#signout").addEventListener("click", () => {
     signOut();
     state.calls.clear();
     for (const card of state.cards.values()) card.node.remove();
     state.cards.clear();
+    clearBlocks();
     showSignIn();
   });
   $("#show-ended").addEventListener("change", renderCalls);

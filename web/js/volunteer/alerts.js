@@ -97,6 +97,8 @@ export function statusText(entry) {
   if (entry.result === "closed") return t("v.alert.closed");
   if (entry.result === "not_eligible") return t("v.alert.notEligible");
   if (entry.result === "standby") return t("v.alert.standby");
+  if (entry.result === "limit") return t("v.alert.limit");
+  if (entry.result === "removed") return t("v.alert.removed");
   if (entry.result === "error") return t("v.alert.error");
   if (st === "filled") return t("v.alert.filled");
   if (st === "cancelled") return t("v.alert.cancelled");
@@ -107,7 +109,8 @@ export function statusText(entry) {
 export function renderAlert(entry) {
   const c = entry.call;
   const st = c.status || "open";
-  const closed = callEnded(st) || entry.result === "closed";
+  // A removed helper cannot take the call again (§11): the card only informs.
+  const closed = callEnded(st) || entry.result === "closed" || entry.result === "removed";
   const standby = entry.result === "standby";
   const canAccept = !closed && !entry.busy && !standby && (st === "open" || (st === "filled" && offersStandby(c)));
 

@@ -114,6 +114,7 @@ export function onAcceptResult(callId, result, reqId, promoted = false, kindHint
     case "full":
     case "closed":
     case "not_eligible":
+    case "limit":
     case "standby": {
       if (kindHint === "withdraw" && conf) {
         conf.busy = false;
@@ -143,6 +144,7 @@ export function sendsLiveCounts(call) {
 }
 
 export function onCallUpdate(msg) {
+  if (msg.removed) { onRemoved(msg); return; }
   const patch = { status: msg.status, confirmed: msg.confirmed, needed: msg.needed };
   for (const k of Object.keys(patch)) if (patch[k] === undefined) delete patch[k];
   // Keep any further (1.1) fields the update carries.
@@ -162,4 +164,26 @@ export function onCallUpdate(msg) {
     if (callEnded(msg.status)) conf.gone = true;
     renderConfirmed(conf);
   }
+}
+
+/**
+ * The organisation removed our confirmation (§11): the confirmed card goes, and an
+ * informing card (no accept: the server refuses this call to us now) says so plainly.
+ */
+function onRemoved(msg) {
+  patchNote(msg.callId, { standby: null, checkin: null });
+  const conf = state.confirmed.get(msg.callId);
+  const old = state.alerts.get(msg.callId);
+  const call = { ...(conf ? conf.call : old ? old.call : { id: msg.callId, title: "" }), status: msg.status, confirmed: msg.confirmed, needed: msg.needed };
+  if (conf) {
+    if (conf.node) conf.node.remove();
+    state.confirmed.delete(msg.callId);
+  }
+  if (old) removeAlert(msg.callId);
+  const entry = newAlertEntry(call);
+  entry.result = "removed";
+  state.alerts.set(msg.callId, entry);
+  renderAlert(entry);
+  announce(call.title ? `${call.title}: ${t("v.alert.removed")}` : t("v.alert.removed"));
+  renderLists();
 }

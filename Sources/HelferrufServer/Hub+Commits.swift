@@ -1,0 +1,94 @@
+import HelferrufCore
+import HelferrufStore
+
+extension Hub {
+    // MARK: Committed changes
+
+    /// Updates the live state from a committed ledger batch, in commit order, and tells
+    /// every affected socket.
+    func apply(_ outcomes: [RosterOutcome]) {
+        let now = clock()
+        state.withLock { s in
+            for outcome in outcomes {
+                guard var call = outcome.call else { continue }
+                if case .createCall = outcome.change {
+                    s.active[call.id] = ActiveCall(call: call, alerted: [], nextWaveAt: now)
+                    s.matcher.addCall(Self.matchCall(call))
+                    telemetry.callsCreated.increment()
+                    s.dashboardPending[call.id] = call
+                    let postedAt = s.postedAt.removeValue(forKey: call.id)
+                    if call.dispatch.isWaves { runWave(call.id, &s, now: now) } else { fanOut(call.id, &s, now: now, postedAt: postedAt) }
+                    continue
+                }
+                if case .decline(let cid, let vid) = outcome.change, outcome.result == .done {
+                    s.matcher.recordDecline(cid, volunteer: vid)
+                    s.active[cid]?.declined.insert(vid)
+                }
+                if case .accept = outcome.change, outcome.result == .answer(.confirmed), outcome.changed {
+                    telemetry.confirmations.increment()
+                }
+                if case .accept = outcome.change, outcome.result == .answer(.limit) { telemetry.overlapRefusals.increment() }
+                if case .remove(let cid, _, let vid) = outcome.change, outcome.result == .done { tellRemoved(vid, from: call, &s, callId: cid) }
+                if let message = outcome.message { send(message, to: outcome.recipients, &s) }
+                if !outcome.promoted.isEmpty {
+                    tellPromoted(outcome.promoted, callId: call.id, &s)
+                    telemetry.promotions.increment(by: Int64(outcome.promoted.count))
+                }
+                guard outcome.changed else { continue }
+                guard let previous = s.active[call.id] else {
+                    s.dashboardPending[call.id] = call
+                    continue
+                }
+                call.keepLiveFigures(of: previous.call)
+                s.active[call.id]!.call = call
+                s.dashboardPending[call.id] = call
+                if outcome.statusChanged {
+                    sendCallUpdate(call, to: previous.alerted, &s, now: now)
+                    pushStatusChanged(call, &s, now: now)
+                } else if call.confirmed != previous.call.confirmed {
+                    s.updatePending[call.id] = call
+                }
+                switch call.status {
+                case .open:
+                    if previous.call.status != .open {
+                        s.matcher.addCall(Self.matchCall(call, declined: previous.declined))
+                        if !call.dispatch.isWaves { fanOut(call.id, &s, now: now) }
+                    } else {
+                        s.matcher.setConfirmed(call.id, call.confirmed)
+                    }
+                case .filled:
+                    s.matcher.removeCall(call.id)
+                case .cancelled, .expired:
+                    if call.status == .cancelled { telemetry.callsCancelled.increment() } else { telemetry.callsExpired.increment() }
+                    s.matcher.removeCall(call.id)
+                    s.active[call.id] = nil
+                    s.expiring.remove(call.id)
+                    s.updatePending[call.id] = nil
+                }
+            }
+            flushCallUpdates(&s, now: now)
+            flushDashboards(&s, now: now)
+        }
+    }
+
+    /// Sends a status change to every alerted volunteer at once (never held back); it also
+    /// carries the current count, so a pending counter update is dropped.
+    func sendCallUpdate(_ call: Call, to volunteers: Set<String>, _ s: inout State, now: Timestamp) {
+        let frame = Wire.callUpdate(call)
+        for vid in volunteers {
+            for conn in (s.volunteerSockets[vid] ?? [:]).values { conn.outbox.send(frame) }
+        }
+        s.updatePending[call.id] = nil
+        s.updateLastSent[call.id] = now
+    }
+
+    /// Sends pending live counter updates whose call has not had one within the last second.
+    func flushCallUpdates(_ s: inout State, now: Timestamp) {
+        guard !s.updatePending.isEmpty else { return }
+        for (cid, call) in s.updatePending {
+            if let last = s.updateLastSent[cid], now.millis - last.millis < Self.dashboardIntervalMillis { continue }
+            let current = s.active[cid]?.call ?? call
+            sendCallUpdate(current, to: s.active[cid]?.alerted ?? [], &s, now: now)
+        }
+    }
+}

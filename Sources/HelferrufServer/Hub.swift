@@ -45,6 +45,8 @@ final class Hub: Sendable {
         var suppressed: Set<String> = []
         /// When the next wave of a `waves` call is due.
         var nextWaveAt = Timestamp(millis: 0)
+        /// What the planner of a `deadline` call knows (PROTOCOL.md §10).
+        var deadline = DeadlineProgress()
     }
 
     struct State {
@@ -104,6 +106,7 @@ final class Hub: Sendable {
         let now = clock()
         let pushVolunteers = try store.pushVolunteers(now: now)
         let pushesSent = try store.activePushes()
+        let progress = try Self.loadDeadlineProgress(active, store: store, now: now)
         state.withLock { s in
             Self.loadPush(pushVolunteers, sent: pushesSent, into: &s)
             for (call, alerted, declined) in active {
@@ -111,6 +114,7 @@ final class Hub: Sendable {
                 // After a restart clients are still reconnecting: a wave now would find too
                 // few of them and widen the radius for nothing.
                 if case .waves(_, let seconds) = call.dispatch { a.nextWaveAt = now.adding(millis: Int64(seconds) * 1000) }
+                a.deadline = progress[call.id] ?? a.deadline
                 s.active[call.id] = a
                 if call.status == .open { s.matcher.addCall(Self.matchCall(call, declined: declined)) }
             }
@@ -163,7 +167,7 @@ final class Hub: Sendable {
         var out: [(call: Call, distanceKm: Double)] = []
         for m in s.matcher.eligibleCalls(forVolunteer: vid, now: now) {
             guard let active = s.active[m.id], !(onlyNew && active.alerted.contains(vid)) else { continue }
-            if active.call.dispatch.isWaves && !active.alerted.contains(vid) && s.fatigue[vid]?.held.contains(m.id) != true { continue }
+            if !Self.alertsEveryoneEligible(active.call, now: now) && !active.alerted.contains(vid) && s.fatigue[vid]?.held.contains(m.id) != true { continue }
             guard admitAlert(m.id, volunteer: vid, &s, now: now, suppressed: &suppressed) else { continue }
             Self.markAlerted(m.id, volunteer: vid, &s, ledger: ledger)
             out.append((s.active[m.id]!.call, m.distanceKm))
@@ -322,7 +326,9 @@ final class Hub: Sendable {
     func apply(_ outcomes: [RosterOutcome]) {
         let now = clock()
         state.withLock { s in
+            var replan: Set<String> = []
             for outcome in outcomes {
+                if let cid = noteDeadlineAnswer(outcome, &s) { replan.insert(cid) }
                 guard var call = outcome.call else { continue }
                 if case .createCall = outcome.change {
                     s.active[call.id] = ActiveCall(call: call, alerted: [], nextWaveAt: now)
@@ -330,7 +336,7 @@ final class Hub: Sendable {
                     telemetry.callsCreated.increment()
                     s.dashboardPending[call.id] = call
                     let postedAt = s.postedAt.removeValue(forKey: call.id)
-                    if call.dispatch.isWaves { runWave(call.id, &s, now: now) } else { fanOut(call.id, &s, now: now, postedAt: postedAt) }
+                    startDispatch(call, &s, now: now, postedAt: postedAt)
                     continue
                 }
                 if case .decline(let cid, let vid) = outcome.change, outcome.result == .done {
@@ -363,7 +369,7 @@ final class Hub: Sendable {
                 case .open:
                     if previous.call.status != .open {
                         s.matcher.addCall(Self.matchCall(call, declined: previous.declined))
-                        if !call.dispatch.isWaves { fanOut(call.id, &s, now: now) }
+                        if Self.alertsEveryoneEligible(call, now: now) { fanOut(call.id, &s, now: now) }
                     } else {
                         s.matcher.setConfirmed(call.id, call.confirmed)
                     }
@@ -377,6 +383,7 @@ final class Hub: Sendable {
                     s.updatePending[call.id] = nil
                 }
             }
+            for cid in replan { runDeadlineStep(cid, &s, now: now) }
             flushCallUpdates(&s, now: now)
             flushDashboards(&s, now: now)
         }
@@ -422,6 +429,7 @@ final class Hub: Sendable {
         let now = clock()
         return state.withLock { s in
             runDueWaves(&s, now: now)
+            runDueDeadlineSteps(&s, now: now)
             releaseQuietHours(&s, now: now)
             fireFallbacks(&s, now: now)
             flushCallUpdates(&s, now: now)

@@ -88,7 +88,7 @@ enum SimulationReport {
         var out = """
             # Dispatch simulation: broadcast, waves and deadlines
 
-            Written by `scripts/simulate-dispatch` (`helferruf simulate --seed \(c.seed) --calls \(c.calls) --volunteers \(c.volunteers) --report docs/SIMULATION.md`);
+            Written by `scripts/simulate-dispatch` (`helferruf simulate --seed \(c.seed) --calls \(c.calls) --volunteers \(c.volunteers) --report docs/SIMULATION.md --chart docs/dispatch-tradeoff.svg`);
             the model is `Sources/HelferrufCore/Simulation/DispatchSimulation.swift`, checked by `DispatchSimulationTests`.
 
             ## Model

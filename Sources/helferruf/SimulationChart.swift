@@ -54,11 +54,24 @@ enum SimulationChart {
             <text x="18" y="\(n((y(0) + y(maxY)) / 2))" text-anchor="middle" transform="rotate(-90 18 \(n((y(0) + y(maxY)) / 2)))">alerts per confirmed helper</text>
 
             """
+        // Labels move down or up, in steps of a line, until they overlap no label placed before.
+        var placed: [(x0: Double, x1: Double, y: Double)] = []
         for p in points {
             let anchor = x(p.seconds) > width - 160 ? "end" : "start"
-            let dx = anchor == "end" ? -8.0 : 8.0
+            let labelWidth = Double(p.label.count) * 6.5
+            let lx = x(p.seconds) + (anchor == "end" ? -8.0 : 8.0)
+            let (x0, x1) = anchor == "end" ? (lx - labelWidth, lx) : (lx, lx + labelWidth)
+            var ly = y(p.alertsPerHelper) - 6
+            for shift in [0.0, 18, -14, 32, -28, 46] {
+                let candidate = y(p.alertsPerHelper) - 6 + shift
+                if !placed.contains(where: { $0.x0 < x1 && x0 < $0.x1 && abs($0.y - candidate) < 13 }) {
+                    ly = candidate
+                    break
+                }
+            }
+            placed.append((x0, x1, ly))
             out += "<circle cx=\"\(n(x(p.seconds)))\" cy=\"\(n(y(p.alertsPerHelper)))\" r=\"5\" fill=\"\(p.colour)\"/>\n"
-            out += "<text x=\"\(n(x(p.seconds) + dx))\" y=\"\(n(y(p.alertsPerHelper) - 6))\" text-anchor=\"\(anchor)\" fill=\"\(p.colour)\">\(p.label)</text>\n"
+            out += "<text x=\"\(n(lx))\" y=\"\(n(ly))\" text-anchor=\"\(anchor)\" fill=\"\(p.colour)\">\(p.label)</text>\n"
         }
         out += "</svg>\n"
         return out

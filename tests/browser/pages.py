@@ -114,9 +114,11 @@ def console_fill_call(driver, title, lat, lon, description="", address="", radiu
     default, broadcast or waves); None leaves the choice as it is."""
     f = driver.find_element
     if mode is not None:
+        # A DOM click (it checks the radio and fires change): right after sign-in the form's
+        # layout may still move, and a pointer click can land on whatever moved under it.
         radio = f(By.ID, f"c-mode-{mode}")
         if not radio.is_selected():
-            js_click(driver, radio)
+            driver.execute_script("arguments[0].click();", radio)
     f(By.ID, "c-title").clear()
     f(By.ID, "c-title").send_keys(title)
     f(By.ID, "c-description").clear()

@@ -69,7 +69,16 @@ extension Hub {
     /// the posted radius, up to `maxRadiusKm`, for the next step. From `fillBy` on, everyone
     /// eligible is alerted, and the radius grows while nobody new is found.
     func runDeadlineStep(_ cid: String, _ s: inout State, now: Timestamp) {
-        guard let a = s.active[cid], a.call.status == .open, case .deadline(let fillBy, let confidence, let maxRadius) = a.call.dispatch else { return }
+        guard let a = s.active[cid], case .deadline(let fillBy, let confidence, let maxRadius) = a.call.dispatch else { return }
+        guard a.call.status == .open else {
+            // A full call needs no plan any more: it is met, with what came.
+            if a.call.status == .filled {
+                var plan = DeadlinePlan(expected: Double(a.call.confirmed), onTrack: true)
+                (plan.lastAlertAt, plan.lastAlertCount) = (a.call.plan?.lastAlertAt, a.call.plan?.lastAlertCount ?? 0)
+                setPlan(plan, of: cid, &s)
+            }
+            return
+        }
         s.active[cid]!.deadline.nextStepAt = now.adding(millis: DeadlinePlanner.replanMillis)
         let remaining = a.call.needed - a.call.confirmed
         if now >= fillBy {
@@ -81,9 +90,8 @@ extension Hub {
             setPlan(plan, of: cid, &s)
             return
         }
-        let candidates = s.matcher.eligibleVolunteers(forCall: cid, now: now)
-            .filter { !a.alerted.contains($0.id) }
-            .sorted { ($0.distanceKm, $0.id) < ($1.distanceKm, $1.id) }
+        // Sorted only when someone is to be alerted: most steps of a call on track alert nobody.
+        var candidates = s.matcher.eligibleVolunteers(forCall: cid, now: now).filter { !a.alerted.contains($0.id) }
         var pending: [Double] = []
         pending.reserveCapacity(a.deadline.alertedAt.count)
         for (vid, at) in a.deadline.alertedAt where !a.deadline.answered.contains(vid) {
@@ -94,6 +102,7 @@ extension Hub {
                 secondsLeft: Double(fillBy.millis - now.millis) / 1000, remaining: remaining, pendingSeconds: pending,
                 available: candidates.count, confidence: confidence),
             model: a.call.deadlineModel)
+        if step.alertNow > 0 { candidates.sort { ($0.distanceKm, $0.id) < ($1.distanceKm, $1.id) } }
         var suppressed = Suppressions()
         var picked: [Match] = []
         for m in candidates where picked.count < step.alertNow {

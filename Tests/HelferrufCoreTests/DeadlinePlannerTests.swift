@@ -98,6 +98,36 @@ import Testing
         #expect(low.probability >= 0.5 && high.probability >= 0.99)
     }
 
+    // MARK: The call input
+
+    @Test func deadlineInputIsValidated() throws {
+        let now = RFC3339.parse("2026-11-29T08:00:00Z")!
+        func draft(fillBy: String?, confidence: Double? = nil, max: Double? = nil) -> CallDraft {
+            CallDraft(title: "Deich", description: nil, address: nil, lat: 50.9, lon: 6.9, radiusKm: 4, needed: 5, skills: nil,
+                      startsAt: nil, endsAt: "2026-11-29T12:00:00Z", dispatchMode: "deadline", maxRadiusKm: max,
+                      fillBy: fillBy, confidence: confidence)
+        }
+        let fillBy = RFC3339.parse("2026-11-29T08:15:00Z")!
+        #expect(try draft(fillBy: "2026-11-29T09:15:00+01:00").validate(now: now).dispatch == .deadline(fillBy: fillBy, confidence: 0.95, maxRadiusKm: 4))
+        #expect(try draft(fillBy: "2026-11-29T12:00:00Z", confidence: 0.5, max: 9).validate(now: now).dispatch
+            == .deadline(fillBy: RFC3339.parse("2026-11-29T12:00:00Z")!, confidence: 0.5, maxRadiusKm: 9))
+        for bad in [nil, "", "soon", "2026-11-29T08:00:00Z", "2026-11-29T07:59:00Z", "2026-11-29T12:00:01Z", "2027-01-01T00:00:00Z"] {
+            do {
+                _ = try draft(fillBy: bad).validate(now: now)
+                Issue.record("fillBy \(bad ?? "nil") accepted")
+            } catch { #expect(error.field == "dispatch.fillBy") }
+        }
+        for bad in [0.49, 0.995, 1, 0, -1, .nan, .infinity, 1e300] {
+            do {
+                _ = try draft(fillBy: "2026-11-29T09:00:00Z", confidence: bad).validate(now: now)
+                Issue.record("confidence \(bad) accepted")
+            } catch { #expect(error.field == "dispatch.confidence") }
+        }
+        #expect(throws: ValidationError(field: "dispatch.maxRadiusKm", message: "must be at least radiusKm")) {
+            try draft(fillBy: "2026-11-29T09:00:00Z", max: 3).validate(now: now)
+        }
+    }
+
     // MARK: The learnt model
 
     @Test func fitsALogNormalToPastDelays() {

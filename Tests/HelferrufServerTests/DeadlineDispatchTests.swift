@@ -107,7 +107,8 @@ import Testing
         sockets[helper].send(["type": "accept", "callId": id, "requestId": "a"])
         #expect(try await sockets[helper].receive(type: "accept_result")["result"] as? String == "confirmed")
         let call = try await stored(s, id)
-        #expect(call["status"] as? String == "filled" && (call["plan"] as? JSON)?["onTrack"] as? Bool == true)
+        let plan = call["plan"] as? JSON
+        #expect(call["status"] as? String == "filled" && plan?["onTrack"] as? Bool == true && plan?["expected"] as? Double == 1)
         clock.advance(minutes: 11)
         try await Task.sleep(for: .milliseconds(300))
         #expect(try await alerted(sockets).isEmpty)

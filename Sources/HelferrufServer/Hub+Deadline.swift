@@ -79,7 +79,9 @@ extension Hub {
             }
             return
         }
-        s.active[cid]!.deadline.nextStepAt = now.adding(millis: DeadlinePlanner.replanMillis)
+        // The next step in 5 s, and exactly at fillBy, when everyone left is due.
+        let next = now.adding(millis: DeadlinePlanner.replanMillis)
+        s.active[cid]!.deadline.nextStepAt = now < fillBy ? min(next, fillBy) : next
         let remaining = a.call.needed - a.call.confirmed
         if now >= fillBy {
             fanOut(cid, &s, now: now)

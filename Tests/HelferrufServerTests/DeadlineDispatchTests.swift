@@ -115,6 +115,38 @@ import Testing
         for w in sockets { w.close() }
     }
 
+    @Test func theModelIsLearntFromTheOrganisationsEndedCalls() async throws {
+        let s = try await LiveServer.start()
+        defer { Task { try? await s.stop() } }
+        // Twelve volunteers, ten of whom accept a broadcast call within a moment of its alert.
+        let sockets = try await volunteers(s, at: (0..<12).map { 0.2 + Double($0) * 0.1 })
+        let first = try await s.call(needed: 20)
+        let id = first["id"] as! String
+        for w in sockets { _ = try await w.receive(type: "alert") }
+        for w in sockets.prefix(10) {
+            w.send(["type": "accept", "callId": id, "requestId": "r"])
+            #expect(try await w.receive(type: "accept_result")["result"] as? String == "confirmed")
+        }
+        // Before the call has ended there is nothing to learn from: the defaults.
+        var r = try await deadlineCall(s, clock: nil, needed: 2, fillByMinutes: 20)
+        var dispatch = r.json["dispatch"] as? JSON
+        #expect(dispatch?["acceptanceRate"] as? Double == 0.3 && dispatch?["medianDelaySeconds"] as? Double == 75 && dispatch?["delaySigma"] as? Double == 0.8)
+        #expect(try await s.http(.post, "/api/v1/calls/\(id)/cancel", token: s.demoToken).status == 200)
+        #expect(try await s.http(.post, "/api/v1/calls/\(r.json["id"] as! String)/cancel", token: s.demoToken).status == 200)
+        // Ten accepts over the alerts of both ended calls (the deadline call alerted the twelve,
+        // who did not answer), each well under a second after its alert: the median is held
+        // at its lower clamp.
+        let alertedBefore = try await stored(s, id)["alerted"] as? Int ?? 0
+        let alertedDeadline = try await stored(s, r.json["id"] as! String)["alerted"] as? Int ?? 0
+        #expect(alertedBefore == 12 && alertedDeadline == 12)
+        r = try await deadlineCall(s, clock: nil, needed: 2, fillByMinutes: 20)
+        dispatch = r.json["dispatch"] as? JSON
+        #expect(dispatch?["acceptanceRate"] as? Double == Waves.acceptanceRate(accepted: 10, alerted: alertedBefore + alertedDeadline))
+        #expect(dispatch?["medianDelaySeconds"] as? Double == DelayModel.medianRange.lowerBound)
+        #expect((dispatch?["delaySigma"] as? Double ?? 0) >= DelayModel.sigmaRange.lowerBound)
+        for w in sockets { w.close() }
+    }
+
     @Test func badDeadlineInputIsRefusedWithTheField() async throws {
         let s = try await LiveServer.start()
         defer { Task { try? await s.stop() } }

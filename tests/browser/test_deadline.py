@@ -74,6 +74,12 @@ def test_needed_by_is_the_default_and_the_card_shows_the_plan(server, browsers):
     js_click(con, con.find_element(By.ID, "lang"))
     text_in(con, plan_css, "hinten")
 
+    # The big-screen dashboard shows the same plan on the call's tile.
+    con.get(server.base + "/dashboard")
+    text_in(con, f'.tile[data-call-id="{call_id}"] .call-plan', "hinten")
+    con.get(server.base + "/console")
+    visible(con, "#c-title")
+
     # Broadcast is one click away, and its card has no plan.
     other = "Notfall: Keller auspumpen"
     console_fill_call(con, other, *SITE, radius=3, needed=1, mode="broadcast")

@@ -48,6 +48,10 @@ def test_needed_by_is_the_default_and_the_card_shows_the_plan(server, browsers):
     text_in(con, "#cerr-dispatch-fillBy", "nicht in der Zukunft")
     assert con.find_element(By.ID, "c-fill-by").get_attribute("aria-invalid") == "true"
 
+    set_input(con, "#c-fill-by", local_input(4 * 60))  # the form's call ends after 3 hours
+    console_submit(con)
+    text_in(con, "#cerr-dispatch-fillBy", "nach dem Ende des Einsatzes")
+
     set_input(con, "#c-fill-by", local_input(30))
     console_submit(con)
     text_in(con, "#call-form-ok", title)

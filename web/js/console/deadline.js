@@ -22,6 +22,8 @@ export function readDeadline() {
   const fillBy = raw ? new Date(raw) : null;
   if (!fillBy || Number.isNaN(fillBy.getTime())) return { error: { field: "dispatch.fillBy", message: t("c.f.fillByMissing") } };
   if (fillBy.getTime() <= Date.now()) return { error: { field: "dispatch.fillBy", message: t("c.f.fillByPast") } };
+  const ends = new Date($("#c-ends").value);
+  if (!Number.isNaN(ends.getTime()) && fillBy > ends) return { error: { field: "dispatch.fillBy", message: t("c.f.fillByAfterEnd") } };
   return { dispatch: { mode: "deadline", fillBy: toRfc3339Local(fillBy) } };
 }
 

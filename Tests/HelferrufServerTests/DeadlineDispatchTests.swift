@@ -17,24 +17,41 @@ import Testing
         ])
     }
 
-    /// Volunteers due north of the call, `km` away each, available and connected.
-    func volunteers(_ s: LiveServer, at kms: [Double]) async throws -> [WSProbe] {
+    /// Volunteers due north of the call, `km` away each, available and connected; returns
+    /// once the server counts them all (and `alreadyThere` more) as available.
+    func volunteers(_ s: LiveServer, at kms: [Double], alreadyThere: Int = 0) async throws -> [WSProbe] {
         var out: [WSProbe] = []
         for (i, km) in kms.enumerated() {
             let v = try await s.volunteer("V\(i)", maxDistanceKm: 50)
             let (w, _) = try await s.availableVolunteer(token: v.token, lat: Self.centre.lat + km / 111.2, lon: Self.centre.lon)
             out.append(w)
         }
-        try await Task.sleep(for: .milliseconds(200))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let reach = try await s.http(.get, "/api/v1/reach?lat=\(Self.centre.lat)&lon=\(Self.centre.lon)&radiusKm=50", token: s.demoToken)
+            if reach.json["available"] as? Int == kms.count + alreadyThere { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
         return out
     }
 
-    func alerted(_ sockets: [WSProbe]) async throws -> [Int] {
-        var out: [Int] = []
-        for (i, w) in sockets.enumerated() where try await w.drain(for: .milliseconds(20)).contains(where: { $0["type"] as? String == "alert" }) {
-            out.append(i)
+    /// The sockets that received an alert: collected until at least `count` have (or 10 s
+    /// passed), then for a moment more, so that any extra alert shows too.
+    func alerted(_ sockets: [WSProbe], atLeast count: Int = 0) async throws -> [Int] {
+        var got = Set<Int>()
+        func collect() async throws {
+            for (i, w) in sockets.enumerated() where try await w.drain(for: .zero).contains(where: { $0["type"] as? String == "alert" }) {
+                got.insert(i)
+            }
         }
-        return out
+        let deadline = ContinuousClock.now + .seconds(10)
+        while got.count < count, ContinuousClock.now < deadline {
+            try await collect()
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        try await collect()
+        return got.sorted()
     }
 
     func stored(_ s: LiveServer, _ id: String) async throws -> JSON {
@@ -56,8 +73,7 @@ import Testing
         // No history: p = 0.3 and 15 minutes of time, so 14 alerts give P(≥ 2 accepts) ≥ 0.95.
         let expectedFirst = DeadlinePlanner.plan(
             DeadlineSituation(secondsLeft: 900, remaining: 2, pendingSeconds: [], available: 30, confidence: 0.95), model: DeadlineModel()).alertNow
-        try await Task.sleep(for: .milliseconds(300))
-        let first = try await alerted(sockets)
+        let first = try await alerted(sockets, atLeast: expectedFirst)
         // The nearest, and far fewer than everyone.
         #expect(first == Array(0..<expectedFirst) && first.count < 30)
         var call = try await stored(s, id)
@@ -66,18 +82,16 @@ import Testing
         #expect(plan["onTrack"] as? Bool == true && (plan["expected"] as? Double ?? 0) >= 2 && plan["lastAlerted"] as? Int == expectedFirst)
         // Five minutes of silence: the alerted are now unlikely to answer, so more go out.
         clock.advance(minutes: 5)
-        try await Task.sleep(for: .milliseconds(400))
-        let second = try await alerted(sockets)
+        let second = try await alerted(sockets, atLeast: 1)
         #expect(!second.isEmpty && Set(second).isDisjoint(with: first))
         call = try await stored(s, id)
         #expect((call["alerted"] as? Int ?? 0) > expectedFirst)
         // At fillBy everyone left is alerted, and so is a volunteer who turns up later.
         clock.advance(minutes: 10)
-        try await Task.sleep(for: .milliseconds(400))
-        let third = try await alerted(sockets)
+        let third = try await alerted(sockets, atLeast: 30 - first.count - second.count)
         #expect(Set(first + second + third) == Set(sockets.indices))
-        let late = try await volunteers(s, at: [0.05])
-        #expect(try await alerted(late) == [0])
+        let late = try await volunteers(s, at: [0.05], alreadyThere: 30)
+        #expect(try await alerted(late, atLeast: 1) == [0])
         call = try await stored(s, id)
         #expect(call["alerted"] as? Int == 31 && (call["plan"] as? JSON)?["onTrack"] as? Bool == false)
         for w in sockets + late { w.close() }
@@ -94,13 +108,13 @@ import Testing
         let r = try await deadlineCall(s, clock: clock, needed: 1, fillByMinutes: 10)
         try #require(r.status == 201, "\(r.json)")
         let id = r.json["id"] as! String
-        try await Task.sleep(for: .milliseconds(300))
-        let first = try await alerted(sockets)
-        #expect(!first.isEmpty && first.allSatisfy { $0 < 10 } && first == Array(0..<first.count))
+        let expectedFirst = DeadlinePlanner.plan(
+            DeadlineSituation(secondsLeft: 600, remaining: 1, pendingSeconds: [], available: 20, confidence: 0.95), model: DeadlineModel()).alertNow
+        let first = try await alerted(sockets, atLeast: expectedFirst)
+        #expect(first == Array(0..<expectedFirst) && expectedFirst < 10)
         // Declines are answers: the planner no longer counts on those volunteers.
         for i in first { sockets[i].send(["type": "decline", "callId": id]) }
-        try await Task.sleep(for: .milliseconds(400))
-        let after = try await alerted(sockets)
+        let after = try await alerted(sockets, atLeast: 1)
         #expect(!after.isEmpty && Set(after).isDisjoint(with: first))
         // An accept fills the call: the plan is met and nobody else is alerted.
         let helper = try #require(after.first)
@@ -110,7 +124,6 @@ import Testing
         let plan = call["plan"] as? JSON
         #expect(call["status"] as? String == "filled" && plan?["onTrack"] as? Bool == true && plan?["expected"] as? Double == 1)
         clock.advance(minutes: 11)
-        try await Task.sleep(for: .milliseconds(300))
         #expect(try await alerted(sockets).isEmpty)
         for w in sockets { w.close() }
     }

@@ -1,5 +1,5 @@
 // swift-tools-version:6.1
-// Benchmarks of the matching engine, kept out of the main package graph: `swift build` at
+// Benchmarks of the matching engine and the deadline planner, kept out of the main package graph: `swift build` at
 // the root never resolves ordo-one/benchmark. See docs/BENCHMARKS.md.
 import Foundation
 import PackageDescription
@@ -22,6 +22,12 @@ let package = Package(
             name: "Matching",
             dependencies: ["MatchingWorkload", core, .product(name: "Benchmark", package: "benchmark")],
             path: "Benchmarks/Matching",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "Deadline",
+            dependencies: [core, .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/Deadline",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ]

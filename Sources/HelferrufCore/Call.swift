@@ -47,6 +47,12 @@ public struct Call: Sendable, Equatable {
     /// Distinct volunteers whose alert was held back by their fatigue limits.
     public var suppressed = 0
 
+    // PROTOCOL.md §10.
+    /// The delays from alert to accept a `deadline` call plans with, learnt when it was posted.
+    public var delayModel = DelayModel.default
+    /// A `deadline` call's live plan; nil until its first step (and for other modes).
+    public var plan: DeadlinePlan?
+
     public init(
         id: String, orgId: String, orgName: String, title: String, description: String, address: String,
         location: GeoPoint, radiusKm: Double, needed: Int, skills: [String], startsAt: Timestamp, endsAt: Timestamp,
@@ -76,9 +82,14 @@ public struct Call: Sendable, Equatable {
 
     /// The largest radius the call may reach.
     public var maxRadiusKm: Double {
-        if case .waves(let max, _) = dispatch { return max }
-        return radiusKm
+        switch dispatch {
+        case .broadcast: radiusKm
+        case .waves(let max, _), .deadline(_, _, let max): max
+        }
     }
+
+    /// The model a `deadline` call plans with.
+    public var deadlineModel: DeadlineModel { DeadlineModel(acceptanceRate: acceptanceRate, delay: delayModel) }
 }
 
 /// A call as posted, before validation. Optional fields take their defaults in ``validate(now:)``.
@@ -93,16 +104,19 @@ public struct CallDraft: Sendable {
     public var skills: [String]?
     public var startsAt: String?
     public var endsAt: String
-    /// `dispatch.mode`: "broadcast" (default) or "waves".
+    /// `dispatch.mode`: "broadcast" (default), "waves" or "deadline".
     public var dispatchMode: String?
     public var maxRadiusKm: Double?
     public var waveSeconds: Double?
+    /// `dispatch.fillBy` and `dispatch.confidence` of a `deadline` call.
+    public var fillBy: String?
+    public var confidence: Double?
     public var standby: Bool?
 
     public init(
         title: String, description: String?, address: String?, lat: Double, lon: Double, radiusKm: Double, needed: Int,
         skills: [String]?, startsAt: String?, endsAt: String, dispatchMode: String? = nil, maxRadiusKm: Double? = nil,
-        waveSeconds: Double? = nil, standby: Bool? = nil
+        waveSeconds: Double? = nil, fillBy: String? = nil, confidence: Double? = nil, standby: Bool? = nil
     ) {
         self.title = title
         self.description = description
@@ -117,6 +131,8 @@ public struct CallDraft: Sendable {
         self.dispatchMode = dispatchMode
         self.maxRadiusKm = maxRadiusKm
         self.waveSeconds = waveSeconds
+        self.fillBy = fillBy
+        self.confidence = confidence
         self.standby = standby
     }
 
@@ -177,27 +193,45 @@ public struct CallDraft: Sendable {
         var valid = Valid(
             title: title, description: description, address: address, location: location, radiusKm: radius,
             needed: needed, skills: skills, startsAt: starts, endsAt: ends)
-        valid.dispatch = try dispatch(radiusKm: radius)
+        valid.dispatch = try dispatch(radiusKm: radius, endsAt: ends, now: now)
         valid.standby = standby ?? false
         return valid
     }
 
-    /// The §7 dispatch settings; the wave fields are only read in `waves` mode.
-    private func dispatch(radiusKm: Double) throws(ValidationError) -> DispatchMode {
+    /// The §7 and §10 dispatch settings; each mode reads only its own fields.
+    private func dispatch(radiusKm: Double, endsAt: Timestamp, now: Timestamp) throws(ValidationError) -> DispatchMode {
         switch dispatchMode ?? "broadcast" {
         case "broadcast":
             return .broadcast
         case "waves":
-            let max = try Rules.distance(maxRadiusKm ?? radiusKm, field: "dispatch.maxRadiusKm")
-            guard max >= radiusKm else {
-                throw ValidationError(field: "dispatch.maxRadiusKm", message: "must be at least radiusKm")
-            }
+            let max = try maxRadius(radiusKm: radiusKm)
             guard let seconds = Rules.wholeNumber(waveSeconds ?? Double(Waves.defaultWaveSeconds), in: Waves.waveSecondsRange) else {
                 throw ValidationError(field: "dispatch.waveSeconds", message: "must be a whole number of seconds from 1 to 3600")
             }
             return .waves(maxRadiusKm: max, waveSeconds: seconds)
+        case "deadline":
+            let max = try maxRadius(radiusKm: radiusKm)
+            guard let text = fillBy, let fillBy = RFC3339.parse(text) else {
+                throw ValidationError(field: "dispatch.fillBy", message: "must be an RFC 3339 time")
+            }
+            guard fillBy > now, fillBy <= endsAt else {
+                throw ValidationError(field: "dispatch.fillBy", message: "must be after now and at most endsAt")
+            }
+            let confidence = self.confidence ?? DeadlinePlanner.defaultConfidence
+            guard confidence.isFinite, DeadlinePlanner.confidenceRange.contains(confidence) else {
+                throw ValidationError(field: "dispatch.confidence", message: "must be a number from 0.5 to 0.99")
+            }
+            return .deadline(fillBy: fillBy, confidence: confidence, maxRadiusKm: max)
         default:
-            throw ValidationError(field: "dispatch.mode", message: "must be \"broadcast\" or \"waves\"")
+            throw ValidationError(field: "dispatch.mode", message: "must be \"broadcast\", \"waves\" or \"deadline\"")
         }
+    }
+
+    private func maxRadius(radiusKm: Double) throws(ValidationError) -> Double {
+        let max = try Rules.distance(maxRadiusKm ?? radiusKm, field: "dispatch.maxRadiusKm")
+        guard max >= radiusKm else {
+            throw ValidationError(field: "dispatch.maxRadiusKm", message: "must be at least radiusKm")
+        }
+        return max
     }
 }

@@ -5,10 +5,28 @@ public enum DispatchMode: Sendable, Equatable {
     /// The nearest eligible volunteers in waves sized by the expected acceptance rate,
     /// widening the radius up to `maxRadiusKm` when a wave finds nobody.
     case waves(maxRadiusKm: Double, waveSeconds: Int)
+    /// As few of the nearest eligible volunteers as keep the estimated probability of a
+    /// full call by `fillBy` at least `confidence` (PROTOCOL.md §10, ``DeadlinePlanner``),
+    /// widening like waves up to `maxRadiusKm`.
+    case deadline(fillBy: Timestamp, confidence: Double, maxRadiusKm: Double)
 
     public var isWaves: Bool {
         if case .waves = self { return true }
         return false
+    }
+
+    public var isDeadline: Bool {
+        if case .deadline = self { return true }
+        return false
+    }
+
+    /// The wire name of the mode.
+    public var name: String {
+        switch self {
+        case .broadcast: "broadcast"
+        case .waves: "waves"
+        case .deadline: "deadline"
+        }
     }
 }
 

@@ -217,8 +217,11 @@ struct API {
             skills: valid.skills, startsAt: valid.startsAt, endsAt: valid.endsAt, createdAt: created)
         call.dispatch = valid.dispatch
         call.standbyEnabled = valid.standby
-        if valid.dispatch.isWaves {
+        if valid.dispatch != .broadcast {
             call.acceptanceRate = try await storeWrite { try store.acceptanceRate(orgId: org.id) }
+        }
+        if valid.dispatch.isDeadline {
+            call.delayModel = try await storeWrite { try store.delayModel(orgId: org.id) }
         }
         hub.expectCall(call.id, postedAt: received)
         let outcome = await hub.ledger.submit(.createCall(call))

@@ -9,7 +9,9 @@ extension Hub {
     func apply(_ outcomes: [RosterOutcome]) {
         let now = clock()
         state.withLock { s in
+            var replan: Set<String> = []
             for outcome in outcomes {
+                if let cid = noteDeadlineAnswer(outcome, &s) { replan.insert(cid) }
                 guard var call = outcome.call else { continue }
                 if case .createCall = outcome.change {
                     s.active[call.id] = ActiveCall(call: call, alerted: [], nextWaveAt: now)
@@ -17,7 +19,7 @@ extension Hub {
                     telemetry.callsCreated.increment()
                     s.dashboardPending[call.id] = call
                     let postedAt = s.postedAt.removeValue(forKey: call.id)
-                    if call.dispatch.isWaves { runWave(call.id, &s, now: now) } else { fanOut(call.id, &s, now: now, postedAt: postedAt) }
+                    startDispatch(call, &s, now: now, postedAt: postedAt)
                     continue
                 }
                 if case .decline(let cid, let vid) = outcome.change, outcome.result == .done {
@@ -52,7 +54,7 @@ extension Hub {
                 case .open:
                     if previous.call.status != .open {
                         s.matcher.addCall(Self.matchCall(call, declined: previous.declined))
-                        if !call.dispatch.isWaves { fanOut(call.id, &s, now: now) }
+                        if Self.alertsEveryoneEligible(call, now: now) { fanOut(call.id, &s, now: now) }
                     } else {
                         s.matcher.setConfirmed(call.id, call.confirmed)
                     }
@@ -66,6 +68,7 @@ extension Hub {
                     s.updatePending[call.id] = nil
                 }
             }
+            for cid in replan { runDeadlineStep(cid, &s, now: now) }
             flushCallUpdates(&s, now: now)
             flushDashboards(&s, now: now)
         }

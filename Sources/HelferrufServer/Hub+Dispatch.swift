@@ -103,6 +103,12 @@ extension Hub {
         }
         suppressed.submit(to: ledger, telemetry: telemetry)
         guard !picked.isEmpty || reached != a.call.reachedRadiusKm else { return }
+        sendWave(picked, of: cid, reached: reached, &s, now: now)
+    }
+
+    /// Alerts the volunteers a wave (or a deadline step) picked, on their sockets or by
+    /// push, and records them with the radius reached.
+    func sendWave(_ picked: [Match], of cid: String, reached: Double, _ s: inout State, now: Timestamp) {
         if !picked.isEmpty {
             s.active[cid]!.call.waves += 1
             s.active[cid]!.alerted.formUnion(picked.map(\.id))
@@ -154,10 +160,11 @@ extension Hub {
 
 extension Call {
     /// Keeps the figures the live state may know ahead of the ledger's last commit (alerts
-    /// and waves are recorded after they go out).
+    /// and waves are recorded after they go out), and the live plan of a deadline call.
     mutating func keepLiveFigures(of live: Call) {
         alerted = max(alerted, live.alerted)
         waves = max(waves, live.waves)
         reachedRadiusKm = max(reachedRadiusKm, live.reachedRadiusKm)
+        plan = plan ?? live.plan
     }
 }

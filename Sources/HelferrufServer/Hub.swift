@@ -45,6 +45,8 @@ final class Hub: Sendable {
         var suppressed: Set<String> = []
         /// When the next wave of a `waves` call is due.
         var nextWaveAt = Timestamp(millis: 0)
+        /// What the planner of a `deadline` call knows (PROTOCOL.md §10).
+        var deadline = DeadlineProgress()
     }
 
     struct State {
@@ -109,6 +111,7 @@ final class Hub: Sendable {
         let pushesSent = try store.activePushes()
         let history = try store.recentAlertTimes(since: now.adding(millis: -AlertWindow.windowMillis))
         let blocked = try store.allBlocks()
+        let progress = try Self.loadDeadlineProgress(active, store: store, now: now)
         state.withLock { s in
             s.alertHistory = AlertHistory(history)
             s.blocked = blocked
@@ -118,6 +121,7 @@ final class Hub: Sendable {
                 // After a restart clients are still reconnecting: a wave now would find too
                 // few of them and widen the radius for nothing.
                 if case .waves(_, let seconds) = call.dispatch { a.nextWaveAt = now.adding(millis: Int64(seconds) * 1000) }
+                a.deadline = progress[call.id] ?? a.deadline
                 s.active[call.id] = a
                 if call.status == .open { s.matcher.addCall(Self.matchCall(call, declined: declined)) }
             }
@@ -168,7 +172,7 @@ final class Hub: Sendable {
         var out: [(call: Call, distanceKm: Double)] = []
         for m in s.matcher.eligibleCalls(forVolunteer: vid, now: now) {
             guard let active = s.active[m.id], !(onlyNew && active.alerted.contains(vid)) else { continue }
-            if active.call.dispatch.isWaves && !active.alerted.contains(vid) && s.fatigue[vid]?.held.contains(m.id) != true { continue }
+            if !Self.alertsEveryoneEligible(active.call, now: now) && !active.alerted.contains(vid) && s.fatigue[vid]?.held.contains(m.id) != true { continue }
             guard admitAlert(m.id, volunteer: vid, &s, now: now, suppressed: &suppressed) else { continue }
             Self.markAlerted(m.id, volunteer: vid, &s, ledger: ledger)
             out.append((s.active[m.id]!.call, m.distanceKm))
@@ -343,6 +347,7 @@ final class Hub: Sendable {
         let now = clock()
         return state.withLock { s in
             runDueWaves(&s, now: now)
+            runDueDeadlineSteps(&s, now: now)
             releaseQuietHours(&s, now: now)
             fireFallbacks(&s, now: now)
             flushCallUpdates(&s, now: now)

@@ -176,6 +176,8 @@ struct CallCreateInput: Decodable {
         var mode: String?
         var maxRadiusKm: Double?
         var waveSeconds: Double?
+        var fillBy: String?
+        var confidence: Double?
     }
 
     func draft() throws(ValidationError) -> CallDraft {
@@ -185,7 +187,8 @@ struct CallCreateInput: Decodable {
         return CallDraft(
             title: title, description: description, address: address, lat: location.lat, lon: location.lon,
             radiusKm: radiusKm, needed: Int(needed), skills: skills, startsAt: startsAt, endsAt: endsAt,
-            dispatchMode: dispatch?.mode, maxRadiusKm: dispatch?.maxRadiusKm, waveSeconds: dispatch?.waveSeconds, standby: standby)
+            dispatchMode: dispatch?.mode, maxRadiusKm: dispatch?.maxRadiusKm, waveSeconds: dispatch?.waveSeconds,
+            fillBy: dispatch?.fillBy, confidence: dispatch?.confidence, standby: standby)
     }
 }
 

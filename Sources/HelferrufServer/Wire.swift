@@ -49,7 +49,35 @@ enum Wire {
             w.raw(",\"waveSeconds\":"); w.int(seconds)
             w.raw(",\"acceptanceRate\":"); w.number(c.acceptanceRate)
             w.raw("}")
+        case .deadline(let fillBy, let confidence, let maxRadius):
+            w.raw("{\"mode\":\"deadline\",\"fillBy\":"); w.time(fillBy)
+            w.raw(",\"confidence\":"); w.number(confidence)
+            w.raw(",\"maxRadiusKm\":"); w.number(maxRadius)
+            w.raw(",\"acceptanceRate\":"); w.number(c.acceptanceRate)
+            w.raw(",\"medianDelaySeconds\":"); w.number(c.delayModel.medianSeconds)
+            w.raw(",\"delaySigma\":"); w.number(c.delayModel.sigma)
+            w.raw("}")
         }
+        deadlineFields(c, into: &w)
+    }
+
+    /// The call object's §10 fields: `fillBy` and `plan`, null for other modes. A deadline
+    /// call without a live plan (ended, or not planned since a restart) shows its figures
+    /// as they stand. `lastAlertAt` and `lastAlerted` tell the console when the planner last
+    /// alerted more volunteers, and how many.
+    static func deadlineFields(_ c: Call, into w: inout JSONWriter) {
+        guard case .deadline(let fillBy, _, _) = c.dispatch else {
+            w.key("fillBy"); w.raw("null")
+            w.key("plan"); w.raw("null")
+            return
+        }
+        let plan = c.plan ?? DeadlinePlan(expected: Double(c.confirmed), onTrack: c.confirmed >= c.needed)
+        w.key("fillBy"); w.time(fillBy)
+        w.key("plan"); w.raw("{\"expected\":"); w.number((plan.expected * 100).rounded() / 100)
+        w.raw(",\"onTrack\":"); w.raw(plan.onTrack ? "true" : "false")
+        w.raw(",\"lastAlertAt\":"); w.optionalTime(plan.lastAlertAt)
+        w.raw(",\"lastAlerted\":"); w.int(plan.lastAlertCount)
+        w.raw("}")
     }
 
     static func call(_ c: Call, into w: inout JSONWriter) {

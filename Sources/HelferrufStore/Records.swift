@@ -65,8 +65,18 @@ extension Call {
             status: CallStatus(rawValue: row["status"]) ?? .open,
             confirmed: row["confirmed"], alerted: row["alerted"], declined: row["declined"],
             endedAt: (row["ended_at"] as Int64?).map { Timestamp(millis: $0) })
-        if (row["dispatch_mode"] as String?) == "waves" {
+        switch row["dispatch_mode"] as String? {
+        case "waves":
             dispatch = .waves(maxRadiusKm: row["max_radius_km"] ?? radiusKm, waveSeconds: row["wave_seconds"] ?? Waves.defaultWaveSeconds)
+        case "deadline":
+            dispatch = .deadline(
+                fillBy: Timestamp(millis: row["fill_by"] ?? endsAt.millis), confidence: row["confidence"] ?? DeadlinePlanner.defaultConfidence,
+                maxRadiusKm: row["max_radius_km"] ?? radiusKm)
+            delayModel = DelayModel(
+                medianSeconds: row["delay_median_s"] ?? DelayModel.default.medianSeconds, sigma: row["delay_sigma"] ?? DelayModel.default.sigma
+            ).clamped
+        default:
+            break
         }
         acceptanceRate = row["acceptance_rate"] ?? Waves.defaultAcceptanceRate
         standbyEnabled = (row["standby_enabled"] as Int64? ?? 0) != 0

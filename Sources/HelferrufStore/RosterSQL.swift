@@ -253,18 +253,24 @@ struct RosterSQL {
     }
 
     private func insert(_ c: Call, db: Database) throws {
-        var maxRadius: Double?, waveSeconds: Int?
-        if case .waves(let m, let s) = c.dispatch { (maxRadius, waveSeconds) = (m, s) }
+        var maxRadius: Double?, waveSeconds: Int?, fillBy: Int64?, confidence: Double?, delay: DelayModel?
+        switch c.dispatch {
+        case .broadcast: break
+        case .waves(let m, let s): (maxRadius, waveSeconds) = (m, s)
+        case .deadline(let f, let k, let m): (maxRadius, fillBy, confidence, delay) = (m, f.millis, k, c.delayModel)
+        }
         try db.cachedStatement(sql: """
             INSERT INTO calls (id, org_id, title, description, address, lat, lon, radius_km, needed, skills,
                 starts_at, ends_at, created_at, status, confirmed, alerted, declined, ended_at,
-                dispatch_mode, max_radius_km, wave_seconds, acceptance_rate, standby_enabled, reached_radius_km)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                dispatch_mode, max_radius_km, wave_seconds, acceptance_rate, standby_enabled, reached_radius_km,
+                fill_by, confidence, delay_median_s, delay_sigma)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
                 c.id, c.orgId, c.title, c.description, c.address, c.location.lat, c.location.lon, c.radiusKm, c.needed,
                 SkillList.encode(c.skills), c.startsAt.millis, c.endsAt.millis, c.createdAt.millis, c.status.rawValue,
                 c.confirmed, c.alerted, c.declined, c.endedAt?.millis,
-                c.dispatch.isWaves ? "waves" : "broadcast", maxRadius, waveSeconds, c.dispatch.isWaves ? c.acceptanceRate : nil, c.standbyEnabled ? 1 : 0, c.reachedRadiusKm,
+                c.dispatch.name, maxRadius, waveSeconds, c.dispatch == .broadcast ? nil : c.acceptanceRate, c.standbyEnabled ? 1 : 0,
+                c.reachedRadiusKm, fillBy, confidence, delay?.medianSeconds, delay?.sigma,
             ])
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The database schema, as GRDB migrations. Volunteers' locations and availability are
@@ -119,6 +120,12 @@ enum Schema {
         migrator.registerMigration("v5-denial") { db in
             try db.execute(sql: denialSQL)
         }
+        // GRDB runs a migration with foreign keys off and checks them at its end, which the
+        // table rebuild needs.
+        migrator.registerMigration("v6-deadline") { db in
+            try allowDeadlineMode(db)
+            try db.execute(sql: deadlineSQL)
+        }
         return migrator
     }
 
@@ -156,6 +163,34 @@ enum Schema {
         CREATE INDEX removals_call ON removals(call_id, volunteer_id);
         CREATE INDEX removals_volunteer ON removals(volunteer_id);
         """
+
+    /// PROTOCOL.md §10: a `deadline` call's `fillBy`, confidence and the delay model it
+    /// plans with (learnt when it was posted; its acceptance rate goes in `acceptance_rate`).
+    static let deadlineSQL = """
+        ALTER TABLE calls ADD COLUMN fill_by INTEGER;
+        ALTER TABLE calls ADD COLUMN confidence REAL;
+        ALTER TABLE calls ADD COLUMN delay_median_s REAL;
+        ALTER TABLE calls ADD COLUMN delay_sigma REAL;
+        """
+
+    /// Widens the `dispatch_mode` CHECK of `calls` to admit `deadline`. SQLite cannot alter
+    /// a CHECK, so the table is rebuilt the documented way (new table, copy, drop, rename,
+    /// indexes again), from its own stored definition so that every column any earlier
+    /// migration added comes along.
+    static func allowDeadlineMode(_ db: Database) throws {
+        let old = "CHECK (dispatch_mode IN ('broadcast','waves'))"
+        guard let definition = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'calls'"),
+              definition.contains(old), definition.hasPrefix("CREATE TABLE calls")
+        else {
+            throw DatabaseError(message: "v6-deadline: unexpected definition of the calls table")
+        }
+        let indexes = try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'calls' AND sql IS NOT NULL")
+        let rebuilt = "CREATE TABLE calls_v4" + definition.dropFirst("CREATE TABLE calls".count)
+            .replacingOccurrences(of: old, with: "CHECK (dispatch_mode IN ('broadcast','waves','deadline'))")
+        try db.execute(sql: rebuilt)
+        try db.execute(sql: "INSERT INTO calls_v4 SELECT * FROM calls; DROP TABLE calls; ALTER TABLE calls_v4 RENAME TO calls;")
+        for index in indexes { try db.execute(sql: index) }
+    }
 
     /// PROTOCOL.md §8 (Web Push): the server's VAPID key, volunteers' push subscriptions,
     /// their alert area (rounded to two decimals before it gets here) and standing

@@ -48,7 +48,7 @@ import Testing
         #expect(try draft(nil).validate(now: now).standby)
         #expect(try draft("waves").validate(now: now).dispatch == .waves(maxRadiusKm: 4, waveSeconds: 60))
         #expect(try draft("waves", max: 10, seconds: 5).validate(now: now).dispatch == .waves(maxRadiusKm: 10, waveSeconds: 5))
-        #expect(throws: ValidationError(field: "dispatch.mode", message: "must be \"broadcast\" or \"waves\"")) { try draft("flood").validate(now: now) }
+        #expect(throws: ValidationError(field: "dispatch.mode", message: "must be \"broadcast\", \"waves\" or \"deadline\"")) { try draft("flood").validate(now: now) }
         #expect(throws: ValidationError(field: "dispatch.maxRadiusKm", message: "must be at least radiusKm")) { try draft("waves", max: 3).validate(now: now) }
         for bad in [0.5, 0, 3601, .nan, .infinity, 1e300] {
             #expect(throws: ValidationError.self) { try draft("waves", seconds: bad).validate(now: now) }

@@ -108,8 +108,17 @@ def org_login(driver, base, email, password, path="/console"):
     js_click(driver, driver.find_element(By.CSS_SELECTOR, '#login-form button[type="submit"]'))
 
 
-def console_fill_call(driver, title, lat, lon, description="", address="", radius=None, needed=None, skills=()):
+def console_fill_call(driver, title, lat, lon, description="", address="", radius=None, needed=None, skills=(),
+                      mode="broadcast"):
+    """Fill in the console's new-call form. `mode` picks the alerting (deadline, the form's
+    default, broadcast or waves); None leaves the choice as it is."""
     f = driver.find_element
+    if mode is not None:
+        # A DOM click (it checks the radio and fires change): right after sign-in the form's
+        # layout may still move, and a pointer click can land on whatever moved under it.
+        radio = f(By.ID, f"c-mode-{mode}")
+        if not radio.is_selected():
+            driver.execute_script("arguments[0].click();", radio)
     f(By.ID, "c-title").clear()
     f(By.ID, "c-title").send_keys(title)
     f(By.ID, "c-description").clear()

@@ -38,7 +38,9 @@ def test_waves_standby_party_checkin_and_messages(server, browsers):
 
     # --- the console posts a call in waves with a waiting list
     org_signin(con, server.base, server.org_token, "/console")
-    assert not con.find_element(By.ID, "c-max-radius").is_displayed()
+    # "Gebraucht bis" is the default; the wave interval shows only for waves.
+    assert con.find_element(By.ID, "c-mode-deadline").is_selected()
+    assert not con.find_element(By.ID, "c-wave-seconds").is_displayed()
     js_click(con, con.find_element(By.ID, "c-mode-waves"))
     visible(con, "#c-max-radius")
     con.find_element(By.ID, "c-max-radius").send_keys("8")
@@ -46,7 +48,7 @@ def test_waves_standby_party_checkin_and_messages(server, browsers):
     js_click(con, con.find_element(By.ID, "c-standby"))
     title = "Deich sichern am Aasee"
     console_fill_call(con, title, *SITE, description="Sandsäcke schleppen.", address="Aaseestraße 1, Münster",
-                      radius=3, needed=3)
+                      radius=3, needed=3, mode="waves")
     console_submit(con)
     text_in(con, "#cerr-dispatch-waveSeconds", "größer als 0")  # checked before anything is sent
     set_input(con, "#c-wave-seconds", "30")

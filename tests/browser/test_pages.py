@@ -98,7 +98,9 @@ def test_console_shows_server_validation_error_next_to_field(server, browsers):
     d.find_element(By.ID, "c-title").send_keys("Fehlerprobe")
     for key, value in (("c-lat", "50.93"), ("c-lon", "6.96")):
         d.find_element(By.ID, key).send_keys(value)
-    # An end in the past: the server must refuse it and name the field.
+    # An end in the past: the server must refuse it and name the field (broadcast, so
+    # that the client's own check of "Gebraucht bis" against the end does not come first).
+    d.execute_script("document.getElementById('c-mode-broadcast').click();")
     d.execute_script("document.getElementById('c-ends').value = '2020-01-01T10:00';"
                      "document.getElementById('c-starts').value = '2020-01-01T08:00';")
     js_click(d, d.find_element(By.ID, "c-submit"))

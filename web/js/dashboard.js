@@ -7,6 +7,7 @@ import { connectionIndicator } from "./socket.js";
 import { setOrgToken, bindSignIn, liveCalls, signOut, restoreSignIn } from "./org.js";
 import { el, append, $, clear, fmtNumber, fmtDuration, fmtAgo, fmtTime, storageGet, storageSet } from "./util.js";
 import { funnelView } from "./funnel.js";
+import { planView } from "./console/deadline.js";
 
 const K_BIG = "helferruf.bigScreen";
 const K_FILLED = "helferruf.filledAt";
@@ -91,6 +92,8 @@ function tile(c) {
     el("progress", { class: "fill", max: needed, value: Math.min(confirmed, needed), "aria-label": t("c.call.counter", { confirmed, needed: c.needed || 0 }) }),
   );
   node.append(funnelView(c));
+  const plan = planView(c);
+  if (plan) node.append(plan);
 
   const times = el("p", { class: "tile-times" });
   if (c.declined) times.append(el("span", null, t("c.call.stats", { declined: fmtNumber(c.declined) })));

@@ -4,8 +4,9 @@ import Glibc
 import Darwin
 #endif
 
-/// A seeded simulation of one organisation's calls dispatched twice, by broadcast and by
-/// waves, over the same synthetic population (PROTOCOL.md §7 "Waves").
+/// A seeded simulation of one organisation's calls dispatched by broadcast, by waves
+/// (PROTOCOL.md §7 "Waves") and against a deadline (§10, `DispatchSimulation+Deadline.swift`),
+/// over the same synthetic population.
 ///
 /// Every alerted volunteer accepts with a fixed probability after a log-normal delay. The
 /// draws depend only on (seed, volunteer, call), so both modes face exactly the same people
@@ -31,6 +32,10 @@ public struct DispatchSimulation: Sendable {
         public var maxRadiusFactor = 2.0
         /// A call still unfilled this long after posting stops counting.
         public var horizonSeconds = 3 * 3600.0
+        /// Deadline dispatch: the confidence, and an acceptance rate the planner assumes
+        /// instead of learning it (to test robustness against a wrong model).
+        public var confidence = DeadlinePlanner.defaultConfidence
+        public var plannerAcceptanceRate: Double?
 
         public init() {}
     }
@@ -38,6 +43,7 @@ public struct DispatchSimulation: Sendable {
     /// What one dispatch mode did over all calls.
     public struct Totals: Sendable, Equatable {
         public var alerts = 0
+        public var alertsPerCall: [Int] = []
         public var confirmed = 0
         /// Volunteers who accepted a call that was already filled.
         public var overResponse = 0
@@ -141,13 +147,7 @@ public struct DispatchSimulation: Sendable {
             let recent = history.suffix(Waves.historyCalls)
             let rate = Waves.acceptanceRate(accepted: recent.map(\.accepted).reduce(0, +), alerted: recent.map(\.alerted).reduce(0, +))
             let outcome = waves ? runWaves(call, index: index, rate: rate) : runBroadcast(call, index: index)
-            totals.alerts += outcome.alerted
-            totals.confirmed += outcome.confirmed
-            totals.overResponse += outcome.over
-            totals.fillSeconds.append(outcome.fill)
-            if outcome.fill != nil { totals.callsFilled += 1 }
-            totals.wideningSteps += outcome.widenings
-            totals.waves += outcome.waves
+            totals.add(outcome)
             history.append((outcome.confirmed + outcome.over, outcome.alerted))
         }
         return totals

@@ -1,5 +1,6 @@
 import Foundation
 import HelferrufCore
+import HelferrufServer
 import Testing
 
 /// PROTOCOL.md §10 deadline-aware dispatch over real sockets, with the server's clock moved
@@ -60,7 +61,8 @@ import Testing
 
     @Test func aDeadlineCallAlertsFewFirstThenMoreWhenNobodyAnswersThenEveryoneAtTheDeadline() async throws {
         let clock = TestClock(startingAt: .now)
-        let s = try await LiveServer.start(clock: clock)
+        // Thirty registrations from loopback: more than the default burst of 20 (§11).
+        let s = try await LiveServer.start(clock: clock) { $0.limits.registrations = Rate(perSecond: 100, burst: 100) }
         defer { Task { try? await s.stop() } }
         let sockets = try await volunteers(s, at: (0..<30).map { 0.1 + Double($0) * 0.15 })
         let r = try await deadlineCall(s, clock: clock, needed: 2, fillByMinutes: 15)

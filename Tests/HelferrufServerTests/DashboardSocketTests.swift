@@ -46,7 +46,9 @@ import Testing
     }
 
     @Test func dashboardHelloRules() async throws {
-        let s = try await LiveServer.start { $0.helloTimeout = .milliseconds(400) }
+        // Long enough that a malformed hello is answered before it even under a sanitizer
+        // with every test running at once (CI's ThreadSanitizer run saw 4408 at 400 ms).
+        let s = try await LiveServer.start { $0.helloTimeout = .seconds(2) }
         defer { Task { try? await s.stop() } }
         let v = try await s.volunteer()
         let volunteerToken = try await s.ws("/ws/dashboard")

@@ -10,6 +10,8 @@ public enum StoreError: Error, CustomStringConvertible {
     case backupExists(String)
     /// The backup copy failed `PRAGMA integrity_check`.
     case backupCorrupt(String)
+    /// The operation belongs to another tool with this engine (the text says which).
+    case notSupported(String)
 
     public var description: String {
         switch self {
@@ -19,17 +21,19 @@ public enum StoreError: Error, CustomStringConvertible {
             return "backup destination already exists or cannot be created: \(path)"
         case .backupCorrupt(let report):
             return "backup copy failed its integrity check: \(report)"
+        case .notSupported(let advice):
+            return advice
         }
     }
 }
 
-/// The SQLite database: schema, reads, and the writes that do not touch a call's roster
-/// (roster changes go through ``Ledger``).
+/// The SQLite engine of ``RecordStore``, the embedded default: schema, reads, and the
+/// writes that do not touch a call's roster (roster changes go through ``Ledger``).
 ///
 /// Opens one `DatabasePool` in WAL mode and sets `synchronous=FULL` on its writer, so that
 /// a commit is on disk before anyone is told about it. Startup fails unless the writer
 /// reads back `journal_mode=wal` and `synchronous=2`.
-public final class Store: Sendable {
+public final class Store: RecordStore {
     public let pool: DatabasePool
     public let path: String
 
@@ -99,6 +103,10 @@ public final class Store: Sendable {
             try? fm.removeItem(atPath: partial)
             throw error
         }
+    }
+
+    public func makeLedger(clock: @escaping @Sendable () -> Timestamp, maxOverlapping: Int) -> any RosterLedger {
+        Ledger(store: self, clock: clock, maxOverlapping: maxOverlapping)
     }
 
     /// Whether the database answers a trivial query.
@@ -171,22 +179,13 @@ public final class Store: Sendable {
 
     // MARK: Administration
 
-    /// Figures for `helferruf stats`.
-    public struct Stats: Sendable {
-        public var organisations: Int
-        public var volunteers: Int
-        public var callsByStatus: [String: Int]
-        public var confirmations: Int
-        public var alerts: Int
-    }
-
-    public func stats() throws -> Stats {
+    public func stats() throws -> StoreStats {
         try pool.read { db in
             var byStatus: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM calls GROUP BY status") {
                 byStatus[row["status"]] = row["n"]
             }
-            return Stats(
+            return StoreStats(
                 organisations: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM organisations") ?? 0,
                 volunteers: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM volunteers") ?? 0,
                 callsByStatus: byStatus,

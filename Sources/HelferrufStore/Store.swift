@@ -12,6 +12,13 @@ public enum StoreError: Error, CustomStringConvertible {
     case backupCorrupt(String)
     /// The operation belongs to another tool with this engine (the text says which).
     case notSupported(String)
+    /// `--db` is neither a file path nor a usable `postgres://` URL.
+    case invalidLocation(String)
+    /// The database cannot answer now (connection lost or refused, shutting down); the
+    /// server answers 503 `unavailable`, and the next request tries again.
+    case unavailable(String)
+    /// The database refused the statement (a constraint, by its SQLSTATE and name).
+    case refused(sqlState: String, constraint: String?)
 
     public var description: String {
         switch self {
@@ -23,6 +30,12 @@ public enum StoreError: Error, CustomStringConvertible {
             return "backup copy failed its integrity check: \(report)"
         case .notSupported(let advice):
             return advice
+        case .invalidLocation(let problem):
+            return "--db: \(problem)"
+        case .unavailable(let reason):
+            return "database unavailable (\(reason))"
+        case .refused(let state, let constraint):
+            return "database refused the change: SQLSTATE \(state)" + (constraint.map { " (\($0))" } ?? "")
         }
     }
 }

@@ -12,33 +12,13 @@ import HelferrufCore
 /// The hub's hot paths never wait on the store: matching and fan-out run on the in-memory
 /// state, and the ledger answers from its own writer. The existential costs one indirect
 /// call per request, next to a database round trip.
-public protocol RecordStore: Sendable {
+public protocol RecordStore: OrganisationRecords, AccountRecords {
     /// The ledger that applies roster changes to this store. Call once per process: each
     /// ledger is the single writer of its engine's rosters (group commit).
     func makeLedger(clock: @escaping @Sendable () -> Timestamp, maxOverlapping: Int) -> any RosterLedger
 
     /// Whether the database answers a trivial query.
     func isReadable() async -> Bool
-
-    // MARK: Organisations
-
-    func createOrganisation(name: String, now: Timestamp) async throws -> (Organisation, token: String)
-    func createDemoOrganisationIfEmpty(now: Timestamp) async throws -> (Organisation, token: String)?
-    func organisation(token: String) async throws -> Organisation?
-    func organisations() async throws -> [Organisation]
-    func setOrganisationDisabled(id: String, _ disabled: Bool) async throws -> Bool
-    func rotateOrganisationToken(id: String) async throws -> String?
-
-    // MARK: Accounts and sessions
-
-    func createAccount(orgId: String, email: String, passwordHash: String, now: Timestamp) async throws -> Account
-    func accounts(orgId: String) async throws -> [Account]
-    func setAccountDisabled(email: String, _ disabled: Bool) async throws -> Bool
-    func loginCandidate(email: String) async throws -> (account: Account, organisation: Organisation, passwordHash: String)?
-    func createSession(accountId: String, now: Timestamp, limits: SessionLimits) async throws -> String
-    func session(secret: String, now: Timestamp, limits: SessionLimits) async throws -> AccountSession?
-    func enabledOrganisation(id: String) async throws -> Organisation?
-    func deleteSession(secret: String) async throws
 
     // MARK: Volunteers
 
@@ -96,6 +76,32 @@ public protocol RecordStore: Sendable {
     func backup(to destination: String) async throws -> BackupSummary
     /// Reclaims space; an engine that does this itself throws ``StoreError/notSupported(_:)``.
     func vacuum() async throws
+}
+
+/// Organisations and their tokens (only hashes are stored).
+public protocol OrganisationRecords: Sendable {
+    func createOrganisation(name: String, now: Timestamp) async throws -> (Organisation, token: String)
+    /// Creates the "Demo" organisation when there is none yet (once, also with several nodes
+    /// starting together); nil when an organisation exists.
+    func createDemoOrganisationIfEmpty(now: Timestamp) async throws -> (Organisation, token: String)?
+    func organisation(token: String) async throws -> Organisation?
+    func organisations() async throws -> [Organisation]
+    func setOrganisationDisabled(id: String, _ disabled: Bool) async throws -> Bool
+    func rotateOrganisationToken(id: String) async throws -> String?
+}
+
+/// Console accounts and their sessions (passwords as bcrypt hashes, sessions as hashes of
+/// their secrets).
+public protocol AccountRecords: Sendable {
+    /// Throws ``AccountError`` for an unknown organisation or a taken address.
+    func createAccount(orgId: String, email: String, passwordHash: String, now: Timestamp) async throws -> Account
+    func accounts(orgId: String) async throws -> [Account]
+    func setAccountDisabled(email: String, _ disabled: Bool) async throws -> Bool
+    func loginCandidate(email: String) async throws -> (account: Account, organisation: Organisation, passwordHash: String)?
+    func createSession(accountId: String, now: Timestamp, limits: SessionLimits) async throws -> String
+    func session(secret: String, now: Timestamp, limits: SessionLimits) async throws -> AccountSession?
+    func enabledOrganisation(id: String) async throws -> Organisation?
+    func deleteSession(secret: String) async throws
 }
 
 /// The single writer of everything that changes a call or its roster, per engine: it applies

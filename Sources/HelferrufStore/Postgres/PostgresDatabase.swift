@@ -19,6 +19,8 @@ public final class PostgresDatabase: Sendable {
 
     /// Key of the advisory lock that serialises migrations when several nodes start at once.
     static let migrationLock: Int64 = 0x4865_6C66_6572_7275 // "Helferru"
+    /// Key of the advisory lock under which the Demo organisation is created once.
+    static let demoLock: Int64 = 0x4865_6C66_6465_6D6F // "Helfdemo"
 
     /// How long one operation may wait for the database, a free connection included. The
     /// pool keeps retrying a lost server in the background; a request meanwhile fails as

@@ -1,0 +1,61 @@
+import Foundation
+import GRDB
+import PostgresNIO
+import Testing
+@testable import HelferrufStore
+
+/// The store engines a test runs on: SQLite always, PostgreSQL when
+/// `HELFERRUF_TEST_POSTGRES_URL` is set (CI sets it). Each run gets a new database.
+enum Engine: String, Sendable, CustomTestStringConvertible {
+    case sqlite, postgres
+
+    var testDescription: String { rawValue }
+
+    static let available: [Engine] = TestPostgres.configured ? [.sqlite, .postgres] : [.sqlite]
+
+    /// Runs `body` on a new, empty store of this engine.
+    func withStore<T: Sendable>(_ body: (EngineStore) async throws -> T) async throws -> T {
+        switch self {
+        case .sqlite:
+            let store = try Store(path: temporaryDatabasePath())
+            return try await body(EngineStore(records: store, rows: { table in
+                try await store.pool.read { db in
+                    try Row.fetchAll(db, sql: "SELECT * FROM \(table)").map { row in
+                        Dictionary(uniqueKeysWithValues: row.columnNames.map { ($0, "\(row[$0] ?? "")") })
+                    }
+                }
+            }))
+        case .postgres:
+            return try await TestPostgres.withFreshDatabase { location in
+                let store = try await PostgresStore(location: location)
+                let database = store.database
+                let rows: @Sendable (String) async throws -> [[String: String]] = { table in
+                    try await database.run { [client = database.client] in
+                        var out: [[String: String]] = []
+                        let query = PostgresQuery(unsafeSQL: "SELECT row_to_json(t)::text FROM \(table) t")
+                        for try await json in try await client.query(query).decode(String.self) {
+                            let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] ?? [:]
+                            out.append(object.mapValues { "\($0)" })
+                        }
+                        return out
+                    }
+                }
+                let result: Result<T, any Error>
+                do {
+                    result = .success(try await body(EngineStore(records: store, rows: rows)))
+                } catch {
+                    result = .failure(error)
+                }
+                await database.close()
+                return try result.get()
+            }
+        }
+    }
+}
+
+/// A store under test, and a way around it to see what it wrote.
+struct EngineStore: Sendable {
+    let records: any OrganisationRecords & AccountRecords
+    /// Every row of a table (a constant name from the test), each column as text.
+    let rows: @Sendable (String) async throws -> [[String: String]]
+}

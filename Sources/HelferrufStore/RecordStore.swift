@@ -12,7 +12,7 @@ import HelferrufCore
 /// The hub's hot paths never wait on the store: matching and fan-out run on the in-memory
 /// state, and the ledger answers from its own writer. The existential costs one indirect
 /// call per request, next to a database round trip.
-public protocol RecordStore: OrganisationRecords, AccountRecords {
+public protocol RecordStore: OrganisationRecords, AccountRecords, VolunteerRecords, DenialRecords {
     /// The ledger that applies roster changes to this store. Call once per process: each
     /// ledger is the single writer of its engine's rosters (group commit).
     func makeLedger(clock: @escaping @Sendable () -> Timestamp, maxOverlapping: Int) -> any RosterLedger
@@ -20,15 +20,8 @@ public protocol RecordStore: OrganisationRecords, AccountRecords {
     /// Whether the database answers a trivial query.
     func isReadable() async -> Bool
 
-    // MARK: Volunteers
+    // MARK: Volunteers' records
 
-    func createVolunteer(
-        displayName: String, skills: [String], maxDistanceKm: Double, contact: String?, fatigue: FatigueLimits, now: Timestamp
-    ) async throws -> (VolunteerProfile, token: String)
-    func volunteer(token: String) async throws -> VolunteerProfile?
-    func volunteer(id: String) async throws -> VolunteerProfile?
-    func updateVolunteer(_ p: VolunteerProfile) async throws -> Bool
-    func deleteVolunteer(id: String) async throws
     func export(volunteerId id: String) async throws -> VolunteerExport?
     func welcomeState(volunteerId id: String, now: Timestamp) async throws -> WelcomeState
 
@@ -45,13 +38,6 @@ public protocol RecordStore: OrganisationRecords, AccountRecords {
     func acceptanceRate(orgId: String) async throws -> Double
     func delayModel(orgId: String) async throws -> DelayModel
     func deadlineProgress(callId: String) async throws -> (alertedAt: [String: Timestamp], answered: Set<String>)
-
-    // MARK: Denial of help (PROTOCOL.md §11)
-
-    func block(orgId: String, volunteerId: String, now: Timestamp) async throws -> Block?
-    func unblock(orgId: String, volunteerId: String) async throws -> Bool
-    func blocks(orgId: String) async throws -> [Block]
-    func allBlocks() async throws -> [String: Set<String>]
 
     // MARK: Web Push (PROTOCOL.md §8)
 
@@ -102,6 +88,32 @@ public protocol AccountRecords: Sendable {
     func session(secret: String, now: Timestamp, limits: SessionLimits) async throws -> AccountSession?
     func enabledOrganisation(id: String) async throws -> Organisation?
     func deleteSession(secret: String) async throws
+}
+
+/// Volunteers' profiles, found by token (only its hash is stored) or id. Never a precise
+/// location: only the alert area a volunteer chose (rounded before it gets here).
+public protocol VolunteerRecords: Sendable {
+    func createVolunteer(
+        displayName: String, skills: [String], maxDistanceKm: Double, contact: String?, fatigue: FatigueLimits, now: Timestamp
+    ) async throws -> (VolunteerProfile, token: String)
+    func volunteer(token: String) async throws -> VolunteerProfile?
+    func volunteer(id: String) async throws -> VolunteerProfile?
+    /// Stores a changed profile; false when the volunteer no longer exists.
+    func updateVolunteer(_ p: VolunteerProfile) async throws -> Bool
+    /// Erases the profile and contact with everything hanging on them (subscriptions,
+    /// blocks, push records); confirmations and alerts stay under the anonymous id.
+    func deleteVolunteer(id: String) async throws
+}
+
+/// Organisations' blocks of volunteers (PROTOCOL.md §11).
+public protocol DenialRecords: Sendable {
+    /// Blocking again keeps the first time; nil when there is no such volunteer.
+    func block(orgId: String, volunteerId: String, now: Timestamp) async throws -> Block?
+    func unblock(orgId: String, volunteerId: String) async throws -> Bool
+    /// An organisation's blocks, newest first.
+    func blocks(orgId: String) async throws -> [Block]
+    /// Every block, by organisation (the live state at start).
+    func allBlocks() async throws -> [String: Set<String>]
 }
 
 /// The single writer of everything that changes a call or its roster, per engine: it applies

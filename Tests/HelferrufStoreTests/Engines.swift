@@ -55,7 +55,7 @@ enum Engine: String, Sendable, CustomTestStringConvertible {
 
 /// A store under test, and a way around it to see what it wrote.
 struct EngineStore: Sendable {
-    let records: any OrganisationRecords & AccountRecords
+    let records: any OrganisationRecords & AccountRecords & VolunteerRecords & DenialRecords
     /// Every row of a table (a constant name from the test), each column as text.
     let rows: @Sendable (String) async throws -> [[String: String]]
 }

@@ -12,7 +12,7 @@ import HelferrufCore
 /// The hub's hot paths never wait on the store: matching and fan-out run on the in-memory
 /// state, and the ledger answers from its own writer. The existential costs one indirect
 /// call per request, next to a database round trip.
-public protocol RecordStore: OrganisationRecords, AccountRecords, VolunteerRecords, DenialRecords {
+public protocol RecordStore: OrganisationRecords, AccountRecords, VolunteerRecords, DenialRecords, PushRecords {
     /// The ledger that applies roster changes to this store. Call once per process: each
     /// ledger is the single writer of its engine's rosters (group commit).
     func makeLedger(clock: @escaping @Sendable () -> Timestamp, maxOverlapping: Int) -> any RosterLedger
@@ -38,18 +38,6 @@ public protocol RecordStore: OrganisationRecords, AccountRecords, VolunteerRecor
     func acceptanceRate(orgId: String) async throws -> Double
     func delayModel(orgId: String) async throws -> DelayModel
     func deadlineProgress(callId: String) async throws -> (alertedAt: [String: Timestamp], answered: Set<String>)
-
-    // MARK: Web Push (PROTOCOL.md §8)
-
-    func vapidPrivateKey(now: Timestamp) async throws -> [UInt8]
-    func upsertPushSubscription(volunteerId id: String, _ sub: PushSubscription) async throws -> SubscriptionUpsert
-    func deletePushSubscription(volunteerId id: String, endpoint: String) async throws -> Bool
-    func pushSubscriptions(volunteerId id: String) async throws -> [PushSubscription]
-    func setStandingAvailability(volunteerId id: String, _ availability: Availability?) async throws
-    func pushVolunteers(now: Timestamp) async throws -> [PushVolunteer]
-    func pushVolunteer(id: String, now: Timestamp) async throws -> PushVolunteer?
-    func recordPushes(callId: String, _ sent: [(volunteerId: String, endpoint: String)], now: Timestamp) async throws
-    func activePushes() async throws -> [String: [String: Set<String>]]
 
     // MARK: Retention and maintenance
 
@@ -114,6 +102,24 @@ public protocol DenialRecords: Sendable {
     func blocks(orgId: String) async throws -> [Block]
     /// Every block, by organisation (the live state at start).
     func allBlocks() async throws -> [String: Set<String>]
+}
+
+/// Web Push records (PROTOCOL.md §8): the server's VAPID key, volunteers' subscriptions
+/// and standing availability, and the pushes sent (at most one per call, volunteer and
+/// endpoint, across restarts and nodes).
+public protocol PushRecords: Sendable {
+    /// The VAPID private scalar, created once (one for all nodes).
+    func vapidPrivateKey(now: Timestamp) async throws -> [UInt8]
+    func upsertPushSubscription(volunteerId id: String, _ sub: PushSubscription) async throws -> SubscriptionUpsert
+    @discardableResult
+    func deletePushSubscription(volunteerId id: String, endpoint: String) async throws -> Bool
+    func pushSubscriptions(volunteerId id: String) async throws -> [PushSubscription]
+    func setStandingAvailability(volunteerId id: String, _ availability: Availability?) async throws
+    func pushVolunteers(now: Timestamp) async throws -> [PushVolunteer]
+    func pushVolunteer(id: String, now: Timestamp) async throws -> PushVolunteer?
+    func recordPushes(callId: String, _ sent: [(volunteerId: String, endpoint: String)], now: Timestamp) async throws
+    /// Pushes sent for open or filled calls: call → volunteer → endpoints.
+    func activePushes() async throws -> [String: [String: Set<String>]]
 }
 
 /// The single writer of everything that changes a call or its roster, per engine: it applies

@@ -18,13 +18,21 @@ enum Engine: String, Sendable, CustomTestStringConvertible {
         switch self {
         case .sqlite:
             let store = try Store(path: temporaryDatabasePath())
-            return try await body(EngineStore(records: store, rows: { table in
+            let rows: @Sendable (String) async throws -> [[String: String]] = { table in
                 try await store.pool.read { db in
                     try Row.fetchAll(db, sql: "SELECT * FROM \(table)").map { row in
                         Dictionary(uniqueKeysWithValues: row.columnNames.map { ($0, "\(row[$0] ?? "")") })
                     }
                 }
-            }))
+            }
+            let insertOpenCall: @Sendable (String) async throws -> String = { orgId in
+                let id = Tokens.newId()
+                try await store.pool.write { db in
+                    try db.execute(sql: openCallSQL.replacingOccurrences(of: "$1", with: "?").replacingOccurrences(of: "$2", with: "?"), arguments: [id, orgId])
+                }
+                return id
+            }
+            return try await body(EngineStore(records: store, rows: rows, insertOpenCall: insertOpenCall))
         case .postgres:
             return try await TestPostgres.withFreshDatabase { location in
                 let store = try await PostgresStore(location: location)
@@ -40,9 +48,17 @@ enum Engine: String, Sendable, CustomTestStringConvertible {
                         return out
                     }
                 }
+                let insertOpenCall: @Sendable (String) async throws -> String = { orgId in
+                    let id = Tokens.newId()
+                    var query = PostgresQuery(unsafeSQL: openCallSQL)
+                    try query.binds.append(id, context: .default)
+                    try query.binds.append(orgId, context: .default)
+                    try await database.run { [client = database.client, query] in try await client.query(query) }
+                    return id
+                }
                 let result: Result<T, any Error>
                 do {
-                    result = .success(try await body(EngineStore(records: store, rows: rows)))
+                    result = .success(try await body(EngineStore(records: store, rows: rows, insertOpenCall: insertOpenCall)))
                 } catch {
                     result = .failure(error)
                 }
@@ -55,7 +71,16 @@ enum Engine: String, Sendable, CustomTestStringConvertible {
 
 /// A store under test, and a way around it to see what it wrote.
 struct EngineStore: Sendable {
-    let records: any OrganisationRecords & AccountRecords & VolunteerRecords & DenialRecords
+    let records: any OrganisationRecords & AccountRecords & VolunteerRecords & DenialRecords & PushRecords
     /// Every row of a table (a constant name from the test), each column as text.
     let rows: @Sendable (String) async throws -> [[String: String]]
+    /// Writes an open call of `orgId` straight into the table, for tests of records that
+    /// refer to calls (the ledgers' own tests post calls the real way); returns its id.
+    let insertOpenCall: @Sendable (_ orgId: String) async throws -> String
 }
+
+/// The columns an open call needs, the same on both engines.
+let openCallSQL = """
+    INSERT INTO calls (id, org_id, title, description, address, lat, lon, radius_km, needed, skills, starts_at, ends_at, created_at, status)
+    VALUES ($1, $2, 'Sandsäcke', '', '', 50.9, 6.9, 5, 2, '', 0, 9999999999999, 0, 'open')
+    """

@@ -1,10 +1,11 @@
 import HelferrufCore
 import PostgresNIO
 
-/// The PostgreSQL engine of the store, on ``PostgresDatabase``. So far it holds
-/// organisations, accounts and sessions (``OrganisationRecords``, ``AccountRecords``); it
-/// becomes a ``RecordStore`` once volunteers, calls, push, denial and its ledger are in
-/// (docs/OPERATIONS.md, issue 16).
+/// The PostgreSQL engine of the store, on ``PostgresDatabase``. So far it holds the records
+/// outside calls: organisations, accounts and sessions, volunteers, blocks and Web Push
+/// (``OrganisationRecords``, ``AccountRecords``, ``VolunteerRecords``, ``DenialRecords``,
+/// ``PushRecords``). It becomes a ``RecordStore`` (and `--db postgres://…` opens it) once
+/// the call reads and its ``RosterLedger`` are in (issue 16).
 ///
 /// Every value is bound (`PostgresQuery` interpolation); a change that needs to see the
 /// database in one state runs in one transaction, because other nodes write too.

@@ -6,6 +6,8 @@ import HelferrufCore
 public enum StoreError: Error, CustomStringConvertible {
     /// The database did not accept the durability settings the ledger relies on.
     case unsafeSettings(journalMode: String, synchronous: Int)
+    /// The PostgreSQL server may lose or tear acknowledged commits.
+    case unsafeServerSettings(fsync: String, fullPageWrites: String, synchronousCommit: String)
     /// `backup` will not overwrite a file.
     case backupExists(String)
     /// The backup copy failed `PRAGMA integrity_check`.
@@ -24,6 +26,8 @@ public enum StoreError: Error, CustomStringConvertible {
         switch self {
         case .unsafeSettings(let mode, let sync):
             return "database refuses durable settings: journal_mode=\(mode), synchronous=\(sync) (need wal and 2)"
+        case .unsafeServerSettings(let fsync, let fullPages, let commit):
+            return "PostgreSQL may lose acknowledged commits: fsync=\(fsync), full_page_writes=\(fullPages), synchronous_commit=\(commit) (need on, on, and not off)"
         case .backupExists(let path):
             return "backup destination already exists or cannot be created: \(path)"
         case .backupCorrupt(let report):

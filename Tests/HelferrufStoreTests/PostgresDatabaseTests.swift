@@ -141,6 +141,22 @@ struct PostgresDatabaseTests {
         }
     }
 
+    /// Like SQLite's WAL + `synchronous=FULL` check: a database whose commits may be
+    /// acknowledged before they are durable is refused at open, with the reason.
+    @Test func refusesADatabaseWithoutDurableCommits() async throws {
+        try await TestPostgres.withFreshDatabase { location in
+            try await TestPostgres.withClient(location) { client in
+                try await client.query(PostgresQuery(unsafeSQL: "ALTER DATABASE \(location.database) SET synchronous_commit = off"))
+            }
+            let error = await #expect(throws: StoreError.self) { _ = try await PostgresDatabase(location: location) }
+            guard case .unsafeServerSettings(_, _, let commit) = error else {
+                Issue.record("expected unsafeServerSettings, got \(String(describing: error))")
+                return
+            }
+            #expect(commit == "off")
+        }
+    }
+
     @Test func hostileTextIsStoredVerbatim() async throws {
         try await TestPostgres.withFreshDatabase { location in
             let db = try await PostgresDatabase(location: location)

@@ -40,7 +40,10 @@ public final class PostgresDatabase: Sendable {
         self.client = client
         runner = Task { await client.run() }
         do {
-            try await Self.deadline(openTimeout) { try await Self.migrate(client, logger) }
+            try await Self.deadline(openTimeout) {
+                try await Self.checkDurability(client, logger)
+                try await Self.migrate(client, logger)
+            }
         } catch {
             runner.cancel()
             throw Self.storeError(error)
@@ -96,6 +99,20 @@ public final class PostgresDatabase: Sendable {
             defer { group.cancelAll() }
             guard let first = try await group.next() else { throw CancellationError() }
             return first
+        }
+    }
+
+    /// Refuses a server that may lose or tear acknowledged commits, as the SQLite store
+    /// refuses anything but WAL with `synchronous=FULL`: `fsync` and `full_page_writes` must
+    /// be on, and `synchronous_commit` anything but `off` for this database and role.
+    static func checkDurability(_ client: PostgresClient, _ logger: Logger) async throws {
+        let rows = try await PostgresStore.all(
+            client.query(
+                "SELECT current_setting('fsync'), current_setting('full_page_writes'), current_setting('synchronous_commit')", logger: logger),
+            as: (String, String, String).self)
+        guard let (fsync, fullPages, commit) = rows.first else { throw StoreError.unavailable("no settings") }
+        guard fsync == "on", fullPages == "on", commit != "off" else {
+            throw StoreError.unsafeServerSettings(fsync: fsync, fullPageWrites: fullPages, synchronousCommit: commit)
         }
     }
 

@@ -173,15 +173,19 @@ struct PostgresDatabaseTests {
 }
 
 /// Without a server: a database nobody answers for is `unavailable`, the error the server
-/// turns into 503, once the open timeout has passed (the pool would keep retrying).
+/// turns into 503, once the open timeout has passed.
 @Suite struct PostgresUnavailableTests {
     @Test func aClosedPortIsUnavailable() async throws {
         let port = try closedPort()
         let location = try PostgresLocation(url: "postgres://helferruf:x@127.0.0.1:\(port)/helferruf?sslmode=disable")
-        let started = ContinuousClock.now
         let error = await #expect(throws: StoreError.self) { _ = try await PostgresDatabase(location: location, openTimeout: .seconds(1)) }
-        if case .unavailable = error {} else { Issue.record("expected unavailable, got \(String(describing: error))") }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // The open timeout answered, not the pool: alone it keeps retrying for a minute and
+        // more. (Not a wall-clock bound: the whole suite on two cores can hold up a timer.)
+        guard case .unavailable(let reason) = error else {
+            Issue.record("expected unavailable, got \(String(describing: error))")
+            return
+        }
+        #expect(reason.hasPrefix("no answer within"))
     }
 
     /// A loopback port with nothing listening (bound, then closed).

@@ -12,13 +12,10 @@ import HelferrufCore
 /// The hub's hot paths never wait on the store: matching and fan-out run on the in-memory
 /// state, and the ledger answers from its own writer. The existential costs one indirect
 /// call per request, next to a database round trip.
-public protocol RecordStore: OrganisationRecords, AccountRecords, VolunteerRecords, DenialRecords, PushRecords {
+public protocol RecordStore: OrganisationRecords, AccountRecords, VolunteerRecords, DenialRecords, PushRecords, MaintenanceRecords {
     /// The ledger that applies roster changes to this store. Call once per process: each
     /// ledger is the single writer of its engine's rosters (group commit).
     func makeLedger(clock: @escaping @Sendable () -> Timestamp, maxOverlapping: Int) -> any RosterLedger
-
-    /// Whether the database answers a trivial query.
-    func isReadable() async -> Bool
 
     // MARK: Volunteers' records
 
@@ -38,18 +35,6 @@ public protocol RecordStore: OrganisationRecords, AccountRecords, VolunteerRecor
     func acceptanceRate(orgId: String) async throws -> Double
     func delayModel(orgId: String) async throws -> DelayModel
     func deadlineProgress(callId: String) async throws -> (alertedAt: [String: Timestamp], answered: Set<String>)
-
-    // MARK: Retention and maintenance
-
-    /// Marks every call that ended before `cutoff` as past retention; returns how many.
-    @discardableResult
-    func eraseContacts(endedBefore cutoff: Timestamp, now: Timestamp) async throws -> Int
-    func stats() async throws -> StoreStats
-    /// A consistent copy for `helferruf backup`; an engine with its own tools throws
-    /// ``StoreError/notSupported(_:)`` naming them.
-    func backup(to destination: String) async throws -> BackupSummary
-    /// Reclaims space; an engine that does this itself throws ``StoreError/notSupported(_:)``.
-    func vacuum() async throws
 }
 
 /// Organisations and their tokens (only hashes are stored).
@@ -120,6 +105,21 @@ public protocol PushRecords: Sendable {
     func recordPushes(callId: String, _ sent: [(volunteerId: String, endpoint: String)], now: Timestamp) async throws
     /// Pushes sent for open or filled calls: call → volunteer → endpoints.
     func activePushes() async throws -> [String: [String: Set<String>]]
+}
+
+/// Retention, figures and upkeep.
+public protocol MaintenanceRecords: Sendable {
+    /// Whether the database answers a trivial query (`/readyz`).
+    func isReadable() async -> Bool
+    /// Marks every call that ended before `cutoff` as past retention; returns how many.
+    @discardableResult
+    func eraseContacts(endedBefore cutoff: Timestamp, now: Timestamp) async throws -> Int
+    func stats() async throws -> StoreStats
+    /// A consistent copy for `helferruf backup`; an engine with its own tools throws
+    /// ``StoreError/notSupported(_:)`` naming them.
+    func backup(to destination: String) async throws -> BackupSummary
+    /// Reclaims space; an engine that does this itself throws ``StoreError/notSupported(_:)``.
+    func vacuum() async throws
 }
 
 /// The single writer of everything that changes a call or its roster, per engine: it applies

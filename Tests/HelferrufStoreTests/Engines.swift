@@ -25,14 +25,15 @@ enum Engine: String, Sendable, CustomTestStringConvertible {
                     }
                 }
             }
-            let insertOpenCall: @Sendable (String) async throws -> String = { orgId in
+            let insertCall: @Sendable (String, Int64?) async throws -> String = { orgId, endedAt in
                 let id = Tokens.newId()
+                let sql = (1...4).reduce(callSQL) { $0.replacingOccurrences(of: "$\($1)", with: "?") }
                 try await store.pool.write { db in
-                    try db.execute(sql: openCallSQL.replacingOccurrences(of: "$1", with: "?").replacingOccurrences(of: "$2", with: "?"), arguments: [id, orgId])
+                    try db.execute(sql: sql, arguments: [id, orgId, endedAt == nil ? "open" : "expired", endedAt])
                 }
                 return id
             }
-            return try await body(EngineStore(records: store, rows: rows, insertOpenCall: insertOpenCall))
+            return try await body(EngineStore(records: store, rows: rows, insertCall: insertCall))
         case .postgres:
             return try await TestPostgres.withFreshDatabase { location in
                 let store = try await PostgresStore(location: location)
@@ -48,17 +49,19 @@ enum Engine: String, Sendable, CustomTestStringConvertible {
                         return out
                     }
                 }
-                let insertOpenCall: @Sendable (String) async throws -> String = { orgId in
+                let insertCall: @Sendable (String, Int64?) async throws -> String = { orgId, endedAt in
                     let id = Tokens.newId()
-                    var query = PostgresQuery(unsafeSQL: openCallSQL)
+                    var query = PostgresQuery(unsafeSQL: callSQL)
                     try query.binds.append(id, context: .default)
                     try query.binds.append(orgId, context: .default)
+                    try query.binds.append(endedAt == nil ? "open" : "expired", context: .default)
+                    try query.binds.append(endedAt, context: .default)
                     try await database.run { [client = database.client, query] in try await client.query(query) }
                     return id
                 }
                 let result: Result<T, any Error>
                 do {
-                    result = .success(try await body(EngineStore(records: store, rows: rows, insertOpenCall: insertOpenCall)))
+                    result = .success(try await body(EngineStore(records: store, rows: rows, insertCall: insertCall)))
                 } catch {
                     result = .failure(error)
                 }
@@ -71,16 +74,19 @@ enum Engine: String, Sendable, CustomTestStringConvertible {
 
 /// A store under test, and a way around it to see what it wrote.
 struct EngineStore: Sendable {
-    let records: any OrganisationRecords & AccountRecords & VolunteerRecords & DenialRecords & PushRecords
+    let records: any OrganisationRecords & AccountRecords & VolunteerRecords & DenialRecords & PushRecords & MaintenanceRecords
     /// Every row of a table (a constant name from the test), each column as text.
     let rows: @Sendable (String) async throws -> [[String: String]]
-    /// Writes an open call of `orgId` straight into the table, for tests of records that
-    /// refer to calls (the ledgers' own tests post calls the real way); returns its id.
-    let insertOpenCall: @Sendable (_ orgId: String) async throws -> String
+    /// Writes a call of `orgId` straight into the table, open or (with `endedAt`) expired,
+    /// for tests of records that refer to calls (the ledgers' own tests post calls the real
+    /// way); returns its id.
+    let insertCall: @Sendable (_ orgId: String, _ endedAt: Int64?) async throws -> String
+
+    func insertOpenCall(_ orgId: String) async throws -> String { try await insertCall(orgId, nil) }
 }
 
-/// The columns an open call needs, the same on both engines.
-let openCallSQL = """
-    INSERT INTO calls (id, org_id, title, description, address, lat, lon, radius_km, needed, skills, starts_at, ends_at, created_at, status)
-    VALUES ($1, $2, 'Sandsäcke', '', '', 50.9, 6.9, 5, 2, '', 0, 9999999999999, 0, 'open')
+/// The columns a call needs, the same on both engines ($3 status, $4 ended_at).
+let callSQL = """
+    INSERT INTO calls (id, org_id, title, description, address, lat, lon, radius_km, needed, skills, starts_at, ends_at, created_at, status, ended_at)
+    VALUES ($1, $2, 'Sandsäcke', '', '', 50.9, 6.9, 5, 2, '', 0, 9999999999999, 0, $3, $4)
     """

@@ -139,7 +139,7 @@ import Testing
         let call = #"{"title":"Deich","location":{"lat":50.77,"lon":6.08},"radiusKm":5,"needed":3,"endsAt":"\#(end)"}"#
         #expect(try await s.httpText(.get, "/api/v1/calls", headers: headers(cookie: cookie)).status == 200)
         #expect(try await s.httpText(.get, "/api/v1/reach?lat=50.77&lon=6.08&radiusKm=5", headers: headers(cookie: cookie)).status == 200)
-        for bad in [nil, "", String(csrf.dropLast()) + "0", csrf.uppercased()] {
+        for bad in [nil, "", String(csrf.dropLast()) + (csrf.hasSuffix("0") ? "1" : "0"), csrf.uppercased()] {
             let r = try await s.httpText(.post, "/api/v1/calls", body: call, headers: headers(cookie: cookie, csrf: bad))
             #expect(r.status == 403 && r.text.contains("\"forbidden\""), "\(String(describing: bad)): \(r.text)")
         }

@@ -10,7 +10,7 @@ struct API {
     let hub: Hub
     let accounts: Accounts
     let push: PushAPISettings
-    var store: Store { hub.store }
+    var store: any RecordStore { hub.store }
 
     /// Bodies above this are refused with 413 before they are parsed.
     static let maxBodyBytes = 64 * 1024
@@ -218,10 +218,10 @@ struct API {
         call.dispatch = valid.dispatch
         call.standbyEnabled = valid.standby
         if valid.dispatch != .broadcast {
-            call.acceptanceRate = try await storeWrite { try store.acceptanceRate(orgId: org.id) }
+            call.acceptanceRate = try await storeWrite { try await store.acceptanceRate(orgId: org.id) }
         }
         if valid.dispatch.isDeadline {
-            call.delayModel = try await storeWrite { try store.delayModel(orgId: org.id) }
+            call.delayModel = try await storeWrite { try await store.delayModel(orgId: org.id) }
         }
         hub.expectCall(call.id, postedAt: received)
         let outcome = await hub.ledger.submit(.createCall(call))

@@ -33,7 +33,7 @@ public struct AccountsConfiguration: Sendable {
 final class Accounts: Sendable {
     static let csrfHeader = HTTPField.Name("X-CSRF-Token")!
 
-    let store: Store
+    let store: any RecordStore
     let clock: @Sendable () -> Timestamp
     let passwords: PasswordChecker
     /// nil with `--rate-limits off`.
@@ -43,7 +43,7 @@ final class Accounts: Sendable {
     let cookieName: String
     let secureCookies: Bool
 
-    init(store: Store, clock: @escaping @Sendable () -> Timestamp, configuration c: AccountsConfiguration, rateLimits: Bool, tls: Bool) {
+    init(store: any RecordStore, clock: @escaping @Sendable () -> Timestamp, configuration c: AccountsConfiguration, rateLimits: Bool, tls: Bool) {
         self.store = store
         self.clock = clock
         passwords = PasswordChecker(cost: c.bcryptCost)

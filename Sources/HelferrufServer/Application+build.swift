@@ -102,9 +102,9 @@ public enum VolunteerSocketPath: String, Sendable, CaseIterable {
 
 /// The running parts of one server, for tests and the command line.
 public struct HelferrufServer: Sendable {
-    public let store: Store
+    public let store: any RecordStore
     let hub: Hub
-    let ledger: Ledger
+    let ledger: any RosterLedger
     /// Runs the graceful shutdown; must come after the application in a `ServiceGroup`.
     public let drainer: any Service
 }
@@ -135,18 +135,18 @@ public func buildApplication(
 ) async throws -> (some ApplicationProtocol, HelferrufServer) {
     var logger = Logger(label: "helferruf")
     logger.logLevel = config.logLevel
-    let store = try Store(path: config.databasePath)
-    if let (org, token) = try store.createDemoOrganisationIfEmpty(now: clock()) {
+    let store = try await openRecordStore(config.databasePath)
+    if let (org, token) = try await store.createDemoOrganisationIfEmpty(now: clock()) {
         var w = JSONWriter()
         w.raw("{\"id\":"); w.string(org.id); w.raw(",\"name\":"); w.string(org.name); w.raw(",\"token\":"); w.string(token); w.raw("}")
         onDemoOrganisation(String(decoding: w.bytes, as: UTF8.self))
     }
     let telemetry = Telemetry()
-    let ledger = Ledger(store: store, clock: clock, maxOverlapping: config.maxOverlapping)
-    let vapidKey = try VAPIDKey(rawRepresentation: store.vapidPrivateKey(now: clock()))
+    let ledger = store.makeLedger(clock: clock, maxOverlapping: config.maxOverlapping)
+    let vapidKey = try await VAPIDKey(rawRepresentation: store.vapidPrivateKey(now: clock()))
     let gateway = config.push.makeGateway(PushGatewayContext(
         vapidKey: vapidKey, subject: config.push.subject, endpoints: config.push.endpoints, logLevel: config.logLevel))
-    let hub = try Hub(
+    let hub = try await Hub(
         store: store, ledger: ledger, clock: clock, telemetry: telemetry, outboxCapacity: config.outboxCapacity,
         push: PushWiring(gateway: gateway, fallbackMillis: Int64((config.push.fallbackSeconds * 1000).rounded())))
     ledger.setCommitHandler { [weak hub] outcomes in hub?.apply(outcomes) }

@@ -33,10 +33,10 @@ extension Hub {
     /// The planners' memory of open deadline calls after a restart: alert times and
     /// answers from the store; the first step waits one period, as waves do, so that
     /// reconnecting volunteers are back before anyone is judged missing.
-    static func loadDeadlineProgress(_ calls: [(call: Call, alerted: Set<String>, declined: Set<String>)], store: Store, now: Timestamp) throws -> [String: DeadlineProgress] {
+    static func loadDeadlineProgress(_ calls: [(call: Call, alerted: Set<String>, declined: Set<String>)], store: any RecordStore, now: Timestamp) async throws -> [String: DeadlineProgress] {
         var out: [String: DeadlineProgress] = [:]
         for (call, _, _) in calls where call.dispatch.isDeadline && call.status != .cancelled && call.status != .expired {
-            let (alertedAt, answered) = try store.deadlineProgress(callId: call.id)
+            let (alertedAt, answered) = try await store.deadlineProgress(callId: call.id)
             out[call.id] = DeadlineProgress(alertedAt: alertedAt, answered: answered, nextStepAt: now.adding(millis: DeadlinePlanner.replanMillis))
         }
         return out

@@ -20,7 +20,7 @@ struct Suppressions {
         if reason == .quiet { byCall[cid, default: ([], [])].quiet.append(vid) } else { byCall[cid, default: ([], [])].daily.append(vid) }
     }
 
-    func submit(to ledger: Ledger, telemetry: Telemetry) {
+    func submit(to ledger: any RosterLedger, telemetry: Telemetry) {
         for (cid, lists) in byCall {
             telemetry.alertsSuppressed.increment(by: Int64(lists.quiet.count + lists.daily.count))
             if !lists.quiet.isEmpty { ledger.submitDetached(.recordSuppressed(callId: cid, volunteerIds: lists.quiet, reason: .quiet)) }

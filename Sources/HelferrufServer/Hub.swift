@@ -88,30 +88,30 @@ final class Hub: Sendable {
     static let dashboardIntervalMillis: Int64 = 1000
 
     let state = StateLock(State())
-    let store: Store
-    let ledger: Ledger
+    let store: any RecordStore
+    let ledger: any RosterLedger
     let clock: @Sendable () -> Timestamp
     let telemetry: Telemetry
     let outboxCapacity: Int
     let push: PushWiring
 
     init(
-        store: Store, ledger: Ledger, clock: @escaping @Sendable () -> Timestamp, telemetry: Telemetry, outboxCapacity: Int = 1024,
+        store: any RecordStore, ledger: any RosterLedger, clock: @escaping @Sendable () -> Timestamp, telemetry: Telemetry, outboxCapacity: Int = 1024,
         push: PushWiring = PushWiring()
-    ) throws {
+    ) async throws {
         self.store = store
         self.ledger = ledger
         self.clock = clock
         self.telemetry = telemetry
         self.outboxCapacity = outboxCapacity
         self.push = push
-        let active = try store.activeCalls()
+        let active = try await store.activeCalls()
         let now = clock()
-        let pushVolunteers = try store.pushVolunteers(now: now)
-        let pushesSent = try store.activePushes()
-        let history = try store.recentAlertTimes(since: now.adding(millis: -AlertWindow.windowMillis))
-        let blocked = try store.allBlocks()
-        let progress = try Self.loadDeadlineProgress(active, store: store, now: now)
+        let pushVolunteers = try await store.pushVolunteers(now: now)
+        let pushesSent = try await store.activePushes()
+        let history = try await store.recentAlertTimes(since: now.adding(millis: -AlertWindow.windowMillis))
+        let blocked = try await store.allBlocks()
+        let progress = try await Self.loadDeadlineProgress(active, store: store, now: now)
         state.withLock { s in
             s.alertHistory = AlertHistory(history)
             s.blocked = blocked
@@ -258,7 +258,7 @@ final class Hub: Sendable {
     }
 
     /// Records a first alert of `vid` for `cid` in memory and queues it for the ledger.
-    static func markAlerted(_ cid: String, volunteer vid: String, _ s: inout State, ledger: Ledger) {
+    static func markAlerted(_ cid: String, volunteer vid: String, _ s: inout State, ledger: any RosterLedger) {
         guard s.active[cid]?.alerted.insert(vid).inserted == true else { return }
         s.active[cid]!.call.alerted = s.active[cid]!.alerted.count
         ledger.submitDetached(.recordAlerts(callId: cid, volunteerIds: [vid]))

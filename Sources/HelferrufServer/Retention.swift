@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// ended more than `days` days ago stop showing helpers' names and contacts
 /// (``Store/eraseContacts(endedBefore:now:)``).
 struct Retention: Service {
-    let store: Store
+    let store: any RecordStore
     let days: Int
     let clock: @Sendable () -> Timestamp
     let logger: Logger

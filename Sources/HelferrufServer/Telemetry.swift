@@ -45,7 +45,7 @@ final class Telemetry: Sendable {
     let pushQueueDepth: Gauge
     let alertsPushed: Counter
     /// Ledger figures already added to the counters, so each scrape adds only what is new.
-    private let seen = StateLock(Ledger.Statistics())
+    private let seen = StateLock(LedgerStatistics())
 
     init() {
         volunteerSockets = registry.gauge("helferruf_sockets_open", labels: [("kind", "volunteer")], help: "Open WebSocket connections by kind")
@@ -100,11 +100,11 @@ final class Telemetry: Sendable {
     }
 
     /// Brings the scrape-time figures up to date: ledger counters and live-state gauges.
-    func refresh(ledger: Ledger.Statistics, openCalls open: Int, filledCalls filled: Int, liveVolunteers live: Int, queues: (ledger: Int, frames: Int, maxFrames: Int)) {
+    func refresh(ledger: LedgerStatistics, openCalls open: Int, filledCalls filled: Int, liveVolunteers live: Int, queues: (ledger: Int, frames: Int, maxFrames: Int)) {
         ledgerQueueDepth.set(Double(queues.ledger))
         outboxFrames.set(Double(queues.frames))
         outboxMaxFrames.set(Double(queues.maxFrames))
-        let previous = seen.withLock { s -> Ledger.Statistics in
+        let previous = seen.withLock { s -> LedgerStatistics in
             defer { s = ledger }
             return s
         }

@@ -76,7 +76,8 @@ public struct RosterOutcome: Sendable {
     }
 }
 
-/// The single writer for everything that changes a call or its roster.
+/// The SQLite engine's ``RosterLedger``: the single writer for everything that changes a
+/// call or its roster.
 ///
 /// Changes queue up; one dedicated thread applies everything pending in one
 /// `BEGIN IMMEDIATE` transaction (group commit) with `synchronous=FULL`, and answers each
@@ -98,23 +99,7 @@ public struct RosterOutcome: Sendable {
 ///
 /// `onCommit` sees the outcomes of each committed batch in commit order, before any
 /// requester is answered: the place to update in-memory views from what was committed.
-public final class Ledger: Sendable {
-    public typealias CommitHandler = @Sendable ([RosterOutcome]) -> Void
-
-    /// Counters since the ledger started.
-    public struct Statistics: Sendable, Equatable {
-        /// Transactions attempted (one per batch).
-        public var batches = 0
-        /// Changes in those batches.
-        public var changes = 0
-        /// Batches whose transaction failed, every change answered `unavailable`.
-        public var failedBatches = 0
-        /// Detached changes given up after failed commits (beyond ``Ledger/retryLimit``).
-        public var droppedRetries = 0
-
-        public init() {}
-    }
-
+public final class Ledger: RosterLedger {
     private let writer: Writer
 
     /// The most detached changes kept for another try after failed commits.
@@ -129,7 +114,7 @@ public final class Ledger: Sendable {
     ///   may hold on live calls whose time windows overlap (PROTOCOL.md §11).
     public init(
         store: Store, clock: @escaping @Sendable () -> Timestamp, maxBatch: Int = .max, maxOverlapping: Int = Ledger.defaultMaxOverlapping,
-        onCommit: CommitHandler? = nil
+        onCommit: LedgerCommitHandler? = nil
     ) {
         writer = Writer(pool: store.pool, clock: clock, maxBatch: max(1, maxBatch), maxOverlapping: max(1, maxOverlapping), onCommit: onCommit)
         let thread = Thread { [writer] in writer.run() }
@@ -140,15 +125,11 @@ public final class Ledger: Sendable {
     deinit { writer.stop() }
 
     /// Sets the handler that sees every committed batch.
-    public func setCommitHandler(_ handler: @escaping CommitHandler) {
+    public func setCommitHandler(_ handler: @escaping LedgerCommitHandler) {
         writer.onCommit.withLock { $0 = handler }
     }
 
-    /// Sees every transaction the writer attempts: its size, how long it took (from
-    /// `BEGIN` to the end of the commit's fsync), and whether it committed.
-    public typealias BatchObserver = @Sendable (_ changes: Int, _ duration: Duration, _ committed: Bool) -> Void
-
-    public func setBatchObserver(_ observer: @escaping BatchObserver) {
+    public func setBatchObserver(_ observer: @escaping LedgerBatchObserver) {
         writer.observer.withLock { $0 = observer }
     }
 
@@ -179,7 +160,7 @@ public final class Ledger: Sendable {
         }
     }
 
-    public var statistics: Statistics { writer.queue.withLock { $0.statistics } }
+    public var statistics: LedgerStatistics { writer.queue.withLock { $0.statistics } }
 }
 
 /// The ledger's queue and the loop its thread runs.
@@ -197,7 +178,7 @@ private final class Writer: Sendable {
         var sleeping = false
         var stopped = false
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
-        var statistics = Ledger.Statistics()
+        var statistics = LedgerStatistics()
         /// Detached changes of failed batches, due again at `retryAt`.
         var retry: [Pending] = []
         var retryAt = DispatchTime.now()
@@ -205,15 +186,15 @@ private final class Writer: Sendable {
     }
 
     let queue = StateLock(Queue())
-    let onCommit: StateLock<Ledger.CommitHandler?>
-    let observer = StateLock<Ledger.BatchObserver?>(nil)
+    let onCommit: StateLock<LedgerCommitHandler?>
+    let observer = StateLock<LedgerBatchObserver?>(nil)
     private let wake = DispatchSemaphore(value: 0)
     private let pool: DatabasePool
     private let clock: @Sendable () -> Timestamp
     private let maxBatch: Int
     private let maxOverlapping: Int
 
-    init(pool: DatabasePool, clock: @escaping @Sendable () -> Timestamp, maxBatch: Int, maxOverlapping: Int, onCommit: Ledger.CommitHandler?) {
+    init(pool: DatabasePool, clock: @escaping @Sendable () -> Timestamp, maxBatch: Int, maxOverlapping: Int, onCommit: LedgerCommitHandler?) {
         self.pool = pool
         self.clock = clock
         self.maxBatch = maxBatch

@@ -6,30 +6,51 @@ import HelferrufCore
 public enum StoreError: Error, CustomStringConvertible {
     /// The database did not accept the durability settings the ledger relies on.
     case unsafeSettings(journalMode: String, synchronous: Int)
+    /// The PostgreSQL server may lose or tear acknowledged commits.
+    case unsafeServerSettings(fsync: String, fullPageWrites: String, synchronousCommit: String)
     /// `backup` will not overwrite a file.
     case backupExists(String)
     /// The backup copy failed `PRAGMA integrity_check`.
     case backupCorrupt(String)
+    /// The operation belongs to another tool with this engine (the text says which).
+    case notSupported(String)
+    /// `--db` is neither a file path nor a usable `postgres://` URL.
+    case invalidLocation(String)
+    /// The database cannot answer now (connection lost or refused, shutting down); the
+    /// server answers 503 `unavailable`, and the next request tries again.
+    case unavailable(String)
+    /// The database refused the statement (a constraint, by its SQLSTATE and name).
+    case refused(sqlState: String, constraint: String?)
 
     public var description: String {
         switch self {
         case .unsafeSettings(let mode, let sync):
             return "database refuses durable settings: journal_mode=\(mode), synchronous=\(sync) (need wal and 2)"
+        case .unsafeServerSettings(let fsync, let fullPages, let commit):
+            return "PostgreSQL may lose acknowledged commits: fsync=\(fsync), full_page_writes=\(fullPages), synchronous_commit=\(commit) (need on, on, and not off)"
         case .backupExists(let path):
             return "backup destination already exists or cannot be created: \(path)"
         case .backupCorrupt(let report):
             return "backup copy failed its integrity check: \(report)"
+        case .notSupported(let advice):
+            return advice
+        case .invalidLocation(let problem):
+            return "--db: \(problem)"
+        case .unavailable(let reason):
+            return "database unavailable (\(reason))"
+        case .refused(let state, let constraint):
+            return "database refused the change: SQLSTATE \(state)" + (constraint.map { " (\($0))" } ?? "")
         }
     }
 }
 
-/// The SQLite database: schema, reads, and the writes that do not touch a call's roster
-/// (roster changes go through ``Ledger``).
+/// The SQLite engine of ``RecordStore``, the embedded default: schema, reads, and the
+/// writes that do not touch a call's roster (roster changes go through ``Ledger``).
 ///
 /// Opens one `DatabasePool` in WAL mode and sets `synchronous=FULL` on its writer, so that
 /// a commit is on disk before anyone is told about it. Startup fails unless the writer
 /// reads back `journal_mode=wal` and `synchronous=2`.
-public final class Store: Sendable {
+public final class Store: RecordStore {
     public let pool: DatabasePool
     public let path: String
 
@@ -99,6 +120,10 @@ public final class Store: Sendable {
             try? fm.removeItem(atPath: partial)
             throw error
         }
+    }
+
+    public func makeLedger(clock: @escaping @Sendable () -> Timestamp, maxOverlapping: Int) -> any RosterLedger {
+        Ledger(store: self, clock: clock, maxOverlapping: maxOverlapping)
     }
 
     /// Whether the database answers a trivial query.
@@ -171,22 +196,13 @@ public final class Store: Sendable {
 
     // MARK: Administration
 
-    /// Figures for `helferruf stats`.
-    public struct Stats: Sendable {
-        public var organisations: Int
-        public var volunteers: Int
-        public var callsByStatus: [String: Int]
-        public var confirmations: Int
-        public var alerts: Int
-    }
-
-    public func stats() throws -> Stats {
+    public func stats() throws -> StoreStats {
         try pool.read { db in
             var byStatus: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM calls GROUP BY status") {
                 byStatus[row["status"]] = row["n"]
             }
-            return Stats(
+            return StoreStats(
                 organisations: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM organisations") ?? 0,
                 volunteers: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM volunteers") ?? 0,
                 callsByStatus: byStatus,

@@ -42,10 +42,10 @@ struct AccountCommand: AsyncParsableCommand {
             } catch let error as HelferrufCore.ValidationError {
                 throw ArgumentParser.ValidationError("the password \(error.message)")
             }
-            let store = try database.open()
+            let store = try await database.open()
             let hash = Passwords.hash(password, cost: try cost.value())
             do {
-                let account = try store.createAccount(orgId: org, email: email, passwordHash: hash, now: .now)
+                let account = try await store.createAccount(orgId: org, email: email, passwordHash: hash, now: .now)
                 print(JSONLine.object(["id": account.id, "orgId": account.orgId, "email": account.email, "createdAt": RFC3339.format(account.createdAt)]))
             } catch let error as AccountError {
                 throw ArgumentParser.ValidationError(error.description)
@@ -74,7 +74,7 @@ struct AccountCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOption
 
         func run() async throws {
-            for a in try database.open().accounts(orgId: org) {
+            for a in try await database.open().accounts(orgId: org) {
                 print(JSONLine.object(["id": a.id, "orgId": a.orgId, "email": a.email, "createdAt": RFC3339.format(a.createdAt), "disabled": a.disabled]))
             }
         }
@@ -93,7 +93,7 @@ struct AccountCommand: AsyncParsableCommand {
 
         func run() async throws {
             let normalised = email.trimmingWhitespace().lowercased()
-            guard try database.open().setAccountDisabled(email: normalised, !enable) else { throw ArgumentParser.ValidationError("no account \(normalised)") }
+            guard try await database.open().setAccountDisabled(email: normalised, !enable) else { throw ArgumentParser.ValidationError("no account \(normalised)") }
         }
     }
 

@@ -94,7 +94,7 @@ struct DatabaseOption: ParsableArguments {
 
     var path: String { db ?? Environment.string("HELFERRUF_DB") ?? Self.defaultPath }
 
-    func open() throws -> Store { try Store(path: path) }
+    func open() async throws -> any RecordStore { try await openRecordStore(path) }
 }
 
 enum JSONLine {

@@ -11,7 +11,7 @@ struct Stats: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOption
 
     func run() async throws {
-        let s = try database.open().stats()
+        let s = try await database.open().stats()
         var fields: [String: Any] = ["organisations": s.organisations, "volunteers": s.volunteers, "confirmations": s.confirmations, "alerts": s.alerts]
         for status in CallStatus.allCases { fields["calls_\(status.rawValue)"] = s.callsByStatus[status.rawValue] ?? 0 }
         print(JSONLine.object(fields))
@@ -30,7 +30,7 @@ struct Backup: AsyncParsableCommand {
 
     func run() async throws {
         guard FileManager.default.fileExists(atPath: database.path) else { throw ValidationError("no database at \(database.path)") }
-        let summary = try database.open().backup(to: to)
+        let summary = try await database.open().backup(to: to)
         print(JSONLine.object(["backup": summary.path, "calls": summary.calls, "confirmations": summary.confirmations]))
     }
 }
@@ -41,7 +41,7 @@ struct Vacuum: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOption
 
     func run() async throws {
-        try database.open().vacuum()
+        try await database.open().vacuum()
     }
 }
 

@@ -26,7 +26,7 @@ struct Org: AsyncParsableCommand {
             } catch {
                 throw ValidationError("--name \(error.message)")
             }
-            let (org, token) = try database.open().createOrganisation(name: name, now: .now)
+            let (org, token) = try await database.open().createOrganisation(name: name, now: .now)
             print(JSONLine.object(["id": org.id, "name": org.name, "token": token]))
         }
     }
@@ -37,7 +37,7 @@ struct Org: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOption
 
         func run() async throws {
-            for org in try database.open().organisations() {
+            for org in try await database.open().organisations() {
                 print(JSONLine.object(["id": org.id, "name": org.name, "createdAt": RFC3339.format(org.createdAt), "disabled": org.disabled]))
             }
         }
@@ -55,7 +55,7 @@ struct Org: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOption
 
         func run() async throws {
-            guard try database.open().setOrganisationDisabled(id: id, !enable) else { throw ValidationError("no organisation \(id)") }
+            guard try await database.open().setOrganisationDisabled(id: id, !enable) else { throw ValidationError("no organisation \(id)") }
         }
     }
 
@@ -71,7 +71,7 @@ struct Org: AsyncParsableCommand {
             @OptionGroup var database: DatabaseOption
 
             func run() async throws {
-                guard let token = try database.open().rotateOrganisationToken(id: id) else { throw ValidationError("no organisation \(id)") }
+                guard let token = try await database.open().rotateOrganisationToken(id: id) else { throw ValidationError("no organisation \(id)") }
                 print(JSONLine.object(["id": id, "token": token]))
             }
         }
@@ -95,7 +95,7 @@ struct Calls: AsyncParsableCommand {
                 guard let s = CallStatus(rawValue: status) else { throw ValidationError("--status must be open, filled, cancelled or expired") }
                 filter = s
             }
-            for c in try database.open().allCalls(status: filter) {
+            for c in try await database.open().allCalls(status: filter) {
                 print(JSONLine.object([
                     "id": c.id, "org": c.orgName, "title": c.title, "status": c.status.rawValue,
                     "confirmed": c.confirmed, "needed": c.needed, "alerted": c.alerted, "endsAt": RFC3339.format(c.endsAt),

@@ -52,7 +52,8 @@ struct LiveServer: Sendable {
         let task = Task { try await group.run() }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next() else { throw TestFailure("server did not start") }
-        return LiveServer(port: port, demoToken: demo.withLock { $0 } ?? "", dbPath: path, store: server.store, group: group, task: task)
+        guard let store = server.store as? Store else { throw TestFailure("the live server runs on SQLite") }
+        return LiveServer(port: port, demoToken: demo.withLock { $0 } ?? "", dbPath: path, store: store, group: group, task: task)
     }
 
     /// Graceful shutdown, as on SIGTERM.

@@ -21,7 +21,7 @@ final class TestDatabase: @unchecked Sendable {
         try? FileManager.default.removeItem(at: folder)
     }
 
-    func ledger(onCommit: Ledger.CommitHandler? = nil) -> Ledger {
+    func ledger(onCommit: LedgerCommitHandler? = nil) -> Ledger {
         Ledger(store: store, clock: { .testNow }, onCommit: onCommit)
     }
 

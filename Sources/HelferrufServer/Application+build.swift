@@ -121,6 +121,7 @@ public func runServer(_ config: ServerConfiguration, onDemoOrganisation: @Sendab
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger))
     try await group.run()
+    logger.info("shutdown: the HTTP server stopped")
 }
 
 /// Opens the database and wires the ledger, the live state and the HTTP/WebSocket
@@ -194,7 +195,7 @@ public func buildApplication(
         },
         logger: logger
     )
-    return (app, HelferrufServer(store: store, hub: hub, ledger: ledger, drainer: Drainer(hub: hub, unreadyFor: config.drainDelay)))
+    return (app, HelferrufServer(store: store, hub: hub, ledger: ledger, drainer: Drainer(hub: hub, unreadyFor: config.drainDelay, logger: logger)))
 }
 
 extension Timestamp {

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import ServiceLifecycle
 
@@ -17,10 +18,11 @@ struct Housekeeper: Service {
 }
 
 /// Graceful shutdown (PROTOCOL.md §6). Listed after the application in the service group,
-/// so it is told first: it marks the server unready, refuses new sockets, closes every
-/// WebSocket with 1001 and waits up to 10 seconds for close handshakes and in-flight
-/// commits, then gives the push client `pushGrace` for requests in flight. Then the HTTP
-/// server stops listening and finishes its requests.
+/// so it is told first: it marks the server unready, refuses new sockets (503 on upgrade),
+/// closes every WebSocket with 1001, waits up to `limit` for the close handshakes and drops
+/// the sockets still open, waits for in-flight commits, then gives the push client
+/// `pushGrace` for requests in flight. Then the HTTP server stops listening and finishes its
+/// requests; with no sockets left that takes moments, so the whole stop stays within 10 s.
 struct Drainer: Service {
     let hub: Hub
     /// How long `/readyz` reports unready before sockets are closed, so that a load
@@ -30,17 +32,32 @@ struct Drainer: Service {
     var limit: Duration = .seconds(6)
     /// What is left of the 10 s for push requests already on their way.
     var pushGrace: Duration = .seconds(1)
+    /// Each step of the stop is logged at `info` with its time since the signal, so that a
+    /// slow stop shows where its time went.
+    var logger = Logger(label: "helferruf")
 
     func run() async throws {
         try? await gracefulShutdown()
+        let started = ContinuousClock.now
+        func step(_ what: String, _ metadata: Logger.Metadata = [:]) {
+            logger.info("shutdown: \(what)", metadata: metadata.merging(["after_s": "\(ContinuousClock.now - started)"]) { a, _ in a })
+        }
         hub.markUnready()
         if unreadyFor > .zero { try? await Task.sleep(for: unreadyFor) }
+        let sockets = hub.openSocketCount
         hub.beginDrain()
+        step("closing sockets with 1001", ["sockets": "\(sockets)"])
         let deadline = ContinuousClock.now + limit
         while hub.openSocketCount > 0, ContinuousClock.now < deadline, !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(20))
         }
+        let left = hub.openSocketCount
+        step("sockets closed", ["left": "\(left)"])
+        // A socket whose client never answered, or whose close waits behind frames it does
+        // not read, must not hold the stop past its 10 s (PROTOCOL.md §6).
+        if left > 0 { hub.abortOpenSockets() }
         await hub.ledger.waitUntilIdle()
         await hub.push.gateway.shutdown(gracePeriod: pushGrace)
+        step("ledger and push idle; the HTTP server stops next")
     }
 }

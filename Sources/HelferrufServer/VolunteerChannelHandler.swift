@@ -12,6 +12,9 @@ struct VolunteerSocketSetup: Sendable {
     let pings: PingSweeps
     /// How long a close frame waits for the client's before the connection is dropped.
     let closeTimeout: TimeAmount
+    /// Shutdown is closing sockets: new upgrades are answered 503, as if nobody listened,
+    /// so that clients reconnecting during the stop neither hold it up nor cost lookups.
+    var draining: @Sendable () -> Bool = { false }
 }
 
 /// Counts volunteer sockets that are upgraded but not yet past their hello, so that a

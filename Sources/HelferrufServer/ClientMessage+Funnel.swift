@@ -10,7 +10,7 @@ extension ClientMessage {
     /// then body) was the largest single cost of an answer (docs/BENCHMARKS.md, issue 20).
     /// Anything else (other key order, spaces, escapes, more keys, another id) returns nil
     /// and takes ``parse(_:)``'s general path, which gives the same result for these forms.
-    static func funnelFastPath<Bytes: DataProtocol>(_ bytes: Bytes) -> ClientMessage? {
+    static func funnelFastPath<Bytes: BidirectionalCollection>(_ bytes: Bytes) -> ClientMessage? where Bytes.Element == UInt8 {
         let stage: FunnelStage
         let rest: Bytes.SubSequence
         if bytes.starts(with: receivedPrefix) {

@@ -114,10 +114,14 @@ public func runServer(_ config: ServerConfiguration, onDemoOrganisation: @Sendab
     let (app, server) = try await buildApplication(config, onDemoOrganisation: onDemoOrganisation)
     var logger = Logger(label: "helferruf")
     logger.logLevel = config.logLevel
-    // ServiceGroup shuts services down in reverse order: the drainer goes first, while the
-    // HTTP server still runs, so that sockets are closed with 1001 rather than 1000.
+    // ServiceGroup shuts services down in reverse order: the deadline is armed first, then
+    // the drainer goes, while the HTTP server still runs, so that sockets are closed with
+    // 1001 rather than 1000.
     let group = ServiceGroup(configuration: .init(
-        services: [.init(service: app), .init(service: server.drainer, successTerminationBehavior: .ignore)],
+        services: [
+            .init(service: app), .init(service: server.drainer, successTerminationBehavior: .ignore),
+            .init(service: StopDeadline(ledger: server.ledger, logger: logger), successTerminationBehavior: .ignore),
+        ],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger))
     try await group.run()

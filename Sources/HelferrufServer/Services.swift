@@ -1,3 +1,5 @@
+import Foundation
+import HelferrufStore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -59,5 +61,31 @@ struct Drainer: Service {
         await hub.ledger.waitUntilIdle()
         await hub.push.gateway.shutdown(gracePeriod: pushGrace)
         step("ledger and push idle; the HTTP server stops next")
+    }
+}
+
+/// The last guard of PROTOCOL.md §6's 10 seconds, armed at the stop signal: if the process
+/// still runs `after` that (the HTTP server's quiescing waits for every connection it
+/// accepted, each bounded by a timeout of its own, and on a loaded machine they add up), it
+/// waits for the ledger to be idle, so that every acknowledged commit is on disk, and exits
+/// with 0. Only `serve` runs it: tests run their servers inside the test process.
+struct StopDeadline: Service {
+    let ledger: Ledger
+    var after: Duration = .milliseconds(9500)
+    var logger = Logger(label: "helferruf")
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        let (ledger, after, logger) = (self.ledger, self.after, self.logger)
+        // A thread of its own: the deadline must not depend on the executor the stop is
+        // waiting for. It dies with the process when the stop ends in time.
+        Thread.detachNewThread {
+            Thread.sleep(forTimeInterval: Double(after.nanoseconds) / 1e9)
+            let idle = DispatchSemaphore(value: 0)
+            Task { await ledger.waitUntilIdle(); idle.signal() }
+            idle.wait()
+            logger.warning("shutdown: still running \(after) after the signal; the ledger is idle, exiting")
+            exit(0)
+        }
     }
 }

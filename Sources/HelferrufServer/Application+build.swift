@@ -114,13 +114,18 @@ public func runServer(_ config: ServerConfiguration, onDemoOrganisation: @Sendab
     let (app, server) = try await buildApplication(config, onDemoOrganisation: onDemoOrganisation)
     var logger = Logger(label: "helferruf")
     logger.logLevel = config.logLevel
-    // ServiceGroup shuts services down in reverse order: the drainer goes first, while the
-    // HTTP server still runs, so that sockets are closed with 1001 rather than 1000.
+    // ServiceGroup shuts services down in reverse order: the deadline is armed first, then
+    // the drainer goes, while the HTTP server still runs, so that sockets are closed with
+    // 1001 rather than 1000.
     let group = ServiceGroup(configuration: .init(
-        services: [.init(service: app), .init(service: server.drainer, successTerminationBehavior: .ignore)],
+        services: [
+            .init(service: app), .init(service: server.drainer, successTerminationBehavior: .ignore),
+            .init(service: StopDeadline(ledger: server.ledger, logger: logger), successTerminationBehavior: .ignore),
+        ],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger))
     try await group.run()
+    logger.info("shutdown: the HTTP server stopped")
 }
 
 /// Opens the database and wires the ledger, the live state and the HTTP/WebSocket
@@ -194,7 +199,7 @@ public func buildApplication(
         },
         logger: logger
     )
-    return (app, HelferrufServer(store: store, hub: hub, ledger: ledger, drainer: Drainer(hub: hub, unreadyFor: config.drainDelay)))
+    return (app, HelferrufServer(store: store, hub: hub, ledger: ledger, drainer: Drainer(hub: hub, unreadyFor: config.drainDelay, logger: logger)))
 }
 
 extension Timestamp {

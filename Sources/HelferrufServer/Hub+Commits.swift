@@ -13,6 +13,10 @@ extension Hub {
             for outcome in outcomes {
                 if let cid = noteDeadlineAnswer(outcome, &s) { replan.insert(cid) }
                 guard var call = outcome.call else { continue }
+                if case .funnel = outcome.change {
+                    noteFunnel(call, changed: outcome.changed, &s)
+                    continue
+                }
                 if case .createCall = outcome.change {
                     s.active[call.id] = ActiveCall(call: call, alerted: [], nextWaveAt: now)
                     s.matcher.addCall(Self.matchCall(call))
@@ -72,6 +76,21 @@ extension Hub {
             flushCallUpdates(&s, now: now)
             flushDashboards(&s, now: now)
         }
+    }
+
+    /// A committed `received` or `seen` changes only the call's `delivered` or `seen`: the
+    /// live call takes the two counts, and the dashboards get it with their next flush.
+    /// A call brings one per recipient within a second, so this skips the general path's
+    /// copies and matcher update.
+    private func noteFunnel(_ committed: Call, changed: Bool, _ s: inout State) {
+        guard changed else { return }
+        guard s.active[committed.id] != nil else {
+            s.dashboardPending[committed.id] = committed
+            return
+        }
+        s.active[committed.id]!.call.delivered = committed.delivered
+        s.active[committed.id]!.call.seen = committed.seen
+        s.dashboardPending[committed.id] = s.active[committed.id]!.call
     }
 
     /// Sends a status change to every alerted volunteer at once (never held back); it also

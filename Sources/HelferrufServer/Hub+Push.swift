@@ -191,16 +191,25 @@ extension Hub {
     /// nothing waits for the commit unless `wait` (every alert is answered by `received`);
     /// otherwise the ledger's answer tells an unknown call. Returns nil when not waited for.
     func reportFunnel(callId cid: String, volunteer vid: String, stage: FunnelStage, wait: Bool) async -> RosterOutcome? {
-        let active = state.withLock { s in
+        if !wait && reportFunnelNow(callId: cid, volunteer: vid, stage: stage) { return nil }
+        state.withLock { s in
             if !s.push.armed.isEmpty { s.push.armed.remove(PushKey(volunteerId: vid, callId: cid)) }
-            return s.active[cid] != nil
         }
-        let change = RosterChange.funnel(callId: cid, volunteerId: vid, stage: stage)
-        if !wait && active {
-            ledger.submitDetached(change)
-            return nil
+        return await ledger.submit(.funnel(callId: cid, volunteerId: vid, stage: stage))
+    }
+
+    /// ``reportFunnel(callId:volunteer:stage:wait:)`` without waiting, for a live call: it
+    /// needs no `await`, so a socket's handler takes it on its event loop without a task.
+    /// Returns false (and does nothing) when the call is not live: then the general path
+    /// waits for the ledger, which tells an unknown call.
+    func reportFunnelNow(callId cid: String, volunteer vid: String, stage: FunnelStage) -> Bool {
+        let active = state.withLock { s in
+            guard s.active[cid] != nil else { return false }
+            if !s.push.armed.isEmpty { s.push.armed.remove(PushKey(volunteerId: vid, callId: cid)) }
+            return true
         }
-        return await ledger.submit(change)
+        if active { ledger.submitDetached(.funnel(callId: cid, volunteerId: vid, stage: stage)) }
+        return active
     }
 
     /// Pushes the socket alerts whose fallback time passed without a `received`, while

@@ -381,6 +381,14 @@ final class Hub: Sendable {
         }
     }
 
+    /// The end of the drain: drops every socket still open, handshake or not.
+    func abortOpenSockets() {
+        let outboxes = state.withLock { s in
+            s.volunteerSockets.values.flatMap { $0.values.map(\.outbox) } + s.dashboards.values.flatMap { $0.values.map(\.outbox) }
+        }
+        for outbox in outboxes { outbox.abort() }
+    }
+
     /// Shutdown has begun: `/readyz` answers 503 from now on.
     func markUnready() {
         state.withLock { $0.unready = true }
@@ -411,6 +419,9 @@ final class Hub: Sendable {
     }
 
     var isReady: Bool { state.withLock { !$0.unready && !$0.draining } }
+
+    /// Shutdown is closing sockets: hellos are answered 1001 without a token lookup.
+    var isDraining: Bool { state.withLock { $0.draining } }
 
     var openSocketCount: Int {
         state.withLock { s in

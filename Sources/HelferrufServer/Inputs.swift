@@ -288,6 +288,7 @@ enum ClientMessage {
     }
 
     static func parse(_ bytes: some DataProtocol) -> Result<ClientMessage, Failure> {
+        if let funnel = funnelFastPath(bytes) { return .success(funnel) }
         let envelope: Envelope
         switch JSONInput.decode(Envelope.self, from: bytes) {
         case .failure: return .failure(.badJSON)

@@ -71,6 +71,12 @@ final class Outbox: Sendable {
         overloaded.withLock { $0 = handler }
     }
 
+    /// Drops the connection now, without a close handshake: the end of a graceful stop for
+    /// a socket that did not finish its handshake in time.
+    func abort() {
+        channel.withLock { $0 }?.close(promise: nil)
+    }
+
     /// Frames waiting to be written.
     var depth: Int { state.withLock { $0.queue.count } }
 

@@ -38,7 +38,9 @@ func socketServer(
     case .nio:
         let volunteers = VolunteerSocketSetup(
             gate: volunteer.gate, admission: HelloAdmission(limit: config.maxPendingHellos, telemetry: volunteer.hub.telemetry),
-            pings: PingSweeps(period: .nanoseconds(config.autoPing.nanoseconds)), closeTimeout: .nanoseconds(closeTimeout.nanoseconds))
+            pings: PingSweeps(period: .nanoseconds(config.autoPing.nanoseconds)), closeTimeout: .nanoseconds(closeTimeout.nanoseconds),
+            draining: { [hub = volunteer.hub] in hub.isDraining },
+            reportFunnel: { [hub = volunteer.hub] in hub.reportFunnelNow(callId: $0, volunteer: $1, stage: $2) })
         return .init { [routes] responder in
             SocketUpgradeChannel(responder: responder, configuration: configuration, routes: routes, volunteers: volunteers, peer: peer)
         }

@@ -39,7 +39,8 @@ struct SocketUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
         case volunteer(SocketPeer)
         case hummingbird(SocketTask)
         case refuse
-        /// Too many volunteer hellos pending (``HelloAdmission``): 503 with `Retry-After`.
+        /// Too many volunteer hellos pending (``HelloAdmission``), or the server is shutting
+        /// down: 503 with `Retry-After`.
         case busy
     }
 
@@ -137,7 +138,7 @@ struct SocketUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
         let request = Request(head: head, body: .init(buffer: ByteBuffer()))
         let path = request.uri.path
         if path == Self.volunteerPath {
-            guard volunteers.admission.admits() else { return .busy }
+            guard !volunteers.draining(), volunteers.admission.admits() else { return .busy }
             return .volunteer(peer(request, channel))
         }
         guard let route = routes[path] else { return .refuse }
@@ -177,7 +178,8 @@ struct SocketUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
     }
 
     /// A refused upgrade: 400 as Hummingbird answers it, or 503 with `Retry-After` (1–3 s,
-    /// jittered so that refused clients do not come back together) while hellos pile up.
+    /// jittered so that refused clients do not come back together) while hellos pile up or
+    /// the server shuts down.
     private func refuse(_ http: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, busy: Bool, logger: Logger) async {
         do {
             try await http.executeThenClose { _, outbound in
@@ -185,7 +187,8 @@ struct SocketUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
                     try await outbound.write(contentsOf: [.head(.init(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"])), .end(nil)])
                     return
                 }
-                let body = ByteBuffer(string: #"{"error":{"code":"unavailable","message":"too many sockets connecting, retry shortly"}}"#)
+                let why = volunteers.draining() ? "the server is shutting down" : "too many sockets connecting"
+                let body = ByteBuffer(string: #"{"error":{"code":"unavailable","message":""# + why + #", retry shortly"}}"#)
                 let head = HTTPResponse(status: .serviceUnavailable, headerFields: [
                     .connection: "close", .contentType: "application/json", .contentLength: "\(body.readableBytes)",
                     .retryAfter: "\(Int.random(in: 1...3))",

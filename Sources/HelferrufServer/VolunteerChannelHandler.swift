@@ -1,3 +1,4 @@
+import HelferrufCore
 import HummingbirdWebSocket
 import NIOCore
 import NIOWebSocket
@@ -12,6 +13,12 @@ struct VolunteerSocketSetup: Sendable {
     let pings: PingSweeps
     /// How long a close frame waits for the client's before the connection is dropped.
     let closeTimeout: TimeAmount
+    /// Shutdown is closing sockets: new upgrades are answered 503, as if nobody listened,
+    /// so that clients reconnecting during the stop neither hold it up nor cost lookups.
+    var draining: @Sendable () -> Bool = { false }
+    /// Takes a `received` or `seen` for a live call at once (``Hub/reportFunnelNow``);
+    /// false sends it the general way.
+    var reportFunnel: @Sendable (_ callId: String, _ volunteerId: String, _ stage: FunnelStage) -> Bool = { _, _, _ in false }
 }
 
 /// Counts volunteer sockets that are upgraded but not yet past their hello, so that a
@@ -260,6 +267,12 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
             let message = queue.removeFirst()
             switch phase {
             case .admitted(let conn):
+                // The answers every alert brings (PROTOCOL.md §7) need no task: one per
+                // recipient within a second, each would cost a task and a hop back here.
+                if case .text(let text) = message, case .funnel(let cid, let stage)? = ClientMessage.funnelFastPath(text.utf8),
+                   setup.reportFunnel(cid, conn.volunteerId, stage) {
+                    continue
+                }
                 let handle = setup.gate.handle
                 return runThenContinue { await handle(message, conn) }
             case .hello:

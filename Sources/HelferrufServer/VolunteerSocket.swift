@@ -18,6 +18,8 @@ struct VolunteerSocket {
         return HelloGate<VolunteerConnection>(
             capacity: hub.outboxCapacity, helloTimeout: helloTimeout,
             admit: { token, outbox in
+                // A client reconnecting during shutdown costs no database reads.
+                guard !hub.isDraining else { return .draining }
                 guard let profile = try? await hub.store.volunteer(token: token) else { return .unknownToken }
                 let stored = (try? await hub.store.welcomeState(volunteerId: profile.id, now: hub.clock())) ?? WelcomeState()
                 guard let conn = hub.attachVolunteer(profile, outbox: outbox, stored: stored) else { return .draining }

@@ -1,5 +1,6 @@
 import Foundation
 import HelferrufCore
+import HelferrufServer
 import Testing
 
 /// PROTOCOL.md §7 over real sockets: standby, group accept, funnel, check-in, messages,
@@ -121,6 +122,36 @@ import Testing
         let stored = try await s.http(.get, "/api/v1/calls/\(callId(call))", token: s.demoToken).json
         #expect(stored["delivered"] as? Int == 1 && stored["seen"] as? Int == 1 && stored["alerted"] as? Int == 1)
         for w in [wa, wf, dashboard] { w.close() }
+    }
+
+    /// The page's exact frames take the handler's inline path (no task per answer); they
+    /// must count as the general path does: once per alerted volunteer, an unknown call
+    /// still answered `not_found`.
+    @Test(arguments: VolunteerSocketPath.allCases) func thePagesExactAnswersCountOnce(_ path: VolunteerSocketPath) async throws {
+        let s = try await LiveServer.start { $0.volunteerSocket = path }
+        defer { Task { try? await s.stop() } }
+        let a = try await s.volunteer("A"), far = try await s.volunteer("Far")
+        let (wa, _) = try await s.availableVolunteer(token: a.token)
+        let (wf, _) = try await s.availableVolunteer(token: far.token, lat: 52.5, lon: 13.4)
+        let call = try await postCall(s, [:])
+        let id = callId(call)
+        _ = try await wa.receive(type: "alert")
+        for _ in 0..<2 { wa.send(text: #"{"type":"received","callId":"\#(id)"}"#) }
+        wa.send(text: #"{"type":"seen","callId":"\#(id)"}"#)
+        wf.send(text: #"{"type":"received","callId":"\#(id)"}"#)
+        wa.send(text: #"{"type":"received","callId":"no-such-call"}"#)
+        #expect(try await wa.receive(type: "error")["code"] as? String == "not_found")
+        var stored: JSON = [:]
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline, stored["seen"] as? Int != 1 || stored["delivered"] as? Int != 1 {
+            stored = try await s.http(.get, "/api/v1/calls/\(id)", token: s.demoToken).json
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        // Far's answer counted nothing, and A's second `received` neither.
+        try await Task.sleep(for: .milliseconds(200))
+        stored = try await s.http(.get, "/api/v1/calls/\(id)", token: s.demoToken).json
+        #expect(stored["delivered"] as? Int == 1 && stored["seen"] as? Int == 1 && stored["alerted"] as? Int == 1)
+        for w in [wa, wf] { w.close() }
     }
 
     @Test func checkInNeedsAConfirmationAndCountsPeopleOnSite() async throws {

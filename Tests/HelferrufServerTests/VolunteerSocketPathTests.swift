@@ -36,6 +36,25 @@ import Testing
         #expect(reply.opcode == 0x8 && reply.closeCode == 1002)
     }
 
+    /// PROTOCOL.md §6: the server stops listening on SIGTERM. A client that reconnects while
+    /// the open sockets are being closed with 1001 is answered 503 with `Retry-After` on its
+    /// upgrade, so the reconnects of 15,000 clients neither hold the stop up nor cost lookups.
+    @Test func upgradesDuringTheDrainAreAnswered503() async throws {
+        let s = try await LiveServer.start()
+        let v = try await s.volunteer()
+        // A raw client does not answer the server's close: its socket stays open (for the
+        // close timeout), so the drain is still going on when the next client comes.
+        let open = try await RawWebSocket.connect(port: s.port)
+        try await open.hello(v.token)
+        let stopping = Task { try await s.stop() }
+        let close = try #require(try await open.nextFrame(skipping: [0x1, 0x9]))
+        #expect(close.opcode == 0x8 && close.closeCode == 1001)
+        let (_, refused) = try await RawWebSocket.open(port: s.port)
+        #expect(refused.hasPrefix("HTTP/1.1 503"))
+        #expect(refused.split(separator: "\r\n").contains { $0.lowercased().hasPrefix("retry-after:") })
+        try await stopping.value
+    }
+
     @Test func helloStormsAreAnswered503WithRetryAfter() async throws {
         let s = try await LiveServer.start { $0.maxPendingHellos = 1 }
         defer { Task { try? await s.stop() } }

@@ -43,9 +43,11 @@ final class Bench {
         return nil
     }
 
-    func stopServer() {
-        server?.proc.stop()
-        server = nil
+    /// SIGTERM to the server, SIGKILL after `grace` seconds; returns how it ended.
+    @discardableResult
+    func stopServer(grace: Double = 12) -> String? {
+        defer { server = nil }
+        return server?.proc.stop(grace: grace)
     }
 
     var orgToken: String {
@@ -117,7 +119,8 @@ final class Bench {
     /// Posts one call and waits until `expected` volunteers received it; cancels it afterwards
     /// so that later `welcome`s stay small.
     func helferrufRound(_ http: HTTPConnection, fleet: Fleet, centre: GeoPoint, radiusKm: Double, expected: Int,
-                        descriptionBytes: Int = 200, needed: Int = 10_000, cancel: Bool = true) throws -> (Round, String) {
+                        descriptionBytes: Int = 200, needed: Int = 10_000, cancel: Bool = true,
+                        settle: ((String) throws -> Void)? = nil) throws -> (Round, String) {
         guard let server else { throw LoadError.failed("no server") }
         let token = try orgToken
         let body = Self.callBody(centre: centre, radiusKm: radiusKm, needed: needed, descriptionBytes: descriptionBytes)
@@ -127,6 +130,7 @@ final class Bench {
         guard r.status == 201, let json = try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any],
               let id = json["id"] as? String else { throw LoadError.failed("POST /calls answered \(r.status): \(r.body)") }
         let (times, size) = fleet.awaitReceipts(id, expected: expected, timeout: 20)
+        try settle?(id)
         let cpu1 = ProcStats.cpu(server.pid)
         if cancel {
             _ = try http.request(.POST, "/api/v1/calls/\(id)/cancel", token: token)

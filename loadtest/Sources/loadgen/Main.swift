@@ -25,7 +25,7 @@ struct LoadGen: ParsableCommand {
         commandName: "loadgen",
         abstract: "Fan-out load generator for Helferruf (loopback only). Progress on stderr, one JSON line on stdout.",
         subcommands: [Connections.self, Fanout.self, CompareNchan.self, SlowConsumer.self, ReconnectStorm.self,
-                      AcceptStorm.self, Standard.self, Smoke.self, WorkerCommand.self]
+                      AcceptStorm.self, Realistic.self, Standard.self, Smoke.self, WorkerCommand.self]
     )
 }
 
@@ -146,6 +146,15 @@ struct AcceptStorm: ParsableCommand {
     func run() throws { try runScenario(options) { try Scenarios.acceptStorm($0, recipients: recipients, needed: needed) } }
 }
 
+struct Realistic: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "compare-nchan with clients that answer each alert (received, half also seen): CPU per delivery against silent clients and nchan.")
+    @OptionGroup var options: CommonOptions
+    @Option var recipients = 5_000
+    @Option var rounds = 10
+    func run() throws { try runScenario(options) { try Scenarios.realistic($0, recipients: recipients, rounds: rounds) } }
+}
+
 /// The standard set behind `scripts/bench-fanout`, ending with the summary line.
 struct Standard: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "standard", abstract: "Every scenario at the issue's sizes; one summary JSON line.")
@@ -162,6 +171,8 @@ struct Standard: ParsableCommand {
             let (n, ours, theirs) = try Scenarios.compareNchan(bench, recipients: 5_000, rounds: rounds)
             emit(n)
             if let plot { try comparisonPlot(ours, theirs, recipients: 5_000).write(toFile: plot, atomically: true, encoding: .utf8) }
+            let q = try Scenarios.realistic(bench, recipients: 5_000, rounds: rounds)
+            emit(q)
             let s = try Scenarios.slowConsumer(bench, recipients: 5_000, slow: 100, rounds: 5, burst: 4)
             emit(s)
             let r = try Scenarios.reconnectStorm(bench, count: 15_000, timeout: 120)
@@ -179,6 +190,9 @@ struct Standard: ParsableCommand {
             all["server_user_cpu_us_per_alert"] = n["ours_user_cpu_us_per_delivery"]
             all["server_cpu_us_per_alert"] = n["ours_cpu_us_per_delivery"]
             all["nchan_cpu_us_per_alert"] = n["nchan_cpu_us_per_delivery"]
+            all["realistic_cpu_ratio_vs_nchan"] = q["realistic_cpu_ratio_vs_nchan"]
+            all["realistic_cpu_us_per_alert"] = q["answering_cpu_us_per_delivery"]
+            all["ledger_transactions_per_answered_call"] = q["ledger_transactions_per_call_answering"]
             all["fanout_of_10000_first_ms"] = f["ours_first_ms"]
             all["fanout_of_10000_last_ms"] = f["ours_last_ms"]
             all["slow_clients"] = s["slow_clients"]
@@ -187,6 +201,7 @@ struct Standard: ParsableCommand {
             all["slow_rss_growth_kib"] = (s["server_rss_peak_with_slow_kib"] as? Double ?? 0) - (s["server_rss_before_slow_kib"] as? Double ?? 0)
             all["reconnect_clients"] = r["reconnect_clients"]
             all["resync_s"] = r["resync_s"]
+            all["shutdown_s"] = r["shutdown_s"]
             all["accept_storm_overbooked"] = a["overbooked"]
             all["accept_storm_p99_ms"] = a["accept_p99_ms"]
             return all

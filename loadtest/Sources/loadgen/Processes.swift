@@ -100,15 +100,23 @@ final class LineProcess {
         return readLine() ?? ""
     }
 
-    /// SIGTERM, then SIGKILL after `grace` seconds.
-    func stop(grace: Double = 12) {
-        guard process.isRunning else { return }
+    /// SIGTERM, then SIGKILL after `grace` seconds. Returns how the process ended
+    /// ("exit 0", "exit 1", "killed after 12 s", …), or nil when it was not running.
+    @discardableResult
+    func stop(grace: Double = 12) -> String? {
+        guard process.isRunning else { return nil }
         stopRequested = true
         kill(pid, SIGTERM)
         let deadline = Date().addingTimeInterval(grace)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(pid, SIGKILL) }
+        while process.isRunning && Date() < deadline { usleep(5_000) }
+        var killed = false
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            killed = true
+        }
         process.waitUntilExit()
+        if killed { return "killed after \(Int(grace)) s" }
+        return process.terminationReason == .exit ? "exit \(process.terminationStatus)" : "signal \(process.terminationStatus)"
     }
 
     /// How the process ended when it ended without being asked to (a crash), else nil.

@@ -140,7 +140,9 @@ final class Client {
         }
         let bytes = data.readableBytesView
         if bytes.starts(with: Self.alertPrefix) {
-            worker.record(tag: Self.string(in: bytes, after: Self.alertPrefix.count), at: now, size: data.readableBytes)
+            let callId = Self.string(in: bytes, after: Self.alertPrefix.count)
+            worker.record(tag: callId, at: now, size: data.readableBytes)
+            if worker.answering.withLockedValue({ $0 }) { answer(callId) }
         } else if bytes.starts(with: Self.welcomePrefix) {
             let epoch = worker.epoch.withLockedValue { $0 }
             welcomedEpoch = epoch
@@ -153,6 +155,22 @@ final class Client {
             let result = String(decoding: bytes, as: UTF8.self).components(separatedBy: "\"result\":\"").last?.prefix { $0 != "\"" } ?? "?"
             worker.recordAccept(callId: callId, result: String(result), at: now)
         }
+    }
+
+    /// Answers an alert as the volunteer page does (web/js/receipts.js, PROTOCOL.md §7):
+    /// `received` at once; every second client also `seen`, as a page that is visible when
+    /// the alert comes in (the others stay in a background tab). Both frames, one flush.
+    private func answer(_ callId: String) {
+        guard let channel else { return }
+        write(channel, "{\"type\":\"received\",\"callId\":\"\(callId)\"}")
+        if index % 2 == 0 { write(channel, "{\"type\":\"seen\",\"callId\":\"\(callId)\"}") }
+        channel.flush()
+    }
+
+    private func write(_ channel: Channel, _ text: String) {
+        var buffer = channel.allocator.buffer(capacity: text.utf8.count)
+        buffer.writeString(text)
+        channel.write(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: buffer), promise: nil)
     }
 
     private static let alertPrefix = Array("{\"type\":\"alert\",\"call\":{\"id\":\"".utf8)

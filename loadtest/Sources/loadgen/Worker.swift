@@ -29,6 +29,8 @@ final class WorkerState {
     /// Bumped by the coordinator before a restart, so it can count fresh `welcome`s.
     let epoch = NIOLockedValueBox(0)
     let reconnect = NIOLockedValueBox(true)
+    /// Volunteer clients answer every alert with `received` (and half of them `seen`).
+    let answering = NIOLockedValueBox(false)
     private let receipts = NIOLockedValueBox([String: (times: [UInt64], size: Int)]())
     private let accepts = NIOLockedValueBox([String: (results: [String: Int], times: [UInt64])]())
 
@@ -108,6 +110,10 @@ enum Worker {
                 let current = try loop.submit { clients.filter { $0.welcomedEpoch == epoch && $0.channel != nil }.count }.wait()
                 let codes = c.closeCodes.map { "\($0.key):\($0.value)" }.joined(separator: ",")
                 reply("status current=\(current) welcomed=\(c.welcomed) closed=\(c.closed) failures=\(c.connectFailures) attempts=\(c.attempts) lastWelcome=\(c.lastWelcome) codes=\(codes.isEmpty ? "-" : codes) upgradeFailures=\(c.upgradeFailures.map { "\($0.key):\($0.value)" }.joined(separator: ",").replacingOccurrences(of: " ", with: "_"))")
+            case "answers":
+                // answers on|off
+                state.answering.withLockedValue { $0 = args.count > 1 && args[1] == "on" }
+                reply("ok")
             case "epoch":
                 state.epoch.withLockedValue { $0 += 1 }
                 reply("ok")

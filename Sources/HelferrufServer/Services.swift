@@ -70,7 +70,7 @@ struct Drainer: Service {
 /// waits for the ledger to be idle, so that every acknowledged commit is on disk, and exits
 /// with 0. Only `serve` runs it: tests run their servers inside the test process.
 struct StopDeadline: Service {
-    let ledger: Ledger
+    let ledger: any RosterLedger
     var after: Duration = .milliseconds(9500)
     var logger = Logger(label: "helferruf")
 

@@ -42,8 +42,6 @@ struct AlertHistory {
             return w.count(now: now) > 0 ? w : nil
         }
     }
-
-    var count: Int { windows.count }
 }
 
 extension Hub {

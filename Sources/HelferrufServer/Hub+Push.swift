@@ -90,7 +90,7 @@ extension Hub {
     /// Brings the live state in line with a volunteer's stored subscriptions and alert
     /// area, after any change to them, and persists or clears their availability.
     func syncPush(_ vid: String) async throws {
-        let stored = try await store.pushVolunteer(id: vid, now: clock())
+        let stored = try await store.pushVolunteer(id: vid)
         switch updatePushTarget(vid, stored) {
         case .keep: break
         case .store(let availability):

@@ -107,7 +107,7 @@ final class Hub: Sendable {
         self.push = push
         let active = try await store.activeCalls()
         let now = clock()
-        let pushVolunteers = try await store.pushVolunteers(now: now)
+        let pushVolunteers = try await store.pushVolunteers()
         let pushesSent = try await store.activePushes()
         let history = try await store.recentAlertTimes(since: now.adding(millis: -AlertWindow.windowMillis))
         let blocked = try await store.allBlocks()

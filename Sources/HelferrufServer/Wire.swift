@@ -400,7 +400,7 @@ enum Wire {
             w.raw(",\"contact\":"); w.optionalString(c.contact)
             w.raw(",\"confirmedAt\":"); w.time(c.confirmedAt)
             w.raw(",\"party\":"); w.int(c.party)
-            w.raw(",\"checkedIn\":"); w.raw(c.checkedIn ? "true" : "false")
+            w.raw(",\"checkedIn\":"); w.bool(c.checkedIn)
             w.raw(",\"noShows\":"); w.int(c.noShows)
             w.raw("}")
         }

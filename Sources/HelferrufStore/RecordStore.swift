@@ -100,8 +100,8 @@ public protocol PushRecords: Sendable {
     func deletePushSubscription(volunteerId id: String, endpoint: String) async throws -> Bool
     func pushSubscriptions(volunteerId id: String) async throws -> [PushSubscription]
     func setStandingAvailability(volunteerId id: String, _ availability: Availability?) async throws
-    func pushVolunteers(now: Timestamp) async throws -> [PushVolunteer]
-    func pushVolunteer(id: String, now: Timestamp) async throws -> PushVolunteer?
+    func pushVolunteers() async throws -> [PushVolunteer]
+    func pushVolunteer(id: String) async throws -> PushVolunteer?
     func recordPushes(callId: String, _ sent: [(volunteerId: String, endpoint: String)], now: Timestamp) async throws
     /// Pushes sent for open or filled calls: call → volunteer → endpoints.
     func activePushes() async throws -> [String: [String: Set<String>]]

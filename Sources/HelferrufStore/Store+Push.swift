@@ -31,6 +31,26 @@ public struct PushVolunteer: Sendable {
     public var dropped: Set<String>
 }
 
+/// How both engines store a push-reachable volunteer's standing availability in the
+/// `volunteers` columns `standing_available` (1, 0 or NULL) and `standing_until` (millis).
+enum StandingAvailability {
+    static func columns(_ availability: Availability?) -> (available: Int?, until: Int64?) {
+        switch availability {
+        case nil: (nil, nil)
+        case .unavailable: (0, nil)
+        case .available(let t): (1, t?.millis)
+        }
+    }
+
+    static func read(available: Int?, until: Int64?) -> Availability? {
+        switch available {
+        case 1: .available(until: until.map { Timestamp(millis: $0) })
+        case 0: .unavailable
+        default: nil
+        }
+    }
+}
+
 /// How storing a subscription went.
 public enum SubscriptionUpsert: Sendable, Equatable {
     /// A new endpoint for this volunteer; the oldest ones that had to make room, if any.
@@ -106,12 +126,7 @@ extension Store {
     /// Persists a push-reachable volunteer's availability, or clears it with nil (the
     /// volunteer is no longer push-reachable: availability lives in memory only again).
     public func setStandingAvailability(volunteerId id: String, _ availability: Availability?) async throws {
-        let (available, until): (Int?, Int64?)
-        switch availability {
-        case nil: (available, until) = (nil, nil)
-        case .unavailable: (available, until) = (0, nil)
-        case .available(let t): (available, until) = (1, t?.millis)
-        }
+        let (available, until) = StandingAvailability.columns(availability)
         try await pool.write { db in
             try db.execute(
                 sql: "UPDATE volunteers SET standing_available = ?, standing_until = ? WHERE id = ?",
@@ -120,7 +135,7 @@ extension Store {
     }
 
     /// Every volunteer with at least one push subscription, for the live state at start.
-    public func pushVolunteers(now: Timestamp) throws -> [PushVolunteer] {
+    public func pushVolunteers() throws -> [PushVolunteer] {
         try pool.read { db in
             let rows = try Row.fetchAll(
                 db, sql: "SELECT * FROM volunteers WHERE id IN (SELECT DISTINCT volunteer_id FROM push_subscriptions)")
@@ -128,8 +143,8 @@ extension Store {
         }
     }
 
-    /// One volunteer as ``pushVolunteers(now:)`` reads them; nil without a subscription.
-    public func pushVolunteer(id: String, now: Timestamp) async throws -> PushVolunteer? {
+    /// One volunteer as ``pushVolunteers()`` reads them; nil without a subscription.
+    public func pushVolunteer(id: String) async throws -> PushVolunteer? {
         try await pool.read { db in
             try Row.fetchOne(
                 db, sql: "SELECT * FROM volunteers WHERE id = ? AND EXISTS (SELECT 1 FROM push_subscriptions WHERE volunteer_id = ?)",
@@ -140,12 +155,7 @@ extension Store {
 
     private static func pushVolunteer(_ row: Row, _ db: Database) throws -> PushVolunteer {
         let profile = VolunteerProfile(row: row)
-        var availability: Availability?
-        switch row["standing_available"] as Int? {
-        case 1: availability = .available(until: (row["standing_until"] as Int64?).map { Timestamp(millis: $0) })
-        case 0: availability = .unavailable
-        default: availability = nil
-        }
+        let availability = StandingAvailability.read(available: row["standing_available"], until: row["standing_until"])
         let dropped = try String.fetchAll(
             db, sql: "SELECT call_id FROM suppressions WHERE volunteer_id = ? AND reason = 'daily'", arguments: [profile.id])
         return PushVolunteer(

@@ -62,18 +62,18 @@ import Testing
             try await store.setStandingAvailability(volunteerId: v.id, .available(until: until))
             try await store.recordPushes(callId: call, [(v.id, "https://a/1")], now: .testNow)
             try await store.recordPushes(callId: call, [(v.id, "https://a/1"), ("gone-volunteer", "https://x")], now: .testNow)
-            let loaded = try await store.pushVolunteers(now: .testNow)
+            let loaded = try await store.pushVolunteers()
             #expect(loaded.count == 1)
             #expect(loaded.first?.availability == .available(until: until) && loaded.first?.profile.alertArea == v.alertArea)
-            #expect(try await store.pushVolunteer(id: v.id, now: .testNow)?.subscriptions.map(\.endpoint) == ["https://a/1"])
+            #expect(try await store.pushVolunteer(id: v.id)?.subscriptions.map(\.endpoint) == ["https://a/1"])
             #expect(try await store.activePushes() == [call: [v.id: ["https://a/1"]]])
             try await store.setStandingAvailability(volunteerId: v.id, .unavailable)
-            #expect(try await store.pushVolunteers(now: .testNow).first?.availability == .unavailable)
+            #expect(try await store.pushVolunteers().first?.availability == .unavailable)
             try await store.setStandingAvailability(volunteerId: v.id, nil)
-            #expect(try await store.pushVolunteers(now: .testNow).first?.availability == nil)
+            #expect(try await store.pushVolunteers().first?.availability == nil)
             // Erasure takes subscriptions and push records along.
             try await store.deleteVolunteer(id: v.id)
-            #expect(try await store.pushVolunteers(now: .testNow).isEmpty)
+            #expect(try await store.pushVolunteers().isEmpty)
             #expect(try await store.activePushes().isEmpty)
         }
     }

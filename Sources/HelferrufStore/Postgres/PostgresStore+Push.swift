@@ -70,18 +70,13 @@ extension PostgresStore: PushRecords {
     }
 
     public func setStandingAvailability(volunteerId id: String, _ availability: Availability?) async throws {
-        let (available, until): (Int?, Int64?)
-        switch availability {
-        case nil: (available, until) = (nil, nil)
-        case .unavailable: (available, until) = (0, nil)
-        case .available(let t): (available, until) = (1, t?.millis)
-        }
+        let (available, until) = StandingAvailability.columns(availability)
         try await database.run { [client] in
             try await client.query("UPDATE volunteers SET standing_available = \(available), standing_until = \(until) WHERE id = \(id)")
         }
     }
 
-    public func pushVolunteers(now: Timestamp) async throws -> [PushVolunteer] {
+    public func pushVolunteers() async throws -> [PushVolunteer] {
         try await database.run { [client] in
             let rows = try await Self.all(
                 client.query("""
@@ -95,7 +90,7 @@ extension PostgresStore: PushRecords {
         }
     }
 
-    public func pushVolunteer(id: String, now: Timestamp) async throws -> PushVolunteer? {
+    public func pushVolunteer(id: String) async throws -> PushVolunteer? {
         try await database.run { [client] in
             guard let r = try await Self.all(
                 client.query("""
@@ -112,11 +107,7 @@ extension PostgresStore: PushRecords {
         _ r: (String, String, String, Double, String?, Int64, Int?, Int?, Int?, Double?, Double?, Int?, Int64?), _ client: PostgresClient
     ) async throws -> PushVolunteer {
         let profile = profile((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10))
-        let availability: Availability? = switch r.11 {
-        case 1: .available(until: r.12.map { Timestamp(millis: $0) })
-        case 0: .unavailable
-        default: nil
-        }
+        let availability = StandingAvailability.read(available: r.11, until: r.12)
         let dropped = try await all(
             client.query("SELECT call_id FROM suppressions WHERE volunteer_id = \(profile.id) AND reason = 'daily'"), as: String.self)
         return PushVolunteer(

@@ -21,6 +21,8 @@ public enum StoreError: Error, CustomStringConvertible {
     case unavailable(String)
     /// The database refused the statement (a constraint, by its SQLSTATE and name).
     case refused(sqlState: String, constraint: String?)
+    /// `helferruf migrate` stopped; nothing was written (the text says why).
+    case migrationFailed(String)
 
     public var description: String {
         switch self {
@@ -40,6 +42,8 @@ public enum StoreError: Error, CustomStringConvertible {
             return "database unavailable (\(reason))"
         case .refused(let state, let constraint):
             return "database refused the change: SQLSTATE \(state)" + (constraint.map { " (\($0))" } ?? "")
+        case .migrationFailed(let reason):
+            return "migration stopped, nothing was written: \(reason)"
         }
     }
 }

@@ -12,7 +12,7 @@ struct Helferruf: AsyncParsableCommand {
         commandName: "helferruf",
         abstract: "Real-time alerts for spontaneous volunteering.",
         discussion: "Every option can also be set by the environment variable named in its help; a flag wins over the environment.",
-        subcommands: [Serve.self, Demo.self, Org.self, AccountCommand.self, Calls.self, Stats.self, Backup.self, Vacuum.self, Simulate.self],
+        subcommands: [Serve.self, Demo.self, Org.self, AccountCommand.self, Calls.self, Stats.self, Backup.self, Vacuum.self, Migrate.self, Simulate.self],
         defaultSubcommand: Serve.self
     )
 

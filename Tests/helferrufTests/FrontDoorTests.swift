@@ -43,7 +43,7 @@ import Testing
         #expect(demo.lines.first?.hasPrefix("Error: no organisation token: pass --token or set HELFERRUF_TOKEN") == true, "\(demo.lines)")
         #expect(demo.lines.dropFirst().first?.hasPrefix("Usage: helferruf demo") == true, "\(demo.lines)")
         let unknown = try failure(["serv"])
-        #expect(unknown.lines.first == "Error: unknown command 'serv'; the commands are serve, demo, org, account, calls, stats, backup, vacuum, simulate")
+        #expect(unknown.lines.first == "Error: unknown command 'serv'; the commands are serve, demo, org, account, calls, stats, backup, vacuum, migrate, simulate")
         let url = try failure(["demo", "--url", "ftp://example.org", "--token", "hro_x"])
         #expect(url.lines.first == "Error: --url must look like http://127.0.0.1:8080 (got ftp://example.org)")
     }

@@ -19,17 +19,34 @@ import Testing
         #expect(DatabaseLocation(text) == expected)
     }
 
-    @Test func postgresURLIsRefusedClearlyWithoutTouchingTheDisk() async throws {
+    /// A URL opens the PostgreSQL engine; a server that does not answer is a clear error.
+    @Test func anUnreachablePostgresURLFailsClearlyWithoutTouchingTheDisk() async throws {
         let cwd = FileManager.default.currentDirectoryPath
-        await #expect(throws: StoreError.self) { try await openRecordStore("postgres://u:p@127.0.0.1:1/none") }
+        await #expect(throws: StoreError.self) { try await openRecordStore("postgres://u:p@127.0.0.1:1/none?sslmode=disable") }
+        await #expect(throws: StoreError.self) { try await openRecordStore("postgres://127.0.0.1/no-user") }
         // Not taken for a path: no "postgres:" folder appears.
         #expect(!FileManager.default.fileExists(atPath: cwd + "/postgres:"))
     }
 
     /// Through the protocol only: the first N of concurrent accepts are confirmed, the rest
     /// answered `full`, and the committed call and confirmation list agree.
-    @Test func firstNThroughTheBoundary() async throws {
-        let store: any RecordStore = try await openRecordStore(temporaryDatabasePath())
+    @Test(arguments: Engine.available) func firstNThroughTheBoundary(engine: Engine) async throws {
+        switch engine {
+        case .sqlite:
+            try await firstN(try await openRecordStore(temporaryDatabasePath()))
+        case .postgres:
+            try await TestPostgres.withFreshDatabase { location in
+                var url = try #require(TestPostgres.url.flatMap(URLComponents.init(string:)))
+                url.path = "/" + location.database
+                let store = try await openRecordStore(try #require(url.string))
+                #expect(store is PostgresStore)
+                try await firstN(store)
+                await (store as? PostgresStore)?.database.close()
+            }
+        }
+    }
+
+    private func firstN(_ store: any RecordStore) async throws {
         let ledger = store.makeLedger(clock: { testNow }, maxOverlapping: Ledger.defaultMaxOverlapping)
         let (org, _) = try await store.createOrganisation(name: "Feuerwehr", now: testNow)
         let call = makeCall(org: org, needed: 5)

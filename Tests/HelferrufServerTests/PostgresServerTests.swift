@@ -61,6 +61,98 @@ struct PostgresServerTests {
             try await s.stop()
         }
     }
+
+    /// PostgreSQL unreachable (the connection to it cut): `/readyz` and writes answer 503
+    /// `unavailable`, volunteer sockets stay open; once it is reachable again the server
+    /// answers by itself, without a restart.
+    @Test func anOutageAnswers503KeepsSocketsAndRecoversByItself() async throws {
+        try await FreshPostgres.withDatabase { url in
+            var components = try #require(URLComponents(string: url))
+            let target = try #require(components.port)
+            var proxy = try CuttableProxy(listen: 0, target: target)
+            let port = proxy.port
+            components.port = port
+            components.queryItems = [URLQueryItem(name: "sslmode", value: "disable")]
+            let s = try await LiveServer.start(dbPath: try #require(components.string))
+            defer { Task { try? await s.stop() } }
+            #expect(try await s.httpText(.get, "/readyz").status == 200)
+            let v = try await s.volunteer("Bleibt")
+            let (w, _) = try await s.availableVolunteer(token: v.token)
+
+            proxy.cut()
+            #expect(try await s.httpText(.get, "/readyz").status == 503)
+            let refused = try await s.http(.post, "/api/v1/calls", token: s.demoToken, json: [
+                "title": "Deich", "location": ["lat": 50.7753, "lon": 6.0839], "radiusKm": 5, "needed": 2,
+                "endsAt": RFC3339.format(Timestamp.now.adding(seconds: 3600)),
+            ])
+            #expect(refused.status == 503 && (refused.json["error"] as? JSON)?["code"] as? String == "unavailable", "\(refused)")
+            // The socket is still open.
+            w.send(["type": "location", "lat": 50.776, "lon": 6.084])
+            await #expect(throws: TestFailure.self) { try await w.closeCode(timeout: .milliseconds(500)) }
+
+            proxy = try CuttableProxy(listen: port, target: target)
+            defer { proxy.cut() }
+            var ready = false
+            for _ in 0..<60 where !ready {
+                ready = try await s.httpText(.get, "/readyz").status == 200
+                if !ready { try await Task.sleep(for: .milliseconds(500)) }
+            }
+            #expect(ready)
+            let call = try await s.call(needed: 2)
+            #expect((try await w.receive(type: "alert")["call"] as? JSON)?["id"] as? String == call["id"] as? String)
+            w.close()
+        }
+    }
+}
+
+/// A TCP proxy on loopback (a small Python asyncio process) that a test can cut: killing it
+/// resets every connection through it and refuses new ones, as a lost database host does.
+struct CuttableProxy {
+    let process: Process
+    let port: Int
+
+    static let script = """
+        import asyncio, sys
+        listen, target = int(sys.argv[1]), int(sys.argv[2])
+        async def pipe(reader, writer):
+            try:
+                while data := await reader.read(65536):
+                    writer.write(data)
+                    await writer.drain()
+            finally:
+                writer.close()
+        async def handle(reader, writer):
+            try:
+                upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", target)
+            except OSError:
+                writer.close()
+                return
+            await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer), return_exceptions=True)
+        async def main():
+            server = await asyncio.start_server(handle, "127.0.0.1", listen, reuse_address=True)
+            print(server.sockets[0].getsockname()[1], flush=True)
+            await server.serve_forever()
+        asyncio.run(main())
+        """
+
+    init(listen: Int, target: Int) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", Self.script, String(listen), String(target)]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw TestFailure("proxy did not start: \(line)") }
+        self.port = port
+    }
+
+    /// Kills the proxy (SIGKILL): its connections are reset.
+    func cut() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
 }
 
 /// Fresh PostgreSQL databases for server tests, on the server tests' PostgreSQL.

@@ -83,7 +83,7 @@ extension Engine {
             return try await body(rig)
         case .postgres:
             return try await TestPostgres.withFreshDatabase { location in
-                let store = try await PostgresStore(location: location)
+                let store = try await TestPostgres.openStore(location)
                 let orgId = try await store.createOrganisation(name: "Test", now: .testNow).0.id
                 let client = store.database.client
                 let execute: @Sendable (String, [RigValue]) async throws -> [String] = { sql, args in
@@ -115,7 +115,7 @@ extension Engine {
                     },
                     execute: execute,
                     otherNode: {
-                        let other = try await PostgresStore(location: location)
+                        let other = try await TestPostgres.openStore(location)
                         nodes.add(other.database)
                         return (other, PostgresLedger(database: other.database, clock: { .testNow }, maxOverlapping: maxOverlapping))
                     })

@@ -19,11 +19,12 @@ import Testing
         #expect(DatabaseLocation(text) == expected)
     }
 
-    /// A URL opens the PostgreSQL engine; a server that does not answer is a clear error.
-    @Test func anUnreachablePostgresURLFailsClearlyWithoutTouchingTheDisk() async throws {
+    /// A URL goes to the PostgreSQL engine, whose own checks answer (a server that does not
+    /// answer: PostgresUnavailableTests).
+    @Test func aPostgresURLIsCheckedAsOneWithoutTouchingTheDisk() async throws {
         let cwd = FileManager.default.currentDirectoryPath
-        await #expect(throws: StoreError.self) { try await openRecordStore("postgres://u:p@127.0.0.1:1/none?sslmode=disable") }
-        await #expect(throws: StoreError.self) { try await openRecordStore("postgres://127.0.0.1/no-user") }
+        let error = await #expect(throws: StoreError.self) { try await openRecordStore("postgres://127.0.0.1/no-user") }
+        #expect(error.map { "\($0)" }?.contains("names no user") == true)
         // Not taken for a path: no "postgres:" folder appears.
         #expect(!FileManager.default.fileExists(atPath: cwd + "/postgres:"))
     }

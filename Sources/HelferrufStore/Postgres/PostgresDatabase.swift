@@ -30,7 +30,7 @@ public final class PostgresDatabase: Sendable {
 
     /// Connects, and migrates the schema (waiting at most `openTimeout` for the server).
     public init(
-        location: PostgresLocation, timeout: Duration = .seconds(5), openTimeout: Duration = .seconds(10),
+        location: PostgresLocation, timeout: Duration = .seconds(5), openTimeout: Duration = .seconds(30),
         logger: Logger = PostgresDatabase.quietLogger
     ) async throws {
         self.location = location

@@ -1,5 +1,6 @@
 import HTTPTypes
 import HelferrufCore
+import HelferrufStore
 import Hummingbird
 import NIOCore
 
@@ -69,6 +70,10 @@ struct ErrorShapeMiddleware<Context: RequestContext>: RouterMiddleware {
             throw error
         } catch is NIOTooManyBytesError {
             throw APIError.tooLarge
+        } catch StoreError.unavailable {
+            // A networked database that cannot answer now (PostgreSQL down): any request
+            // that needed it, a token lookup included, is answered 503 `unavailable`.
+            throw APIError.unavailable
         } catch let error as HTTPError {
             switch error.status {
             case .notFound:

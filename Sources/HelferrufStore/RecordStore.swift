@@ -187,12 +187,13 @@ public enum DatabaseLocation: Sendable, Equatable {
     }
 }
 
-/// Opens the store `location` names, creating or migrating its schema.
+/// Opens the store `location` names, creating or migrating its schema: an SQLite file, or
+/// a PostgreSQL database (which must exist; the server creates its tables).
 public func openRecordStore(_ location: String) async throws -> any RecordStore {
     switch DatabaseLocation(location) {
     case .sqlite(let path):
         return try Store(path: path)
-    case .postgres:
-        throw StoreError.notSupported("this build has no PostgreSQL engine yet; --db takes an SQLite file path")
+    case .postgres(let url):
+        return try await PostgresStore(location: PostgresLocation(url: url))
     }
 }

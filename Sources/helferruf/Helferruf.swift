@@ -87,7 +87,7 @@ enum CommandPath {
 
 /// Options shared by every command that opens the database.
 struct DatabaseOption: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("SQLite database file (env HELFERRUF_DB; default ./helferruf-data/helferruf.sqlite).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("SQLite database file, or a postgres://USER:PASSWORD@HOST/DATABASE URL (env HELFERRUF_DB; default ./helferruf-data/helferruf.sqlite).", valueName: "path-or-url"))
     var db: String?
 
     static let defaultPath = "./helferruf-data/helferruf.sqlite"

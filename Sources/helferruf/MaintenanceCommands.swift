@@ -19,7 +19,7 @@ struct Stats: AsyncParsableCommand {
 }
 
 /// `helferruf backup --to PATH`: an online, consistent copy of the database
-/// (docs/OPERATIONS.md, "Backup and restore").
+/// (docs/OPERATIONS.md, "Backup and restore"); on PostgreSQL an error that names pg_dump.
 struct Backup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Copy the database to a new file while the server runs.")
 
@@ -29,7 +29,10 @@ struct Backup: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOption
 
     func run() async throws {
-        guard FileManager.default.fileExists(atPath: database.path) else { throw ValidationError("no database at \(database.path)") }
+        // A missing file is not made empty and backed up; PostgreSQL answers for itself.
+        if case .sqlite(let path) = DatabaseLocation(database.path), !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("no database at \(path)")
+        }
         let summary = try await database.open().backup(to: to)
         print(JSONLine.object(["backup": summary.path, "calls": summary.calls, "confirmations": summary.confirmations]))
     }

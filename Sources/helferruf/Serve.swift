@@ -180,7 +180,7 @@ struct Serve: AsyncParsableCommand {
         let scheme = config.tlsCertificatePath == nil ? "http" : "https"
         // The Demo organisation's id until its banner is printed (once).
         let demo = Shared<String?>(nil)
-        let databaseOption = config.databasePath == DatabaseOption.defaultPath ? nil : config.databasePath
+        let databaseOption = Self.bannerOption(config.databasePath)
         let banner: @Sendable (String?) -> Void = { base in
             // The JSON line is for programs; the banner (plain logs only, so a JSON log stays
             // JSON) is for the person who just ran `swift run helferruf` and would otherwise
@@ -244,5 +244,19 @@ enum Environment {
             return v
         }
         return fallback
+    }
+}
+
+extension Serve {
+    /// `--db` as the first-start banner repeats it: nothing for the default file, and a
+    /// PostgreSQL URL without its password (the banner goes to the logs).
+    static func bannerOption(_ location: String) -> String? {
+        switch DatabaseLocation(location) {
+        case .sqlite(let path):
+            return path == DatabaseOption.defaultPath ? nil : path
+        case .postgres(let url):
+            guard let parsed = try? PostgresLocation(url: url) else { return "URL" }
+            return "'postgres://\(parsed.username):PASSWORD@\(parsed.host):\(parsed.port)/\(parsed.database)'"
+        }
     }
 }

@@ -14,13 +14,16 @@ import Testing
 
 typealias JSON = [String: Any]
 
-/// A real server on a free loopback port with a real SQLite file.
+/// A real server on a free loopback port with a real SQLite file (or, with a
+/// `postgres://` URL for `dbPath`, a real PostgreSQL database).
 struct LiveServer: Sendable {
     let port: Int
     let demoToken: String
     let dbPath: String
-    /// The server's own database handle (one pool per file per process).
-    let store: Store
+    /// The server's own database handle (one pool per database per process).
+    let records: any RecordStore
+    /// The SQLite store, for tests that look into the file.
+    var store: Store { records as! Store }
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
@@ -52,8 +55,7 @@ struct LiveServer: Sendable {
         let task = Task { try await group.run() }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next() else { throw TestFailure("server did not start") }
-        guard let store = server.store as? Store else { throw TestFailure("the live server runs on SQLite") }
-        return LiveServer(port: port, demoToken: demo.withLock { $0 } ?? "", dbPath: path, store: store, group: group, task: task)
+        return LiveServer(port: port, demoToken: demo.withLock { $0 } ?? "", dbPath: path, records: server.store, group: group, task: task)
     }
 
     /// Graceful shutdown, as on SIGTERM.

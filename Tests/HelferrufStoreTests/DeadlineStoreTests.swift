@@ -9,7 +9,7 @@ import Testing
 @Suite struct DeadlineStoreTests {
     static let folder = FileManager.default.temporaryDirectory
 
-    func deadlineCall(_ db: TestDatabase, fillBy: Timestamp, delay: DelayModel) -> Call {
+    func deadlineCall(_ db: LedgerRig, fillBy: Timestamp, delay: DelayModel) -> Call {
         var call = Call(
             id: UUID().uuidString, orgId: db.orgId, orgName: "Test", title: "Deich", description: "", address: "",
             location: GeoPoint(lat: 50.9, lon: 6.9), radiusKm: 5, needed: 4, skills: [],
@@ -50,55 +50,57 @@ import Testing
         #expect(try store.deadlineProgress(callId: "c").alertedAt == ["v": Timestamp(millis: 10)])
     }
 
-    @Test func aDeadlineCallIsStoredWithItsModel() async throws {
-        let db = try TestDatabase()
-        let ledger = db.ledger()
-        let fillBy = Timestamp.testNow.adding(millis: 900_000)
-        let call = deadlineCall(db, fillBy: fillBy, delay: DelayModel(medianSeconds: 42, sigma: 0.6))
-        #expect(await ledger.submit(.createCall(call)).result == .done)
-        let stored = try #require(try await db.store.call(id: call.id))
-        #expect(stored.dispatch == .deadline(fillBy: fillBy, confidence: 0.9, maxRadiusKm: 8))
-        #expect(stored.acceptanceRate == 0.4 && stored.delayModel == DelayModel(medianSeconds: 42, sigma: 0.6))
-        // A hand-edited model is clamped on the way back.
-        try await db.store.pool.write { try $0.execute(sql: "UPDATE calls SET delay_sigma = 0, delay_median_s = 1e9 WHERE id = ?", arguments: [call.id]) }
-        #expect(try await db.store.call(id: call.id)?.delayModel == DelayModel(medianSeconds: 1800, sigma: 0.2))
-    }
-
-    @Test func theDelayModelIsLearntFromTheAcceptsOfEndedCalls() async throws {
-        let db = try TestDatabase()
-        #expect(try db.store.delayModel(orgId: db.orgId) == .default)
-        let ledger = db.ledger()
-        let id = try await db.postCall(ledger, needed: 40)
-        // 24 accepts after 30 s to 120 s (log-mean at 60 s); 6 more alerted who never answered.
-        let delays: [Double] = (0..<24).map { 60 * exp(0.5 * (Double($0 % 5) - 2) / 1.4142) }
-        try await db.store.pool.write { d in
-            for (i, delay) in delays.enumerated() {
-                try d.execute(sql: "INSERT INTO alerts (call_id, volunteer_id, alerted_at) VALUES (?, ?, ?)", arguments: [id, "v\(i)", 1000])
-                try d.execute(sql: "INSERT INTO confirmations (call_id, volunteer_id, confirmed_at) VALUES (?, ?, ?)", arguments: [id, "v\(i)", 1000 + Int64(delay * 1000)])
-            }
-            for i in 0..<6 { try d.execute(sql: "INSERT INTO alerts (call_id, volunteer_id, alerted_at) VALUES (?, ?, 1000)", arguments: [id, "n\(i)"]) }
+    @Test(arguments: Engine.available) func aDeadlineCallIsStoredWithItsModel(engine: Engine) async throws {
+        try await engine.withRig { db in
+            let ledger = db.ledger()
+            let fillBy = Timestamp.testNow.adding(millis: 900_000)
+            let call = deadlineCall(db, fillBy: fillBy, delay: DelayModel(medianSeconds: 42, sigma: 0.6))
+            #expect(await ledger.submit(.createCall(call)).result == .done)
+            let stored = try #require(try await db.store.call(id: call.id))
+            #expect(stored.dispatch == .deadline(fillBy: fillBy, confidence: 0.9, maxRadiusKm: 8))
+            #expect(stored.acceptanceRate == 0.4 && stored.delayModel == DelayModel(medianSeconds: 42, sigma: 0.6))
+            // A hand-edited model is clamped on the way back.
+            _ = try await db.execute("UPDATE calls SET delay_sigma = 0, delay_median_s = 1e9 WHERE id = $1", [.text(call.id)])
+            #expect(try await db.store.call(id: call.id)?.delayModel == DelayModel(medianSeconds: 1800, sigma: 0.2))
         }
-        // An open call teaches nothing yet.
-        #expect(try db.store.delayModel(orgId: db.orgId) == .default)
-        try await db.store.pool.write { try $0.execute(sql: "UPDATE calls SET status = 'expired', ended_at = 5000 WHERE id = ?", arguments: [id]) }
-        let learnt = try db.store.delayModel(orgId: db.orgId)
-        let expected = DelayModel.fit(delaysSeconds: delays.map { Double(Int64($0 * 1000)) / 1000 })
-        #expect(abs(learnt.medianSeconds - expected.medianSeconds) < 1e-9 && abs(learnt.sigma - expected.sigma) < 1e-9)
-        #expect(abs(learnt.medianSeconds - 60) < 2 && learnt.sigma > 0.2 && learnt.sigma < 0.6)
-        // Another organisation learns nothing from it.
-        let other = try db.store.createOrganisation(name: "Andere", now: .testNow).0
-        #expect(try db.store.delayModel(orgId: other.id) == .default)
     }
 
-    @Test func thePlannersMemoryComesBackAfterARestart() async throws {
-        let db = try TestDatabase()
-        let ledger = db.ledger()
-        let call = deadlineCall(db, fillBy: Timestamp.testNow.adding(millis: 600_000), delay: .default)
-        #expect(await ledger.submit(.createCall(call)).result == .done)
-        _ = await ledger.submit(.recordWave(callId: call.id, reachedRadiusKm: 5, volunteerIds: ["a", "b", "c"]))
-        _ = await ledger.submit(.decline(callId: call.id, volunteerId: "b"))
-        _ = await ledger.submit(.accept(callId: call.id, volunteerId: "c", eligible: true))
-        let (alertedAt, answered) = try db.store.deadlineProgress(callId: call.id)
-        #expect(alertedAt == ["a": .testNow, "b": .testNow, "c": .testNow] && answered == ["b", "c"])
+    @Test(arguments: Engine.available) func theDelayModelIsLearntFromTheAcceptsOfEndedCalls(engine: Engine) async throws {
+        try await engine.withRig { db in
+            #expect(try await db.store.delayModel(orgId: db.orgId) == .default)
+            let ledger = db.ledger()
+            let id = try await db.postCall(ledger, needed: 40)
+            // 24 accepts after 30 s to 120 s (log-mean at 60 s); 6 more alerted who never answered.
+            let delays: [Double] = (0..<24).map { 60 * exp(0.5 * (Double($0 % 5) - 2) / 1.4142) }
+            for (i, delay) in delays.enumerated() {
+                _ = try await db.execute("INSERT INTO alerts (call_id, volunteer_id, alerted_at) VALUES ($1, $2, 1000)", [.text(id), .text("v\(i)")])
+                _ = try await db.execute(
+                    "INSERT INTO confirmations (call_id, volunteer_id, confirmed_at) VALUES ($1, $2, $3)", [.text(id), .text("v\(i)"), .int(1000 + Int64(delay * 1000))])
+            }
+            for i in 0..<6 { _ = try await db.execute("INSERT INTO alerts (call_id, volunteer_id, alerted_at) VALUES ($1, $2, 1000)", [.text(id), .text("n\(i)")]) }
+            // An open call teaches nothing yet.
+            #expect(try await db.store.delayModel(orgId: db.orgId) == .default)
+            _ = try await db.execute("UPDATE calls SET status = 'expired', ended_at = 5000 WHERE id = $1", [.text(id)])
+            let learnt = try await db.store.delayModel(orgId: db.orgId)
+            let expected = DelayModel.fit(delaysSeconds: delays.map { Double(Int64($0 * 1000)) / 1000 })
+            #expect(abs(learnt.medianSeconds - expected.medianSeconds) < 1e-9 && abs(learnt.sigma - expected.sigma) < 1e-9)
+            #expect(abs(learnt.medianSeconds - 60) < 2 && learnt.sigma > 0.2 && learnt.sigma < 0.6)
+            // Another organisation learns nothing from it.
+            let other = try await db.store.createOrganisation(name: "Andere", now: .testNow).0
+            #expect(try await db.store.delayModel(orgId: other.id) == .default)
+        }
+    }
+
+    @Test(arguments: Engine.available) func thePlannersMemoryComesBackAfterARestart(engine: Engine) async throws {
+        try await engine.withRig { db in
+            let ledger = db.ledger()
+            let call = deadlineCall(db, fillBy: Timestamp.testNow.adding(millis: 600_000), delay: .default)
+            #expect(await ledger.submit(.createCall(call)).result == .done)
+            _ = await ledger.submit(.recordWave(callId: call.id, reachedRadiusKm: 5, volunteerIds: ["a", "b", "c"]))
+            _ = await ledger.submit(.decline(callId: call.id, volunteerId: "b"))
+            _ = await ledger.submit(.accept(callId: call.id, volunteerId: "c", eligible: true))
+            let (alertedAt, answered) = try await db.store.deadlineProgress(callId: call.id)
+            #expect(alertedAt == ["a": .testNow, "b": .testNow, "c": .testNow] && answered == ["b", "c"])
+        }
     }
 }

@@ -36,7 +36,7 @@ enum Engine: String, Sendable, CustomTestStringConvertible {
             return try await body(EngineStore(records: store, rows: rows, insertCall: insertCall))
         case .postgres:
             return try await TestPostgres.withFreshDatabase { location in
-                let store = try await PostgresStore(location: location)
+                let store = try await TestPostgres.openStore(location)
                 let database = store.database
                 let rows: @Sendable (String) async throws -> [[String: String]] = { table in
                     try await database.run { [client = database.client] in

@@ -70,22 +70,6 @@ extension Timestamp {
     static let testNow = Timestamp(millis: 1_795_000_000_000)
 }
 
-/// Accepts every volunteer in `volunteers` concurrently; returns each one's result
-/// (`nil` for `unavailable`), in submission order.
-func acceptAll(_ ledger: Ledger, callId: String, volunteers: [String], eligible: Bool = true) async -> [(String, RosterOutcome.Result)] {
-    await withTaskGroup(of: (Int, String, RosterOutcome.Result).self) { group in
-        for (i, vid) in volunteers.enumerated() {
-            group.addTask {
-                let outcome = await ledger.submit(.accept(callId: callId, volunteerId: vid, eligible: eligible))
-                return (i, vid, outcome.result)
-            }
-        }
-        var results: [(Int, String, RosterOutcome.Result)] = []
-        for await r in group { results.append(r) }
-        return results.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) }
-    }
-}
-
 func confirmedSet(_ results: [(String, RosterOutcome.Result)]) -> Set<String> {
     Set(results.filter { $0.1 == .answer(.confirmed) }.map(\.0))
 }

@@ -46,10 +46,10 @@ import Testing
 struct PostgresDatabaseTests {
     @Test func migratesOnceAndRecordsTheVersion() async throws {
         try await TestPostgres.withFreshDatabase { location in
-            let first = try await PostgresDatabase(location: location)
+            let first = try await TestPostgres.open(location)
             #expect(try await first.appliedMigrations() == PostgresSchema.migrations.map(\.id))
             await first.close()
-            let again = try await PostgresDatabase(location: location)
+            let again = try await TestPostgres.open(location)
             #expect(try await again.appliedMigrations() == PostgresSchema.migrations.map(\.id))
             await again.close()
         }
@@ -62,7 +62,7 @@ struct PostgresDatabaseTests {
             let opened = try await withThrowingTaskGroup(of: [String].self) { group in
                 for _ in 0..<3 {
                     group.addTask {
-                        let db = try await PostgresDatabase(location: location)
+                        let db = try await TestPostgres.open(location)
                         defer { Task { await db.close() } }
                         return try await db.appliedMigrations()
                     }
@@ -89,7 +89,7 @@ struct PostgresDatabaseTests {
             return tables
         }
         try await TestPostgres.withFreshDatabase { location in
-            let db = try await PostgresDatabase(location: location)
+            let db = try await TestPostgres.open(location)
             var actual: [String: Set<String>] = [:]
             let rows = try await db.client.query(
                 "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> 'schema_migrations'")
@@ -106,7 +106,7 @@ struct PostgresDatabaseTests {
     /// finally sees, so exactly `needed` places are taken; the CHECK refuses more outright.
     @Test func theDatabaseHoldsTheFillRule() async throws {
         try await TestPostgres.withFreshDatabase { location in
-            let db = try await PostgresDatabase(location: location)
+            let db = try await TestPostgres.open(location)
             try await db.client.query("INSERT INTO organisations (id, name, token_hash, created_at) VALUES ('o1', 'Feuerwehr', 'h', 0)")
             try await db.client.query("""
                 INSERT INTO calls (id, org_id, title, description, address, lat, lon, radius_km, needed, skills, starts_at, ends_at, created_at, status)
@@ -159,7 +159,7 @@ struct PostgresDatabaseTests {
 
     @Test func hostileTextIsStoredVerbatim() async throws {
         try await TestPostgres.withFreshDatabase { location in
-            let db = try await PostgresDatabase(location: location)
+            let db = try await TestPostgres.open(location)
             let name = "x'); DROP TABLE calls; -- \u{0} Ünïcödé 🚒"
                 .replacingOccurrences(of: "\u{0}", with: "") // PostgreSQL text holds no NUL
             try await db.client.query("INSERT INTO organisations (id, name, token_hash, created_at) VALUES (\("o1"), \(name), \("h"), \(Int64(0)))")

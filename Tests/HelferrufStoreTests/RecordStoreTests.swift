@@ -19,17 +19,35 @@ import Testing
         #expect(DatabaseLocation(text) == expected)
     }
 
-    @Test func postgresURLIsRefusedClearlyWithoutTouchingTheDisk() async throws {
+    /// A URL goes to the PostgreSQL engine, whose own checks answer (a server that does not
+    /// answer: PostgresUnavailableTests).
+    @Test func aPostgresURLIsCheckedAsOneWithoutTouchingTheDisk() async throws {
         let cwd = FileManager.default.currentDirectoryPath
-        await #expect(throws: StoreError.self) { try await openRecordStore("postgres://u:p@127.0.0.1:1/none") }
+        let error = await #expect(throws: StoreError.self) { try await openRecordStore("postgres://127.0.0.1/no-user") }
+        #expect(error.map { "\($0)" }?.contains("names no user") == true)
         // Not taken for a path: no "postgres:" folder appears.
         #expect(!FileManager.default.fileExists(atPath: cwd + "/postgres:"))
     }
 
     /// Through the protocol only: the first N of concurrent accepts are confirmed, the rest
     /// answered `full`, and the committed call and confirmation list agree.
-    @Test func firstNThroughTheBoundary() async throws {
-        let store: any RecordStore = try await openRecordStore(temporaryDatabasePath())
+    @Test(arguments: Engine.available) func firstNThroughTheBoundary(engine: Engine) async throws {
+        switch engine {
+        case .sqlite:
+            try await firstN(try await openRecordStore(temporaryDatabasePath()))
+        case .postgres:
+            try await TestPostgres.withFreshDatabase { location in
+                var url = try #require(TestPostgres.url.flatMap(URLComponents.init(string:)))
+                url.path = "/" + location.database
+                let store = try await openRecordStore(try #require(url.string))
+                #expect(store is PostgresStore)
+                try await firstN(store)
+                await (store as? PostgresStore)?.database.close()
+            }
+        }
+    }
+
+    private func firstN(_ store: any RecordStore) async throws {
         let ledger = store.makeLedger(clock: { testNow }, maxOverlapping: Ledger.defaultMaxOverlapping)
         let (org, _) = try await store.createOrganisation(name: "Feuerwehr", now: testNow)
         let call = makeCall(org: org, needed: 5)

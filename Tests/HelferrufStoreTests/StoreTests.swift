@@ -44,29 +44,31 @@ func makeCall(org: Organisation, needed: Int, id: String = Tokens.newId()) -> Ca
         #expect(Tokens.generate(.organisation).hasPrefix("hro_"))
     }
 
-    @Test func sixtyConcurrentAcceptsFillExactlyTen() async throws {
-        let store = try Store(path: temporaryDatabasePath())
-        let (org, _) = try store.createOrganisation(name: "THW", now: testNow)
-        let ledger = Ledger(store: store, clock: { testNow })
-        let call = makeCall(org: org, needed: 10)
-        #expect(await ledger.submit(.createCall(call)).result == .done)
-        let results = await withTaskGroup(of: RosterOutcome.Result.self) { group in
-            for i in 0..<60 {
-                group.addTask { await ledger.submit(.accept(callId: call.id, volunteerId: "v\(i % 55)", eligible: true)).result }
+    @Test(arguments: Engine.available) func sixtyConcurrentAcceptsFillExactlyTen(engine: Engine) async throws {
+        try await engine.withRig { t in
+            let store = t.store
+            let org = try #require(try await store.organisations().first)
+            let ledger = t.ledger(clock: { testNow })
+            let call = makeCall(org: org, needed: 10)
+            #expect(await ledger.submit(.createCall(call)).result == .done)
+            let results = await withTaskGroup(of: RosterOutcome.Result.self) { group in
+                for i in 0..<60 {
+                    group.addTask { await ledger.submit(.accept(callId: call.id, volunteerId: "v\(i % 55)", eligible: true)).result }
+                }
+                return await group.reduce(into: [RosterOutcome.Result]()) { $0.append($1) }
             }
-            return await group.reduce(into: [RosterOutcome.Result]()) { $0.append($1) }
+            #expect(results.filter { $0 == .answer(.full) }.count + results.filter { $0 == .answer(.confirmed) }.count == 60)
+            let stored = try await store.call(id: call.id)!
+            #expect(stored.confirmed == 10)
+            #expect(stored.status == .filled)
+            #expect(try await store.confirmations(callId: call.id, noShowsSince: testNow).count == 10)
+            // A repeated accept by a confirmed volunteer stays confirmed, even on the filled call.
+            let someone = try await store.confirmations(callId: call.id, noShowsSince: testNow)[0].volunteerId
+            #expect(await ledger.submit(.accept(callId: call.id, volunteerId: someone, eligible: false)).result == .answer(.confirmed))
+            // A withdrawal reopens the call.
+            let w = await ledger.submit(.withdraw(callId: call.id, volunteerId: someone))
+            #expect(w.result == .answer(.withdrawn) && w.call?.status == .open && w.statusChanged)
         }
-        #expect(results.filter { $0 == .answer(.full) }.count + results.filter { $0 == .answer(.confirmed) }.count == 60)
-        let stored = try await store.call(id: call.id)!
-        #expect(stored.confirmed == 10)
-        #expect(stored.status == .filled)
-        #expect(try await store.confirmations(callId: call.id).count == 10)
-        // A repeated accept by a confirmed volunteer stays confirmed, even on the filled call.
-        let someone = try await store.confirmations(callId: call.id)[0].volunteerId
-        #expect(await ledger.submit(.accept(callId: call.id, volunteerId: someone, eligible: false)).result == .answer(.confirmed))
-        // A withdrawal reopens the call.
-        let w = await ledger.submit(.withdraw(callId: call.id, volunteerId: someone))
-        #expect(w.result == .answer(.withdrawn) && w.call?.status == .open && w.statusChanged)
     }
 
     @Test func checkConstraintRefusesOverfill() throws {
@@ -83,40 +85,43 @@ func makeCall(org: Organisation, needed: Int, id: String = Tokens.newId()) -> Ca
         }
     }
 
-    @Test func acceptRulesInsideTheTransaction() async throws {
-        let store = try Store(path: temporaryDatabasePath())
-        let (org, _) = try store.createOrganisation(name: "Feuerwehr", now: testNow)
-        let ledger = Ledger(store: store, clock: { testNow })
-        let call = makeCall(org: org, needed: 2)
-        _ = await ledger.submit(.createCall(call))
-        #expect(await ledger.submit(.accept(callId: "missing", volunteerId: "a", eligible: true)).result == .notFound)
-        #expect(await ledger.submit(.accept(callId: call.id, volunteerId: "a", eligible: false)).result == .answer(.notEligible))
-        _ = await ledger.submit(.recordAlerts(callId: call.id, volunteerIds: ["a", "a", "b"]))
-        #expect(try await store.call(id: call.id)?.alerted == 2)
-        #expect(await ledger.submit(.accept(callId: call.id, volunteerId: "a", eligible: false)).result == .answer(.confirmed))
-        let d1 = await ledger.submit(.decline(callId: call.id, volunteerId: "b"))
-        let d2 = await ledger.submit(.decline(callId: call.id, volunteerId: "b"))
-        #expect(d1.changed && !d2.changed && d2.call?.declined == 1)
-        #expect(await ledger.submit(.cancel(callId: call.id, orgId: "someone-else")).result == .notFound)
-        let cancelled = await ledger.submit(.cancel(callId: call.id, orgId: org.id))
-        #expect(cancelled.call?.status == .cancelled && cancelled.call?.endedAt == testNow)
-        #expect(await ledger.submit(.accept(callId: call.id, volunteerId: "b", eligible: true)).result == .answer(.closed))
-        #expect(await ledger.submit(.accept(callId: call.id, volunteerId: "a", eligible: true)).result == .answer(.confirmed))
-        #expect(await ledger.submit(.withdraw(callId: call.id, volunteerId: "a")).result == .answer(.closed))
+    @Test(arguments: Engine.available) func acceptRulesInsideTheTransaction(engine: Engine) async throws {
+        try await engine.withRig { t in
+            let store = t.store
+            let org = try #require(try await store.organisations().first)
+            let ledger = t.ledger(clock: { testNow })
+            let call = makeCall(org: org, needed: 2)
+            _ = await ledger.submit(.createCall(call))
+            #expect(await ledger.submit(.accept(callId: "missing", volunteerId: "a", eligible: true)).result == .notFound)
+            #expect(await ledger.submit(.accept(callId: call.id, volunteerId: "a", eligible: false)).result == .answer(.notEligible))
+            _ = await ledger.submit(.recordAlerts(callId: call.id, volunteerIds: ["a", "a", "b"]))
+            #expect(try await store.call(id: call.id)?.alerted == 2)
+            #expect(await ledger.submit(.accept(callId: call.id, volunteerId: "a", eligible: false)).result == .answer(.confirmed))
+            let d1 = await ledger.submit(.decline(callId: call.id, volunteerId: "b"))
+            let d2 = await ledger.submit(.decline(callId: call.id, volunteerId: "b"))
+            #expect(d1.changed && !d2.changed && d2.call?.declined == 1)
+            #expect(await ledger.submit(.cancel(callId: call.id, orgId: "someone-else")).result == .notFound)
+            let cancelled = await ledger.submit(.cancel(callId: call.id, orgId: org.id))
+            #expect(cancelled.call?.status == .cancelled && cancelled.call?.endedAt == testNow)
+            #expect(await ledger.submit(.accept(callId: call.id, volunteerId: "b", eligible: true)).result == .answer(.closed))
+            #expect(await ledger.submit(.accept(callId: call.id, volunteerId: "a", eligible: true)).result == .answer(.confirmed))
+            #expect(await ledger.submit(.withdraw(callId: call.id, volunteerId: "a")).result == .answer(.closed))
+        }
     }
 
-    @Test func callsExpireAtTheirEnd() async throws {
-        let store = try Store(path: temporaryDatabasePath())
-        let (org, _) = try store.createOrganisation(name: "ASB", now: testNow)
-        let clock = ManualClock(testNow)
-        let ledger = Ledger(store: store, clock: { clock.now })
-        let call = makeCall(org: org, needed: 3)
-        _ = await ledger.submit(.createCall(call))
-        #expect(await ledger.submit(.expire(callId: call.id)).changed == false)
-        clock.now = call.endsAt
-        let expired = await ledger.submit(.expire(callId: call.id))
-        #expect(expired.statusChanged && expired.call?.status == .expired && expired.call?.endedAt == call.endsAt)
-        #expect(await ledger.submit(.cancel(callId: call.id, orgId: org.id)).result == .conflict)
+    @Test(arguments: Engine.available) func callsExpireAtTheirEnd(engine: Engine) async throws {
+        try await engine.withRig { t in
+            let org = try #require(try await t.store.organisations().first)
+            let clock = ManualClock(testNow)
+            let ledger = t.ledger(clock: { clock.now })
+            let call = makeCall(org: org, needed: 3)
+            _ = await ledger.submit(.createCall(call))
+            #expect(await ledger.submit(.expire(callId: call.id)).changed == false)
+            clock.now = call.endsAt
+            let expired = await ledger.submit(.expire(callId: call.id))
+            #expect(expired.statusChanged && expired.call?.status == .expired && expired.call?.endedAt == call.endsAt)
+            #expect(await ledger.submit(.cancel(callId: call.id, orgId: org.id)).result == .conflict)
+        }
     }
 
     @Test func restartKeepsCallsAndConfirmationsAndErasedNamesBecomeNull() async throws {

@@ -28,13 +28,27 @@ enum TestPostgres {
         }
     }
 
+    /// Opens a database with the patience of a shared, busy test machine: the whole suite
+    /// opens dozens of databases at once while other work runs, and the production limits
+    /// (10 s to open, 5 s per query) are about a server that does not answer at all.
+    static func open(_ location: PostgresLocation) async throws -> HelferrufStore.PostgresDatabase {
+        try await HelferrufStore.PostgresDatabase(location: location, timeout: .seconds(60), openTimeout: .seconds(120))
+    }
+
+    static func openStore(_ location: PostgresLocation) async throws -> PostgresStore {
+        PostgresStore(database: try await open(location))
+    }
+
     private static func drop(_ name: String, _ admin: PostgresLocation) async throws {
         try await withClient(admin) { try await $0.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)")) }
     }
 
     /// A plain postgres-nio client on `location` for the length of `body`.
     static func withClient<T: Sendable>(_ location: PostgresLocation, _ body: (PostgresClient) async throws -> T) async throws -> T {
-        let client = PostgresClient(configuration: location.clientConfiguration())
+        var configuration = location.clientConfiguration()
+        // The whole suite connects at once on a busy machine (SCRAM costs CPU): be patient.
+        configuration.options.connectTimeout = .seconds(60)
+        let client = PostgresClient(configuration: configuration)
         let runner = Task { await client.run() }
         defer { runner.cancel() }
         return try await body(client)

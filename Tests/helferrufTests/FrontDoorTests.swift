@@ -17,7 +17,7 @@ import Testing
         #expect(rotate.status == 64)
         #expect(rotate.lines == [
             "Error: no organisation nope",
-            "Usage: helferruf org token rotate --id <id> [--db <path>]",
+            "Usage: helferruf org token rotate --id <id> [--db <path-or-url>]",
             "  See 'helferruf org token rotate --help' for more information.",
         ])
         let disable = try failure(["org", "disable", "--id", "nope", "--db", db])

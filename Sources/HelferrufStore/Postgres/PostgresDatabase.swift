@@ -30,7 +30,7 @@ public final class PostgresDatabase: Sendable {
 
     /// Connects, and migrates the schema (waiting at most `openTimeout` for the server).
     public init(
-        location: PostgresLocation, timeout: Duration = .seconds(5), openTimeout: Duration = .seconds(10),
+        location: PostgresLocation, timeout: Duration = .seconds(5), openTimeout: Duration = .seconds(30),
         logger: Logger = PostgresDatabase.quietLogger
     ) async throws {
         self.location = location
@@ -146,6 +146,10 @@ public final class PostgresDatabase: Sendable {
     /// database cannot answer now, ``StoreError/refused(_:)`` when it refused the statement.
     static func storeError(_ error: any Error) -> any Error {
         if error is StoreError { return error }
+        // postgres-nio wraps whatever failed inside `withTransaction`.
+        if let wrapped = error as? PostgresTransactionError, let cause = wrapped.closureError ?? wrapped.commitError ?? wrapped.beginError {
+            return storeError(cause)
+        }
         guard let psql = error as? PSQLError else { return StoreError.unavailable(String(describing: type(of: error))) }
         if psql.code == .server, let state = psql.serverInfo?[.sqlState] {
             if unavailableClasses.contains(state.prefix(2)) { return StoreError.unavailable("SQLSTATE \(state)") }

@@ -1,11 +1,9 @@
 import HelferrufCore
 import PostgresNIO
 
-/// The PostgreSQL engine of the store, on ``PostgresDatabase``. So far it holds the records
-/// outside calls: organisations, accounts and sessions, volunteers, blocks and Web Push
-/// (``OrganisationRecords``, ``AccountRecords``, ``VolunteerRecords``, ``DenialRecords``,
-/// ``PushRecords``). It becomes a ``RecordStore`` (and `--db postgres://…` opens it) once
-/// the call reads and its ``RosterLedger`` are in (issue 16).
+/// The PostgreSQL engine of ``RecordStore`` (`--db postgres://…`), on ``PostgresDatabase``:
+/// the records, the call reads (PostgresStore+Calls.swift), and ``PostgresLedger`` for
+/// everything that changes a call or its roster.
 ///
 /// Every value is bound (`PostgresQuery` interpolation); a change that needs to see the
 /// database in one state runs in one transaction, because other nodes write too.

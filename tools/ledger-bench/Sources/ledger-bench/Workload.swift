@@ -4,16 +4,48 @@ import HelferrufStore
 import Histogram
 import Synchronization
 
-/// A fresh database with `calls` open calls needing `needed` helpers each.
-struct Fixture {
-    let store: Store
-    let callIds: [String]
+/// Where the benchmark writes: fresh SQLite files in a folder, or one PostgreSQL database
+/// (opened once; each fixture adds its own organisation and calls to it).
+enum Engine {
+    case sqlite(path: String)
+    case postgres(PostgresStore)
 
-    init(path: String, calls: Int, needed: Int) async throws {
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-        store = try Store(path: path)
-        let org = try store.createOrganisation(name: "Bench", now: .now).0
-        let setup = Ledger(store: store, clock: { .now })
+    init(dir: String, url: String?) async throws {
+        if let url {
+            self = .postgres(try await PostgresStore(location: PostgresLocation(url: url)))
+        } else {
+            self = .sqlite(path: dir + "/bench.sqlite")
+        }
+    }
+
+    var name: String {
+        switch self {
+        case .sqlite: "SQLite"
+        case .postgres: "PostgreSQL"
+        }
+    }
+}
+
+/// A store with `calls` open calls needing `needed` helpers each (a fresh file on SQLite).
+struct Fixture {
+    let store: any RecordStore
+    let callIds: [String]
+    /// A ledger on the fixture's store, taking at most `maxBatch` changes per transaction.
+    let ledger: @Sendable (_ maxBatch: Int) -> any RosterLedger
+
+    init(engine: Engine, calls: Int, needed: Int) async throws {
+        switch engine {
+        case .sqlite(let path):
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            let store = try Store(path: path)
+            self.store = store
+            ledger = { Ledger(store: store, clock: { .now }, maxBatch: $0) }
+        case .postgres(let store):
+            self.store = store
+            ledger = { PostgresLedger(database: store.database, clock: { .now }, maxBatch: min($0, PostgresLedger.defaultMaxBatch)) }
+        }
+        let org = try await store.createOrganisation(name: "Bench", now: .now).0
+        let setup = ledger(.max)
         let now = Timestamp.now
         callIds = (0..<calls).map { _ in UUID().uuidString }
         await withTaskGroup(of: Void.self) { group in
@@ -69,7 +101,7 @@ struct ClosedLoopResult {
 /// from a random volunteer; one accept in 20 repeats the worker's last confirmed accept.
 /// Counts new confirmations until every call is full or `limit` has passed.
 func closedLoop(fixture: Fixture, needed: Int, maxBatch: Int, inFlight: Int, limit: Duration) async -> ClosedLoopResult {
-    let ledger = Ledger(store: fixture.store, clock: { .now }, maxBatch: maxBatch)
+    let ledger = fixture.ledger(maxBatch)
     let shared = Shared(open: Array(fixture.callIds.indices))
     let start = ContinuousClock.now
     let deadline = start + limit
@@ -116,7 +148,7 @@ func closedLoop(fixture: Fixture, needed: Int, maxBatch: Int, inFlight: Int, lim
 /// Sends accepts at a fixed `rate` for `duration`, whatever the answers, and times each
 /// from its scheduled send time (so a stalled sender cannot hide queueing delay).
 func openLoop(fixture: Fixture, rate: Int, duration: Duration) async -> Histogram<UInt64> {
-    let ledger = Ledger(store: fixture.store, clock: { .now })
+    let ledger = fixture.ledger(.max)
     let latencies = Shared(open: [])
     let total = Int(Double(rate) * Double(micros(duration)) / 1e6)
     let start = ContinuousClock.now
@@ -144,7 +176,7 @@ func openLoop(fixture: Fixture, rate: Int, duration: Duration) async -> Histogra
 
 /// One accept at a time with a pause between, so each commit holds exactly one change.
 func loneAccepts(fixture: Fixture, count: Int) async -> Histogram<UInt64> {
-    let ledger = Ledger(store: fixture.store, clock: { .now })
+    let ledger = fixture.ledger(.max)
     var latencies: [UInt64] = []
     for i in 0..<count {
         try? await Task.sleep(for: .milliseconds(2))

@@ -1,0 +1,289 @@
+import Dispatch
+import HelferrufCore
+import HelferrufSync
+import PostgresNIO
+
+/// The PostgreSQL engine's ``RosterLedger``: one writer task per node applies everything
+/// pending in one transaction (group commit) and answers each requester only after that
+/// `COMMIT` returned, with the same semantics as the SQLite ``Ledger``.
+///
+/// Several nodes may run a ledger on the same database at once. Each batch locks the call
+/// rows it touches `FOR UPDATE` in id order (``PostgresRoster/lock(for:)``), so two nodes'
+/// batches on the same call take turns and never deadlock, and nothing is cached across
+/// batches. The conditional update (`confirmed + party <= needed`) decides, whichever node
+/// the accept arrived on.
+///
+/// Failures: a batch whose transaction fails with a serialisation failure or a deadlock
+/// (SQLSTATE class 40) is run again at once, a few times. A change the database refuses on
+/// its own (a constraint, class 23) is answered `unavailable` and the batch committed
+/// without it. Otherwise (server gone, timeout) every change of the batch is answered
+/// `unavailable`; detached changes are kept and tried again with a backoff from 50 ms to
+/// 2 s, at most ``Ledger/retryLimit`` of them, as the SQLite ledger does. A commit whose
+/// answer was lost with the connection may have committed all the same: its requesters
+/// hear `unavailable`, and an accept sent again is answered `confirmed` from the row.
+public final class PostgresLedger: RosterLedger {
+    private let writer: PostgresWriter
+    private let task: Task<Void, Never>
+
+    /// The most changes one transaction takes by default. Bounded, unlike SQLite's: each
+    /// accepting volunteer holds an advisory lock until the commit, and PostgreSQL's lock
+    /// table is shared and sized by `max_locks_per_transaction` × `max_connections` (a batch of
+    /// thousands failed with "out of shared memory" in the benchmark's open loop).
+    public static let defaultMaxBatch = 256
+
+    /// - Parameter maxBatch: the most changes one transaction takes; 1 gives one
+    ///   transaction per change (the baseline `scripts/bench-ledger` compares with).
+    public init(
+        database: PostgresDatabase, clock: @escaping @Sendable () -> Timestamp, maxBatch: Int = PostgresLedger.defaultMaxBatch,
+        maxOverlapping: Int = Ledger.defaultMaxOverlapping, onCommit: LedgerCommitHandler? = nil
+    ) {
+        let writer = PostgresWriter(
+            database: database, clock: clock, maxBatch: max(1, maxBatch), maxOverlapping: max(1, maxOverlapping), onCommit: onCommit)
+        self.writer = writer
+        task = Task { await writer.run() }
+    }
+
+    deinit { writer.stop() }
+
+    public func setCommitHandler(_ handler: @escaping LedgerCommitHandler) { writer.onCommit.withLock { $0 = handler } }
+
+    public func setBatchObserver(_ observer: @escaping LedgerBatchObserver) { writer.observer.withLock { $0 = observer } }
+
+    public var queueDepth: Int { writer.queue.withLock { $0.pending.count } }
+
+    public var statistics: LedgerStatistics { writer.queue.withLock { $0.statistics } }
+
+    public func submit(_ change: RosterChange) async -> RosterOutcome {
+        await withCheckedContinuation { continuation in
+            writer.enqueue(PostgresWriter.Pending(change: change, continuation: continuation))
+        }
+    }
+
+    public func submitDetached(_ change: RosterChange) {
+        writer.enqueue(PostgresWriter.Pending(change: change, continuation: nil))
+    }
+
+    public func waitUntilIdle() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let idle = writer.queue.withLock { q -> Bool in
+                if !q.busy && q.pending.isEmpty { return true }
+                q.idleWaiters.append(c)
+                return false
+            }
+            if idle { c.resume() }
+        }
+    }
+}
+
+/// The ledger's queue and the loop its task runs.
+private final class PostgresWriter: Sendable {
+    struct Pending {
+        var change: RosterChange
+        var continuation: CheckedContinuation<RosterOutcome, Never>?
+    }
+
+    struct Queue {
+        var pending: [Pending] = []
+        var busy = false
+        /// The writer waits for work here.
+        var wake: CheckedContinuation<Void, Never>?
+        var stopped = false
+        var idleWaiters: [CheckedContinuation<Void, Never>] = []
+        var statistics = LedgerStatistics()
+        var retry: [Pending] = []
+        var retryAt = ContinuousClock.now
+        var retryDelayMillis = 0
+    }
+
+    let queue = StateLock(Queue())
+    let onCommit: StateLock<LedgerCommitHandler?>
+    let observer = StateLock<LedgerBatchObserver?>(nil)
+    private let database: PostgresDatabase
+    private let clock: @Sendable () -> Timestamp
+    private let maxBatch: Int
+    private let maxOverlapping: Int
+
+    /// How often a batch is run again after a serialisation failure or deadlock.
+    private static let conflictRetries = 5
+
+    init(database: PostgresDatabase, clock: @escaping @Sendable () -> Timestamp, maxBatch: Int, maxOverlapping: Int, onCommit: LedgerCommitHandler?) {
+        self.database = database
+        self.clock = clock
+        self.maxBatch = maxBatch
+        self.maxOverlapping = maxOverlapping
+        self.onCommit = StateLock(onCommit)
+    }
+
+    func enqueue(_ p: Pending) {
+        queue.withLock { q in
+            q.pending.append(p)
+            return q.wake.take()
+        }?.resume()
+    }
+
+    func stop() {
+        queue.withLock { q in
+            q.stopped = true
+            return q.wake.take()
+        }?.resume()
+    }
+
+    /// Wakes the writer if it waits (a retry fell due).
+    private func wakeUp() {
+        queue.withLock { $0.wake.take() }?.resume()
+    }
+
+    func run() async {
+        while let batch = await nextBatch() {
+            let changes = batch.map(\.change)
+            let started = ContinuousClock.now
+            let (outcomes, committed) = await commit(changes)
+            observer.withLock { $0 }?(changes.count, ContinuousClock.now - started, committed)
+            queue.withLock { q in
+                q.statistics.batches += 1
+                q.statistics.changes += changes.count
+                if !committed { q.statistics.failedBatches += 1 }
+            }
+            if committed, let handler = onCommit.withLock({ $0 }) { handler(outcomes) }
+            for (p, outcome) in zip(batch, outcomes) { p.continuation?.resume(returning: outcome) }
+            scheduleRetry(committed ? [] : batch.filter { $0.continuation == nil })
+        }
+    }
+
+    private func scheduleRetry(_ detached: [Pending]) {
+        let due: ContinuousClock.Instant? = queue.withLock { q in
+            guard !detached.isEmpty || !q.retry.isEmpty else {
+                q.retryDelayMillis = 0
+                return nil
+            }
+            q.retry.append(contentsOf: detached)
+            if q.retry.count > Ledger.retryLimit {
+                q.statistics.droppedRetries += q.retry.count - Ledger.retryLimit
+                q.retry.removeFirst(q.retry.count - Ledger.retryLimit)
+            }
+            guard !detached.isEmpty else { return nil }
+            q.retryDelayMillis = min(2000, max(50, q.retryDelayMillis * 2))
+            q.retryAt = .now + .milliseconds(q.retryDelayMillis)
+            return q.retryAt
+        }
+        if let due {
+            Task { [weak self] in
+                try? await Task.sleep(until: due, clock: .continuous)
+                self?.wakeUp()
+            }
+        }
+    }
+
+    /// Everything pending (and the retries that are due), waiting while there is nothing;
+    /// nil once stopped and drained.
+    private func nextBatch() async -> [Pending]? {
+        while true {
+            enum Next { case batch([Pending]), sleep, stop }
+            var waiters: [CheckedContinuation<Void, Never>] = []
+            let next = queue.withLock { q -> Next in
+                if !q.retry.isEmpty, q.retryAt <= .now {
+                    q.pending.insert(contentsOf: q.retry, at: 0)
+                    q.retry.removeAll()
+                }
+                if q.pending.count > maxBatch {
+                    q.busy = true
+                    defer { q.pending.removeFirst(maxBatch) }
+                    return .batch(Array(q.pending.prefix(maxBatch)))
+                }
+                if !q.pending.isEmpty {
+                    q.busy = true
+                    defer { q.pending.removeAll(keepingCapacity: true) }
+                    return .batch(q.pending)
+                }
+                q.busy = false
+                swap(&waiters, &q.idleWaiters)
+                return q.stopped ? .stop : .sleep
+            }
+            for w in waiters { w.resume() }
+            switch next {
+            case .batch(let b): return b
+            case .stop: return nil
+            case .sleep:
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                    let ready = queue.withLock { q -> Bool in
+                        if q.stopped || !q.pending.isEmpty || (!q.retry.isEmpty && q.retryAt <= .now) { return true }
+                        q.wake = c
+                        return false
+                    }
+                    if ready { c.resume() }
+                }
+            }
+        }
+    }
+
+    /// Applies the batch in one transaction; see ``PostgresLedger`` for what happens when
+    /// it fails.
+    private func commit(_ changes: [RosterChange]) async -> (outcomes: [RosterOutcome], committed: Bool) {
+        var refused = Set<Int>()
+        var conflicts = 0
+        while refused.count < 3 {
+            let now = clock()
+            do {
+                let outcomes = try await PostgresDatabase.deadline(database.timeout) { [database, maxOverlapping, refused] in
+                    try await database.client.withTransaction(logger: database.logger) { conn in
+                        var roster = PostgresRoster(conn: conn, logger: database.logger, maxOverlapping: maxOverlapping)
+                        try await roster.lock(for: changes.enumerated().filter { !refused.contains($0.offset) }.map(\.element))
+                        var outcomes: [RosterOutcome] = []
+                        outcomes.reserveCapacity(changes.count)
+                        for (i, change) in changes.enumerated() {
+                            if refused.contains(i) {
+                                outcomes.append(.unavailable(change))
+                                continue
+                            }
+                            do {
+                                let e = try await roster.apply(change, now: now)
+                                outcomes.append(RosterOutcome(
+                                    change: change, result: e.result, call: e.call, statusChanged: e.statusChanged, changed: e.changed,
+                                    promoted: e.promoted, message: e.message, recipients: e.recipients))
+                            } catch let error as PSQLError where error.sqlState?.hasPrefix("23") == true {
+                                throw RefusedChange(index: i, error: error)
+                            }
+                        }
+                        return outcomes
+                    }
+                }
+                return (outcomes, true)
+            } catch {
+                switch Self.failure(error) {
+                case .refused(let index):
+                    refused.insert(index)
+                case .conflict where conflicts < Self.conflictRetries:
+                    conflicts += 1
+                default:
+                    return (changes.map(RosterOutcome.unavailable), false)
+                }
+            }
+        }
+        return (changes.map(RosterOutcome.unavailable), false)
+    }
+
+    /// A change of the batch the database refused on its own.
+    struct RefusedChange: Error {
+        var index: Int
+        var error: PSQLError
+    }
+
+    enum Failure { case refused(Int), conflict, other }
+
+    /// What a failed transaction means for the batch, through postgres-nio's transaction
+    /// wrapper.
+    static func failure(_ error: any Error) -> Failure {
+        var error = error
+        if let wrapped = error as? PostgresTransactionError {
+            error = wrapped.closureError ?? wrapped.commitError ?? wrapped.beginError ?? error
+        }
+        if let refused = error as? RefusedChange { return .refused(refused.index) }
+        if let psql = error as? PSQLError, psql.sqlState?.hasPrefix("40") == true { return .conflict }
+        return .other
+    }
+}
+
+extension PSQLError {
+    /// The server's SQLSTATE, when the server answered with an error.
+    var sqlState: String? { code == .server ? serverInfo?[.sqlState] : nil }
+}

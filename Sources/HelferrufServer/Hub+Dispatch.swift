@@ -115,7 +115,7 @@ extension Hub {
             s.active[cid]!.call.alerted = s.active[cid]!.alerted.count
         }
         let call = s.active[cid]!.call
-        let prefix = Wire.alertPrefix(call)
+        let alert = AlertFrame(call)
         var batch = DrainBatch()
         var pushes = PushBatch()
         var sent = 0
@@ -126,7 +126,7 @@ extension Hub {
             }
             var alerted = false
             for conn in sockets.values where s.sentAlerts[conn.id, default: []].insert(cid).inserted {
-                conn.outbox.send(Wire.alert(prefix: prefix, distanceKm: m.distanceKm), batch: &batch)
+                conn.outbox.send(alert.frame(distanceKm: m.distanceKm), batch: &batch)
                 sent += 1
                 alerted = true
             }

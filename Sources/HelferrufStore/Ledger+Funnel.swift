@@ -9,7 +9,7 @@ import HelferrufCore
 /// keep their place among the other changes; among themselves the order does not matter, as
 /// an answer only needs its alert record and counts once per volunteer: within a group, the
 /// first answer of a volunteer is the one that counts. Each answer still gets its own
-/// outcome, with the call as it stands after its group.
+/// outcome, with the call as it stands after the answers applied with it.
 struct FunnelGroups {
     private struct Key: Hashable {
         let callId: String
@@ -27,18 +27,25 @@ struct FunnelGroups {
         groups[Key(callId: callId, stage: stage), default: []].append((index, volunteerId))
     }
 
-    /// Applies every waiting group and writes each answer's outcome at its index in `outcomes`.
+    /// Applies every waiting group and writes each answer's outcome at its index in
+    /// `outcomes`. Every outcome of a call carries the call as it stands after all its
+    /// groups, so that both counters are current whichever stage was applied last.
     mutating func apply(_ changes: [RosterChange], into outcomes: inout [RosterOutcome?], sql: inout RosterSQL, db: Database, now: Timestamp) throws {
+        var counted: [Key: Set<String>] = [:]
+        var latest: [String: Call] = [:]
         for (key, answers) in groups {
-            let applied = try sql.funnel(key.callId, answers.map(\.volunteerId), stage: key.stage, db: db, now: now)
-            var counted = applied?.counted ?? []
+            guard let applied = try sql.funnel(key.callId, answers.map(\.volunteerId), stage: key.stage, db: db, now: now) else { continue }
+            counted[key] = applied.counted
+            latest[key.callId] = applied.call
+        }
+        for (key, answers) in groups {
             for (index, vid) in answers {
-                guard let applied else {
+                guard let call = latest[key.callId] else {
                     outcomes[index] = RosterOutcome(change: changes[index], result: .notFound, call: nil, statusChanged: false, changed: false)
                     continue
                 }
-                let changed = counted.remove(vid) != nil
-                outcomes[index] = RosterOutcome(change: changes[index], result: .done, call: applied.call, statusChanged: false, changed: changed)
+                let changed = counted[key]?.remove(vid) != nil
+                outcomes[index] = RosterOutcome(change: changes[index], result: .done, call: call, statusChanged: false, changed: changed)
             }
         }
         groups.removeAll(keepingCapacity: true)

@@ -47,6 +47,12 @@ final class Hub: Sendable {
         var nextWaveAt = Timestamp(millis: 0)
         /// What the planner of a `deadline` call knows (PROTOCOL.md §10).
         var deadline = DeadlineProgress()
+
+        /// Whether `vid` was alerted. Mutating on purpose: called as `s.active[cid]?.hasAlerted(vid)`
+        /// it goes through the dictionary's in-place accessor, where a plain read of
+        /// `s.active[cid]?.alerted` copies the whole call (some twenty retains and releases,
+        /// per recipient of a fan-out).
+        mutating func hasAlerted(_ vid: String) -> Bool { alerted.contains(vid) }
     }
 
     struct State {

@@ -133,6 +133,13 @@ public func runServer(_ config: ServerConfiguration, onDemoOrganisation: @Sendab
 ///
 /// - Parameter onDemoOrganisation: called with the JSON line of the Demo organisation when
 ///   the database had none (printed once by `serve`).
+/// The listening socket's queue of connections not yet accepted (the kernel caps it at
+/// `net.core.somaxconn`, 4096 here). Hummingbird's default of 256 overflows when thousands of
+/// clients reconnect after a restart: the kernel then drops their handshakes, and each such
+/// client waits for TCP's retransmission (after 1, 3, 7, 15, 31, 63 s), which made the
+/// reconnect storm's last few dozen clients take a minute longer (docs/BENCHMARKS.md).
+let listenBacklog = 4096
+
 public func buildApplication(
     _ config: ServerConfiguration,
     clock: @escaping @Sendable () -> Timestamp = { Timestamp.now },
@@ -192,7 +199,7 @@ public func buildApplication(
     let app = Application(
         router: router,
         server: server,
-        configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil, reuseAddress: true),
+        configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil, backlog: listenBacklog, reuseAddress: true),
         services: [Housekeeper(hub: hub), Retention(store: store, days: config.retentionDays, clock: clock, logger: logger)],
         onServerRunning: { channel in
             config.onListening(config.host, channel.localAddress?.port ?? config.port)

@@ -11,12 +11,12 @@ extension Hub {
         state.withLock { s in
             var replan: Set<String> = []
             for outcome in outcomes {
-                if let cid = noteDeadlineAnswer(outcome, &s) { replan.insert(cid) }
-                guard var call = outcome.call else { continue }
                 if case .funnel = outcome.change {
-                    noteFunnel(call, changed: outcome.changed, &s)
+                    noteFunnel(outcome, &s)
                     continue
                 }
+                if let cid = noteDeadlineAnswer(outcome, &s) { replan.insert(cid) }
+                guard var call = outcome.call else { continue }
                 if case .createCall = outcome.change {
                     s.active[call.id] = ActiveCall(call: call, alerted: [], nextWaveAt: now)
                     s.matcher.addCall(Self.matchCall(call))
@@ -79,27 +79,35 @@ extension Hub {
     }
 
     /// A committed `received` or `seen` changes only the call's `delivered` or `seen`: the
-    /// live call takes the two counts, and the dashboards get it with their next flush.
-    /// A call brings one per recipient within a second, so this skips the general path's
-    /// copies and matcher update.
-    private func noteFunnel(_ committed: Call, changed: Bool, _ s: inout State) {
-        guard changed else { return }
-        guard s.active[committed.id] != nil else {
-            s.dashboardPending[committed.id] = committed
+    /// live call and the dashboards' pending copy take the two counts in place. A call
+    /// brings one or two per recipient within a second, so this copies no `Call` (but the
+    /// first pending copy) and skips the general path's matcher update.
+    private func noteFunnel(_ outcome: RosterOutcome, _ s: inout State) {
+        guard outcome.changed, let cid = outcome.call?.id, let delivered = outcome.call?.delivered, let seen = outcome.call?.seen else { return }
+        guard s.active[cid] != nil else {
+            s.dashboardPending[cid] = outcome.call
             return
         }
-        s.active[committed.id]!.call.delivered = committed.delivered
-        s.active[committed.id]!.call.seen = committed.seen
-        s.dashboardPending[committed.id] = s.active[committed.id]!.call
+        s.active[cid]!.call.delivered = delivered
+        s.active[cid]!.call.seen = seen
+        if s.dashboardPending[cid] != nil {
+            s.dashboardPending[cid]!.delivered = delivered
+            s.dashboardPending[cid]!.seen = seen
+        } else {
+            s.dashboardPending[cid] = s.active[cid]!.call
+        }
     }
 
     /// Sends a status change to every alerted volunteer at once (never held back); it also
-    /// carries the current count, so a pending counter update is dropped.
+    /// carries the current count, so a pending counter update is dropped. One frame, framed
+    /// once, shared by every socket; one drain task per event loop.
     func sendCallUpdate(_ call: Call, to volunteers: Set<String>, _ s: inout State, now: Timestamp) {
-        let frame = Wire.callUpdate(call)
+        let frame = OutboundFrame(framing: Wire.callUpdate(call))
+        var batch = DrainBatch()
         for vid in volunteers {
-            for conn in (s.volunteerSockets[vid] ?? [:]).values { conn.outbox.send(frame) }
+            for conn in (s.volunteerSockets[vid] ?? [:]).values { conn.outbox.send(frame, batch: &batch) }
         }
+        batch.run()
         s.updatePending[call.id] = nil
         s.updateLastSent[call.id] = now
     }

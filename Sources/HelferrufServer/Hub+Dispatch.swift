@@ -10,6 +10,30 @@ struct VolunteerFatigue {
     var dropped: Set<String>
     /// Calls held by quiet hours: they go out when the quiet hours end, waves calls included.
     var held: Set<String> = []
+
+    enum Admission {
+        case send, hold(until: Timestamp), drop
+        /// Dropped over the daily limit before.
+        case dropped
+    }
+
+    /// Decides a new alert of `cid` by the limits and records what it decided.
+    mutating func admit(_ cid: String, now: Timestamp) -> Admission {
+        if dropped.contains(cid) { return .dropped }
+        switch limits.decide(now: now, alertsInLastDay: window.count(now: now)) {
+        case .send:
+            window.record(now)
+            held.remove(cid)
+            return .send
+        case .hold(let until):
+            held.insert(cid)
+            return .hold(until: until)
+        case .drop:
+            dropped.insert(cid)
+            held.remove(cid)
+            return .drop
+        }
+    }
 }
 
 /// Suppressions found while matching, submitted to the ledger after the matching is done.
@@ -38,24 +62,20 @@ extension Hub {
     /// remembered and decided again when they end; one over the daily limit is dropped.
     func admitAlert(_ cid: String, volunteer vid: String, _ s: inout State, now: Timestamp, suppressed: inout Suppressions) -> Bool {
         if isBlocked(vid, for: cid, s) { return false }
-        if s.active[cid]?.alerted.contains(vid) == true { return true }
-        guard var f = s.fatigue[vid] else { return true }
-        defer { s.fatigue[vid] = f }
-        if f.dropped.contains(cid) { return false }
+        if s.active[cid]?.hasAlerted(vid) == true { return true }
+        // In place: no copy of the volunteer's window and sets per recipient of a fan-out.
+        guard let decision = s.fatigue[vid]?.admit(cid, now: now) else { return true }
         let reason: SuppressionReason
-        switch f.limits.decide(now: now, alertsInLastDay: f.window.count(now: now)) {
+        switch decision {
         case .send:
-            f.window.record(now)
-            f.held.remove(cid)
             return true
         case .hold(let until):
-            f.held.insert(cid)
             s.quietUntil[vid] = until
             reason = .quiet
         case .drop:
-            f.dropped.insert(cid)
-            f.held.remove(cid)
             reason = .daily
+        case .dropped:
+            return false
         }
         if s.active[cid]?.suppressed.insert(vid).inserted == true { suppressed.add(cid, vid, reason) }
         return false
@@ -115,7 +135,7 @@ extension Hub {
             s.active[cid]!.call.alerted = s.active[cid]!.alerted.count
         }
         let call = s.active[cid]!.call
-        let prefix = Wire.alertPrefix(call)
+        let alert = AlertFrame(call)
         var batch = DrainBatch()
         var pushes = PushBatch()
         var sent = 0
@@ -126,7 +146,7 @@ extension Hub {
             }
             var alerted = false
             for conn in sockets.values where s.sentAlerts[conn.id, default: []].insert(cid).inserted {
-                conn.outbox.send(Wire.alert(prefix: prefix, distanceKm: m.distanceKm), batch: &batch)
+                conn.outbox.send(alert.frame(distanceKm: m.distanceKm), batch: &batch)
                 sent += 1
                 alerted = true
             }

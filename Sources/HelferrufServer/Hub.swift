@@ -47,6 +47,12 @@ final class Hub: Sendable {
         var nextWaveAt = Timestamp(millis: 0)
         /// What the planner of a `deadline` call knows (PROTOCOL.md §10).
         var deadline = DeadlineProgress()
+
+        /// Whether `vid` was alerted. Mutating on purpose: called as `s.active[cid]?.hasAlerted(vid)`
+        /// it goes through the dictionary's in-place accessor, where a plain read of
+        /// `s.active[cid]?.alerted` copies the whole call (some twenty retains and releases,
+        /// per recipient of a fan-out).
+        mutating func hasAlerted(_ vid: String) -> Bool { alerted.contains(vid) }
     }
 
     struct State {
@@ -244,9 +250,9 @@ final class Hub: Sendable {
                 queueAlertPush(call, volunteer: vid, distanceKm: distance, &s, into: &pushes, now: now)
                 continue
             }
-            var frame: ByteBuffer?
+            var frame: OutboundFrame?
             for conn in sockets.values where s.sentAlerts[conn.id, default: []].insert(call.id).inserted {
-                if frame == nil { frame = Wire.alert(prefix: Wire.alertPrefix(call), distanceKm: distance) }
+                if frame == nil { frame = AlertFrame(call).frame(distanceKm: distance) }
                 conn.outbox.send(frame!)
                 telemetry.alertsSent.increment()
             }
@@ -276,7 +282,7 @@ final class Hub: Sendable {
         let started = ContinuousClock.now
         let tracker = postedAt.map { [telemetry] in FanOutTracker(postedAt: $0) { telemetry.fanoutLatency.recordNanoseconds($0.nanoseconds) } }
         let matches = s.matcher.eligibleVolunteers(forCall: cid, now: now)
-        let prefix = Wire.alertPrefix(call)
+        let alert = AlertFrame(call)
         var newlyAlerted: [String] = []
         var suppressed = Suppressions()
         var sent = 0
@@ -297,15 +303,12 @@ final class Hub: Sendable {
                 continue
             }
             guard admitAlert(cid, volunteer: m.id, &s, now: now, suppressed: &suppressed) else { continue }
-            var frame: ByteBuffer?
+            var frame: OutboundFrame?
             for conn in sockets.values where s.sentAlerts[conn.id, default: []].insert(cid).inserted {
-                if frame == nil { frame = Wire.alert(prefix: prefix, distanceKm: m.distanceKm) }
+                if frame == nil { frame = alert.frame(distanceKm: m.distanceKm) }
                 conn.outbox.send(frame!, batch: &batch)
                 sent += 1
-                if sent % Self.fanOutSlice == 0 {
-                    batch.run(tracker: tracker)
-                    batch = DrainBatch()
-                }
+                if sent % Self.fanOutSlice == 0 { batch.run(tracker: tracker) }
             }
             if anySubscriptions && frame != nil { socketAlerted.append(i) }
             if s.active[cid]!.alerted.insert(m.id).inserted { newlyAlerted.append(m.id) }

@@ -1,4 +1,3 @@
-import DequeModule
 import HelferrufSync
 import NIOCore
 import NIOWebSocket
@@ -18,7 +17,7 @@ final class Outbox: Sendable {
     typealias CloseWaiter = CheckedContinuation<CloseRequest?, Never>
 
     private struct State {
-        var queue = Deque<ByteBuffer>()
+        var queue = FrameQueue()
         var queuedBytes = 0
         /// A close waiting behind the queued frames.
         var pendingClose: CloseRequest?
@@ -39,6 +38,11 @@ final class Outbox: Sendable {
     static let stallLimit = TimeAmount.seconds(10)
     private let state = StateLock(State())
     private let channel = StateLock<(any Channel)?>(nil)
+    /// The context of the channel's WebSocket frame encoder, looked up by the first drain:
+    /// framed alerts are written from there, so that they walk neither this socket's own
+    /// handlers nor the encoder. Read and written on the channel's event loop only.
+    nonisolated(unsafe) private var encoder: ChannelHandlerContext?
+    nonisolated(unsafe) private var encoderLookedUp = false
     private let closer = StateLock<(@Sendable (CloseRequest) -> Void)?>(nil)
     /// Told why, when this outbox closes its socket with 1013 (for the metrics).
     private let overloaded = StateLock<(@Sendable (OverloadReason) -> Void)?>(nil)
@@ -83,30 +87,37 @@ final class Outbox: Sendable {
     /// Queues a text frame and schedules a drain. Returns false when the socket is closing or overflowed.
     @discardableResult
     func send(_ frame: ByteBuffer) -> Bool {
+        send(OutboundFrame(text: frame))
+    }
+
+    /// Queues a frame and schedules a drain. Returns false when the socket is closing or overflowed.
+    @discardableResult
+    func send(_ frame: OutboundFrame) -> Bool {
         let (accepted, schedule) = enqueue(frame)
         if schedule, let loop = eventLoop { loop.execute { self.drain() } }
         return accepted
     }
 
-    /// Queues a text frame; the caller runs `batch` afterwards (one hop per event loop).
+    /// Queues a frame; the caller runs `batch` afterwards (one hop per event loop).
     @discardableResult
-    func send(_ frame: ByteBuffer, batch: inout DrainBatch) -> Bool {
+    func send(_ frame: OutboundFrame, batch: inout DrainBatch) -> Bool {
         let (accepted, schedule) = enqueue(frame)
         if schedule { batch.add(self) }
         return accepted
     }
 
-    private func enqueue(_ frame: ByteBuffer) -> (accepted: Bool, schedule: Bool) {
+    private func enqueue(_ frame: OutboundFrame) -> (accepted: Bool, schedule: Bool) {
+        let size = frame.bytes.readableBytes
         let (accepted, schedule, overflowed) = state.withLock { s -> (Bool, Bool, Bool) in
             guard s.pendingClose == nil, !s.closeTaken, !s.finished else { return (false, false, false) }
-            if s.queue.count >= capacity || s.queuedBytes + frame.readableBytes > byteCapacity {
+            if s.queue.count >= capacity || s.queuedBytes + size > byteCapacity {
                 s.queue.removeAll()
                 s.queuedBytes = 0
                 s.pendingClose = (1013, "too slow to keep up")
                 return (false, Self.claim(&s), true)
             }
             s.queue.append(frame)
-            s.queuedBytes += frame.readableBytes
+            s.queuedBytes += size
             return (true, Self.claim(&s), false)
         }
         if overflowed { overloaded.withLock { $0 }?(.queueFull) }
@@ -173,18 +184,16 @@ final class Outbox: Sendable {
         let writable = channel.isWritable
         let now = NIODeadline.now()
         var stalled = false
-        let (frames, closeWaiter, close, recheck) = state.withLock { s -> ([ByteBuffer], CloseWaiter?, CloseRequest?, Bool) in
+        let (frames, closeWaiter, close, recheck) = state.withLock { s -> (FrameQueue, CloseWaiter?, CloseRequest?, Bool) in
             s.scheduled = false
             guard !s.finished, !s.closeTaken else {
-                return ([], nil, nil, false)
+                return (FrameQueue(), nil, nil, false)
             }
-            var frames: [ByteBuffer] = []
+            var frames = FrameQueue()
             if writable || s.queue.isEmpty {
                 s.stalledSince = nil
-                // Not `Array(s.queue)` when empty: that writes the shared empty-array
-                // storage, a benign race ThreadSanitizer reports on every socket.
-                if !s.queue.isEmpty { frames = Array(s.queue) }
-                s.queue.removeAll(keepingCapacity: false)
+                // Taken whole: the next fan-out starts an empty queue.
+                swap(&frames, &s.queue)
                 s.queuedBytes = 0
             } else if let since = s.stalledSince, now - since > Self.stallLimit {
                 s.queue.removeAll()
@@ -194,7 +203,7 @@ final class Outbox: Sendable {
             } else {
                 if s.stalledSince == nil { s.stalledSince = now }
                 s.scheduled = true
-                return ([], nil, nil, true)
+                return (FrameQueue(), nil, nil, true)
             }
             guard let close = s.pendingClose else { return (frames, nil, nil, false) }
             s.closeTaken = true
@@ -202,10 +211,7 @@ final class Outbox: Sendable {
             return (frames, s.closeWaiter, close, false)
         }
         if stalled { overloaded.withLock { $0 }?(.stalled) }
-        for frame in frames {
-            channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)
-        }
-        if !frames.isEmpty { channel.flush() }
+        if !frames.isEmpty { write(frames, to: channel) }
         if recheck {
             channel.eventLoop.scheduleTask(in: .milliseconds(100)) { self.drain() }
         }
@@ -217,45 +223,26 @@ final class Outbox: Sendable {
     }
 }
 
-/// Outboxes that need a drain, grouped by event loop, so that a fan-out costs one hop per
-/// event loop rather than one per socket.
-struct DrainBatch {
-    private var byLoop: [ObjectIdentifier: (loop: any EventLoop, outboxes: [Outbox])] = [:]
-
-    mutating func add(_ outbox: Outbox) {
-        guard let loop = outbox.eventLoop else { return }
-        byLoop[ObjectIdentifier(loop), default: (loop, [])].outboxes.append(outbox)
-    }
-
-    /// Drains each event loop's outboxes on that loop; `tracker`, if given, hears when each
-    /// loop is done.
-    func run(tracker: FanOutTracker? = nil) {
-        for (loop, outboxes) in byLoop.values {
-            tracker?.begin()
-            loop.execute {
-                for o in outboxes { o.drain() }
-                tracker?.end()
+extension Outbox {
+    /// Writes the frames and flushes once. Framed ones go from the frame encoder's context
+    /// to the next handler towards the socket; others through the whole pipeline (in the
+    /// same order: both paths write synchronously).
+    private func write(_ frames: FrameQueue, to channel: any Channel) {
+        if !encoderLookedUp {
+            encoderLookedUp = true
+            encoder = try? channel.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self)
+        }
+        guard let encoder else {
+            frames.forEach { channel.write($0.webSocketFrame, promise: nil) }
+            return channel.flush()
+        }
+        frames.forEach { frame in
+            if frame.headerBytes > 0 {
+                encoder.write(NIOAny(frame.bytes), promise: nil)
+            } else {
+                channel.write(frame.webSocketFrame, promise: nil)
             }
         }
-    }
-}
-
-/// Measures one fan-out from the POST that created the call to the last socket write: the
-/// drains of every slice and event loop count down, and the last one records the time.
-final class FanOutTracker: Sendable {
-    private let outstanding = Atomic<Int>(1)
-    private let postedAt: ContinuousClock.Instant
-    private let record: @Sendable (Duration) -> Void
-
-    init(postedAt: ContinuousClock.Instant, record: @escaping @Sendable (Duration) -> Void) {
-        self.postedAt = postedAt
-        self.record = record
-    }
-
-    func begin() { outstanding.add(1, ordering: .relaxed) }
-
-    /// One drain task, or the fan-out itself once every slice is scheduled, is done.
-    func end() {
-        if outstanding.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { record(ContinuousClock.now - postedAt) }
+        encoder.flush()
     }
 }

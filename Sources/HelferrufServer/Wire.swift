@@ -107,51 +107,6 @@ enum Wire {
     /// Distances go out rounded to the metre.
     static func roundedKm(_ d: Double) -> Double { (d * 1000).rounded() / 1000 }
 
-    /// `{"type":"alert","call":{…,"distanceKm":`: shared by every recipient of one fan-out.
-    static func alertPrefix(_ c: Call) -> [UInt8] {
-        var w = JSONWriter(capacity: 640)
-        w.raw("{\"type\":\"alert\",\"call\":")
-        openCallObject(c, into: &w)
-        w.raw(",\"distanceKm\":")
-        return w.bytes
-    }
-
-    /// Free bytes kept in front of each alert: NIO's frame encoder writes the WebSocket header
-    /// there in place, so each recipient's frame leaves as one buffer (one iovec, no header
-    /// allocation).
-    static let frameHeadroom = 10
-
-    /// Writes one alert from a shared prefix and the recipient's distance: one allocation and
-    /// one copy of the prefix per recipient, with the number formatted without a `String`.
-    static func alert(prefix: [UInt8], distanceKm: Double) -> ByteBuffer {
-        var buffer = ByteBufferAllocator().buffer(capacity: frameHeadroom + prefix.count + 16)
-        buffer.moveWriterIndex(forwardBy: frameHeadroom)
-        buffer.moveReaderIndex(forwardBy: frameHeadroom)
-        buffer.writeBytes(prefix)
-        writeKilometres(distanceKm, into: &buffer)
-        buffer.writeStaticString("}}")
-        return buffer
-    }
-
-    /// Writes `roundedKm(d)` exactly as Swift prints that `Double` ("3.142", "3.1", "12.0"):
-    /// whole kilometres, a point, and the metres without trailing zeros.
-    static func writeKilometres(_ d: Double, into buffer: inout ByteBuffer) {
-        let metres = Int((d * 1000).rounded())
-        buffer.writeString(String(metres / 1000))
-        buffer.writeInteger(UInt8(ascii: "."))
-        var fraction = metres % 1000
-        var digits = 3
-        while digits > 1 && fraction % 10 == 0 {
-            fraction /= 10
-            digits -= 1
-        }
-        var divisor = digits == 3 ? 100 : digits == 2 ? 10 : 1
-        while divisor > 0 {
-            buffer.writeInteger(UInt8(ascii: "0") + UInt8(fraction / divisor % 10))
-            divisor /= 10
-        }
-    }
-
     static func alertObject(_ c: Call, distanceKm: Double, into w: inout JSONWriter) {
         openCallObject(c, into: &w)
         w.raw(",\"distanceKm\":")

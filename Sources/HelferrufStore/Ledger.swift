@@ -306,31 +306,46 @@ private final class Writer: Sendable {
         var refused = Set<Int>()
         for _ in 0..<3 {
             let now = clock()
-            var outcomes: [RosterOutcome] = []
-            outcomes.reserveCapacity(changes.count)
+            var outcomes = [RosterOutcome?](repeating: nil, count: changes.count)
+            var funnels = FunnelGroups()
             var culprit: Int?
             do {
                 try pool.writeWithoutTransaction { db in
                     try db.inTransaction(.immediate) {
+                        func applyFunnels() throws {
+                            guard !funnels.isEmpty else { return }
+                            do {
+                                try funnels.apply(changes, into: &outcomes, sql: &sql, db: db, now: now)
+                            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                                culprit = funnels.firstIndex
+                                throw error
+                            }
+                        }
                         for (i, change) in changes.enumerated() {
                             if refused.contains(i) {
-                                outcomes.append(.unavailable(change))
+                                outcomes[i] = .unavailable(change)
                                 continue
                             }
+                            if case .funnel(let callId, let volunteerId, let stage) = change {
+                                funnels.add(i, callId: callId, volunteerId: volunteerId, stage: stage)
+                                continue
+                            }
+                            try applyFunnels()
                             do {
                                 let e = try sql.apply(change, db: db, now: now)
-                                outcomes.append(RosterOutcome(
+                                outcomes[i] = RosterOutcome(
                                     change: change, result: e.result, call: e.call, statusChanged: e.statusChanged, changed: e.changed,
-                                    promoted: e.promoted, message: e.message, recipients: e.recipients))
+                                    promoted: e.promoted, message: e.message, recipients: e.recipients)
                             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                                 culprit = i
                                 throw error
                             }
                         }
+                        try applyFunnels()
                         return .commit
                     }
                 }
-                return (outcomes, true)
+                return (outcomes.map { $0! }, true)
             } catch {
                 sql.forgetCalls()
                 guard let culprit else { break }

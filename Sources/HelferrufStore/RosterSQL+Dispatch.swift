@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import HelferrufCore
 
@@ -107,18 +108,26 @@ extension RosterSQL {
 
     // MARK: Funnel and check-in
 
-    /// Counts a `received` or `seen` once per volunteer, and only from alerted volunteers.
-    mutating func funnel(_ callId: String, _ vid: String, stage: FunnelStage, db: Database, now: Timestamp) throws -> Effect {
-        guard var call = try fetch(callId, db) else { return .notFound }
-        try db.cachedStatement(sql: """
+    /// Counts `received` or `seen` answers to one call, each once per volunteer and only
+    /// from alerted volunteers: one insert for all of them and one counter update, however
+    /// many answered (a call brings one or two per recipient within a second). Returns the
+    /// call as it stands after them and the volunteers that counted now; nil for an unknown
+    /// call.
+    mutating func funnel(_ callId: String, _ volunteerIds: [String], stage: FunnelStage, db: Database, now: Timestamp) throws
+        -> (call: Call, counted: Set<String>)? {
+        guard var call = try fetch(callId, db) else { return nil }
+        let ids = String(decoding: try JSONEncoder().encode(volunteerIds), as: UTF8.self)
+        let counted = try Set(String.fetchAll(db.cachedStatement(sql: """
             INSERT OR IGNORE INTO funnel (call_id, volunteer_id, stage, at)
-            SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM alerts WHERE call_id = ?1 AND volunteer_id = ?2)
-            """).execute(arguments: [callId, vid, stage.rawValue, now.millis])
-        guard db.changesCount == 1 else { return Effect(result: .done, call: call, statusChanged: false, changed: false) }
-        let count = try updateCount(stage.column, by: 1, callId, db)
+            SELECT ?1, j.value, ?2, ?3 FROM json_each(?4) j
+            WHERE EXISTS (SELECT 1 FROM alerts WHERE call_id = ?1 AND volunteer_id = j.value)
+            RETURNING volunteer_id
+            """), arguments: [callId, stage.rawValue, now.millis, ids]))
+        guard !counted.isEmpty else { return (call, []) }
+        let count = try updateCount(stage.column, by: counted.count, callId, db)
         if stage == .received { call.delivered = count } else { call.seen = count }
         remember(call)
-        return Effect(result: .done, call: call, statusChanged: false, changed: true)
+        return (call, counted)
     }
 
     /// Check-in needs a confirmation and a call that has not ended; checking in twice, or

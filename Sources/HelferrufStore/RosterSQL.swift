@@ -81,7 +81,8 @@ struct RosterSQL {
         case .recordSuppressed(let callId, let volunteerIds, let reason):
             return try recordSuppressed(callId, volunteerIds, reason: reason, db: db, now: now)
         case .funnel(let callId, let volunteerId, let stage):
-            return try funnel(callId, volunteerId, stage: stage, db: db, now: now)
+            guard let (call, counted) = try funnel(callId, [volunteerId], stage: stage, db: db, now: now) else { return .notFound }
+            return Effect(result: .done, call: call, statusChanged: false, changed: !counted.isEmpty)
         case .checkin(let callId, let volunteerId, let arrived):
             return try checkin(callId, volunteerId, arrived: arrived, db: db, now: now)
         case .postMessage(let callId, let orgId, let text):

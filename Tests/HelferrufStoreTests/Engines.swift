@@ -56,7 +56,7 @@ enum Engine: String, Sendable, CustomTestStringConvertible {
                     try query.binds.append(orgId, context: .default)
                     try query.binds.append(endedAt == nil ? "open" : "expired", context: .default)
                     try query.binds.append(endedAt, context: .default)
-                    try await database.run { [client = database.client, query] in try await client.query(query) }
+                    _ = try await database.run { [client = database.client, query] in try await client.query(query) }
                     return id
                 }
                 let result: Result<T, any Error>

@@ -134,55 +134,36 @@ public final class Ledger: RosterLedger {
     }
 
     /// Changes waiting for the writer.
-    public var queueDepth: Int { writer.queue.withLock { $0.pending.count } }
+    public var queueDepth: Int { writer.queue.withLock { $0.shared.pending.count } }
 
     /// Applies `change` durably and returns what happened, after the commit.
     public func submit(_ change: RosterChange) async -> RosterOutcome {
         await withCheckedContinuation { continuation in
-            writer.enqueue(Writer.Pending(change: change, continuation: continuation))
+            writer.enqueue(PendingChange(change: change, continuation: continuation))
         }
     }
 
     /// Queues `change` without waiting for its outcome; it is still applied in order.
     public func submitDetached(_ change: RosterChange) {
-        writer.enqueue(Writer.Pending(change: change, continuation: nil))
+        writer.enqueue(PendingChange(change: change, continuation: nil))
     }
 
     /// Returns once nothing is pending or being committed.
     public func waitUntilIdle() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let idle = writer.queue.withLock { q -> Bool in
-                if !q.busy && q.pending.isEmpty { return true }
-                q.idleWaiters.append(c)
-                return false
-            }
-            if idle { c.resume() }
+            if !writer.queue.withLock({ $0.shared.waitForIdle(c) }) { c.resume() }
         }
     }
 
-    public var statistics: LedgerStatistics { writer.queue.withLock { $0.statistics } }
+    public var statistics: LedgerStatistics { writer.queue.withLock { $0.shared.statistics } }
 }
 
 /// The ledger's queue and the loop its thread runs.
 private final class Writer: Sendable {
-    struct Pending {
-        var change: RosterChange
-        var continuation: CheckedContinuation<RosterOutcome, Never>?
-    }
-
     struct Queue {
-        var pending: [Pending] = []
-        /// A batch is being committed.
-        var busy = false
+        var shared = LedgerQueue()
         /// The thread waits on `wake`.
         var sleeping = false
-        var stopped = false
-        var idleWaiters: [CheckedContinuation<Void, Never>] = []
-        var statistics = LedgerStatistics()
-        /// Detached changes of failed batches, due again at `retryAt`.
-        var retry: [Pending] = []
-        var retryAt = DispatchTime.now()
-        var retryDelayMillis = 0
     }
 
     let queue = StateLock(Queue())
@@ -202,9 +183,9 @@ private final class Writer: Sendable {
         self.onCommit = StateLock(onCommit)
     }
 
-    func enqueue(_ p: Pending) {
+    func enqueue(_ p: PendingChange) {
         let sleeping = queue.withLock { q -> Bool in
-            q.pending.append(p)
+            q.shared.pending.append(p)
             defer { q.sleeping = false }
             return q.sleeping
         }
@@ -214,7 +195,7 @@ private final class Writer: Sendable {
     /// Lets the thread finish what is pending and exit.
     func stop() {
         let sleeping = queue.withLock { q -> Bool in
-            q.stopped = true
+            q.shared.stopped = true
             defer { q.sleeping = false }
             return q.sleeping
         }
@@ -228,69 +209,31 @@ private final class Writer: Sendable {
             let started = ContinuousClock.now
             let (outcomes, committed) = commit(changes, &sql)
             observer.withLock { $0 }?(changes.count, ContinuousClock.now - started, committed)
-            queue.withLock { q in
-                q.statistics.batches += 1
-                q.statistics.changes += changes.count
-                if !committed { q.statistics.failedBatches += 1 }
-            }
+            queue.withLock { $0.shared.count(batchOf: changes.count, committed: committed) }
             if committed, let handler = onCommit.withLock({ $0 }) { handler(outcomes) }
             for (p, outcome) in zip(batch, outcomes) { p.continuation?.resume(returning: outcome) }
-            scheduleRetry(committed ? [] : batch.filter { $0.continuation == nil })
-        }
-    }
-
-    /// Keeps the detached changes of a failed batch for a later try, with a growing backoff;
-    /// a successful commit resets the backoff.
-    private func scheduleRetry(_ detached: [Pending]) {
-        queue.withLock { q in
-            guard !detached.isEmpty || !q.retry.isEmpty else {
-                q.retryDelayMillis = 0
-                return
-            }
-            q.retry.append(contentsOf: detached)
-            if q.retry.count > Ledger.retryLimit {
-                q.statistics.droppedRetries += q.retry.count - Ledger.retryLimit
-                q.retry.removeFirst(q.retry.count - Ledger.retryLimit)
-            }
-            guard !detached.isEmpty else { return }
-            q.retryDelayMillis = min(2000, max(50, q.retryDelayMillis * 2))
-            q.retryAt = .now() + .milliseconds(q.retryDelayMillis)
+            // The thread sleeps until a due retry by itself (nextBatch).
+            _ = queue.withLock { $0.shared.keepForRetry(committed ? [] : batch.filter { $0.continuation == nil }) }
         }
     }
 
     /// Everything pending (and the retries that are due), waiting while there is nothing;
     /// nil once stopped and drained.
-    private func nextBatch() -> [Pending]? {
+    private func nextBatch() -> [PendingChange]? {
         while true {
-            enum Next { case batch([Pending]), sleep(until: DispatchTime?), stop }
-            var waiters: [CheckedContinuation<Void, Never>] = []
-            let next = queue.withLock { q -> Next in
-                if !q.retry.isEmpty, q.retryAt <= .now() {
-                    q.pending.insert(contentsOf: q.retry, at: 0)
-                    q.retry.removeAll()
-                }
-                if q.pending.count > maxBatch {
-                    q.busy = true
-                    defer { q.pending.removeFirst(maxBatch) }
-                    return .batch(Array(q.pending.prefix(maxBatch)))
-                }
-                if !q.pending.isEmpty {
-                    q.busy = true
-                    defer { q.pending.removeAll(keepingCapacity: true) }
-                    return .batch(q.pending)
-                }
-                q.busy = false
-                swap(&waiters, &q.idleWaiters)
-                if q.stopped { return .stop }
-                q.sleeping = true
-                return .sleep(until: q.retry.isEmpty ? nil : q.retryAt)
+            let next = queue.withLock { q -> LedgerQueue.Next in
+                let next = q.shared.next(maxBatch: maxBatch)
+                if case .idle(_, false, _) = next { q.sleeping = true }
+                return next
             }
-            for w in waiters { w.resume() }
             switch next {
             case .batch(let b): return b
-            case .stop: return nil
-            case .sleep(let until):
-                if let until {
+            case .idle(let waiters, let stopped, let retryDue):
+                for w in waiters { w.resume() }
+                if stopped { return nil }
+                if let retryDue {
+                    let wait = max(.zero, retryDue - .now).components
+                    let until = DispatchTime.now() + .nanoseconds(Int(wait.seconds) * 1_000_000_000 + Int(wait.attoseconds / 1_000_000_000))
                     if wake.wait(timeout: until) == .timedOut { queue.withLock { $0.sleeping = false } }
                 } else {
                     wake.wait()

@@ -49,50 +49,33 @@ public final class PostgresLedger: RosterLedger {
 
     public func setBatchObserver(_ observer: @escaping LedgerBatchObserver) { writer.observer.withLock { $0 = observer } }
 
-    public var queueDepth: Int { writer.queue.withLock { $0.pending.count } }
+    public var queueDepth: Int { writer.queue.withLock { $0.shared.pending.count } }
 
-    public var statistics: LedgerStatistics { writer.queue.withLock { $0.statistics } }
+    public var statistics: LedgerStatistics { writer.queue.withLock { $0.shared.statistics } }
 
     public func submit(_ change: RosterChange) async -> RosterOutcome {
         await withCheckedContinuation { continuation in
-            writer.enqueue(PostgresWriter.Pending(change: change, continuation: continuation))
+            writer.enqueue(PendingChange(change: change, continuation: continuation))
         }
     }
 
     public func submitDetached(_ change: RosterChange) {
-        writer.enqueue(PostgresWriter.Pending(change: change, continuation: nil))
+        writer.enqueue(PendingChange(change: change, continuation: nil))
     }
 
     public func waitUntilIdle() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let idle = writer.queue.withLock { q -> Bool in
-                if !q.busy && q.pending.isEmpty { return true }
-                q.idleWaiters.append(c)
-                return false
-            }
-            if idle { c.resume() }
+            if !writer.queue.withLock({ $0.shared.waitForIdle(c) }) { c.resume() }
         }
     }
 }
 
 /// The ledger's queue and the loop its task runs.
 private final class PostgresWriter: Sendable {
-    struct Pending {
-        var change: RosterChange
-        var continuation: CheckedContinuation<RosterOutcome, Never>?
-    }
-
     struct Queue {
-        var pending: [Pending] = []
-        var busy = false
+        var shared = LedgerQueue()
         /// The writer waits for work here.
         var wake: CheckedContinuation<Void, Never>?
-        var stopped = false
-        var idleWaiters: [CheckedContinuation<Void, Never>] = []
-        var statistics = LedgerStatistics()
-        var retry: [Pending] = []
-        var retryAt = ContinuousClock.now
-        var retryDelayMillis = 0
     }
 
     let queue = StateLock(Queue())
@@ -114,16 +97,16 @@ private final class PostgresWriter: Sendable {
         self.onCommit = StateLock(onCommit)
     }
 
-    func enqueue(_ p: Pending) {
+    func enqueue(_ p: PendingChange) {
         queue.withLock { q in
-            q.pending.append(p)
+            q.shared.pending.append(p)
             return q.wake.take()
         }?.resume()
     }
 
     func stop() {
         queue.withLock { q in
-            q.stopped = true
+            q.shared.stopped = true
             return q.wake.take()
         }?.resume()
     }
@@ -139,34 +122,17 @@ private final class PostgresWriter: Sendable {
             let started = ContinuousClock.now
             let (outcomes, committed) = await commit(changes)
             observer.withLock { $0 }?(changes.count, ContinuousClock.now - started, committed)
-            queue.withLock { q in
-                q.statistics.batches += 1
-                q.statistics.changes += changes.count
-                if !committed { q.statistics.failedBatches += 1 }
-            }
+            queue.withLock { $0.shared.count(batchOf: changes.count, committed: committed) }
             if committed, let handler = onCommit.withLock({ $0 }) { handler(outcomes) }
             for (p, outcome) in zip(batch, outcomes) { p.continuation?.resume(returning: outcome) }
             scheduleRetry(committed ? [] : batch.filter { $0.continuation == nil })
         }
     }
 
-    private func scheduleRetry(_ detached: [Pending]) {
-        let due: ContinuousClock.Instant? = queue.withLock { q in
-            guard !detached.isEmpty || !q.retry.isEmpty else {
-                q.retryDelayMillis = 0
-                return nil
-            }
-            q.retry.append(contentsOf: detached)
-            if q.retry.count > Ledger.retryLimit {
-                q.statistics.droppedRetries += q.retry.count - Ledger.retryLimit
-                q.retry.removeFirst(q.retry.count - Ledger.retryLimit)
-            }
-            guard !detached.isEmpty else { return nil }
-            q.retryDelayMillis = min(2000, max(50, q.retryDelayMillis * 2))
-            q.retryAt = .now + .milliseconds(q.retryDelayMillis)
-            return q.retryAt
-        }
-        if let due {
+    /// Keeps the detached changes of a failed batch (``LedgerQueue/keepForRetry(_:)``) and
+    /// wakes the writer when they are due.
+    private func scheduleRetry(_ detached: [PendingChange]) {
+        if let due = queue.withLock({ $0.shared.keepForRetry(detached) }) {
             Task { [weak self] in
                 try? await Task.sleep(until: due, clock: .continuous)
                 self?.wakeUp()
@@ -176,37 +142,16 @@ private final class PostgresWriter: Sendable {
 
     /// Everything pending (and the retries that are due), waiting while there is nothing;
     /// nil once stopped and drained.
-    private func nextBatch() async -> [Pending]? {
+    private func nextBatch() async -> [PendingChange]? {
         while true {
-            enum Next { case batch([Pending]), sleep, stop }
-            var waiters: [CheckedContinuation<Void, Never>] = []
-            let next = queue.withLock { q -> Next in
-                if !q.retry.isEmpty, q.retryAt <= .now {
-                    q.pending.insert(contentsOf: q.retry, at: 0)
-                    q.retry.removeAll()
-                }
-                if q.pending.count > maxBatch {
-                    q.busy = true
-                    defer { q.pending.removeFirst(maxBatch) }
-                    return .batch(Array(q.pending.prefix(maxBatch)))
-                }
-                if !q.pending.isEmpty {
-                    q.busy = true
-                    defer { q.pending.removeAll(keepingCapacity: true) }
-                    return .batch(q.pending)
-                }
-                q.busy = false
-                swap(&waiters, &q.idleWaiters)
-                return q.stopped ? .stop : .sleep
-            }
-            for w in waiters { w.resume() }
-            switch next {
+            switch queue.withLock({ $0.shared.next(maxBatch: maxBatch) }) {
             case .batch(let b): return b
-            case .stop: return nil
-            case .sleep:
+            case .idle(let waiters, let stopped, _):
+                for w in waiters { w.resume() }
+                if stopped { return nil }
                 await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                     let ready = queue.withLock { q -> Bool in
-                        if q.stopped || !q.pending.isEmpty || (!q.retry.isEmpty && q.retryAt <= .now) { return true }
+                        if q.shared.hasWork { return true }
                         q.wake = c
                         return false
                     }

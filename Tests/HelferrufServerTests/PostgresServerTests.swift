@@ -27,23 +27,8 @@ struct PostgresServerTests {
             w.close()
 
             // Sixty sockets accept a call needing ten at the same moment.
-            var sockets: [WSProbe] = []
-            for i in 0..<60 {
-                let v = try await s.volunteer("V\(i)")
-                sockets.append(try await s.availableVolunteer(token: v.token).0)
-            }
-            try await Task.sleep(for: .milliseconds(200))
-            let call = try await s.call(needed: 10)
-            let id = call["id"] as! String
-            for w in sockets { _ = try await w.receive(type: "alert") }
-            for (i, w) in sockets.enumerated() { w.send(["type": "accept", "callId": id, "requestId": "r\(i)"]) }
-            var results: [String: Int] = [:]
-            for w in sockets {
-                let answer = try await w.receive(type: "accept_result", timeout: .seconds(10))
-                results[answer["result"] as? String ?? "?", default: 0] += 1
-            }
+            let (id, results) = try await s.sixtyAcceptsForTen()
             #expect(results == ["confirmed": 10, "full": 50])
-            for w in sockets { w.close() }
             let token = s.demoToken
             try await s.stop()
 

@@ -85,34 +85,10 @@ import Testing
         // Sixty registrations from loopback: more than the default burst of 20 (§11).
         let s = try await LiveServer.start { $0.limits.registrations = Rate(perSecond: 100, burst: 100) }
         defer { Task { try? await s.stop() } }
-        var sockets: [WSProbe] = []
-        for i in 0..<60 {
-            let v = try await s.volunteer("V\(i)")
-            sockets.append(try await s.availableVolunteer(token: v.token).0)
-        }
-        try await Task.sleep(for: .milliseconds(200))
-        let call = try await s.call(needed: 10)
-        let id = call["id"] as! String
-        for w in sockets { _ = try await w.receive(type: "alert") }
-        for (i, w) in sockets.enumerated() { w.send(["type": "accept", "callId": id, "requestId": "r\(i)"]) }
-        var results: [String: Int] = [:]
-        for (i, w) in sockets.enumerated() {
-            // Each socket gets its answer and, as one of those alerted, the "filled" update
-            // (live counter updates of §7 may come before it).
-            var answer: JSON?, update: JSON?
-            while answer == nil || update == nil {
-                let m = try await w.receive(timeout: .seconds(10))
-                if m["type"] as? String == "accept_result" { answer = m }
-                if m["type"] as? String == "call_update", m["status"] as? String == "filled" { update = m }
-            }
-            #expect(answer?["requestId"] as? String == "r\(i)" && answer?["callId"] as? String == id)
-            results[answer?["result"] as? String ?? "?", default: 0] += 1
-            #expect(update?["status"] as? String == "filled" && update?["confirmed"] as? Int == 10 && update?["needed"] as? Int == 10)
-        }
+        let (id, results) = try await s.sixtyAcceptsForTen()
         #expect(results == ["confirmed": 10, "full": 50])
         let confirmations = try await s.http(.get, "/api/v1/calls/\(id)/confirmations", token: s.demoToken)
         #expect((confirmations.json["confirmations"] as? [JSON])?.count == 10)
-        for w in sockets { w.close() }
     }
 
     @Test func acceptDeclineWithdrawAndCallUpdates() async throws {

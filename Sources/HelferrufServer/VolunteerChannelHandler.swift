@@ -137,9 +137,6 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         helloTimer = context.eventLoop.scheduleTask(in: .nanoseconds(setup.gate.helloTimeout.nanoseconds)) {
             outbox.close(code: 4408, reason: "no hello in time")
         }
-        let sweep = setup.pings.sweep(for: context.eventLoop)
-        sweep.add(self)
-        self.sweep = sweep
     }
 
     /// As on the Hummingbird path: closed with 1008 after a short pause that keeps the close
@@ -329,6 +326,7 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
             helloTimer?.cancel()
             helloTimer = nil
             phase = .admitted(conn)
+            joinSweep()
         case .unknownToken:
             phase = .hello
             outbox.close(code: 4401, reason: "unknown token")
@@ -360,6 +358,17 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         var data = context.channel.allocator.buffer(capacity: 8)
         data.writeInteger(payload)
         context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: data)), promise: nil)
+    }
+
+    /// Pings start once the socket is admitted. Until then the hello timeout bounds a
+    /// half-open socket, and reading is held while the hello is looked up, so a pong could
+    /// not be seen: a slow lookup must not close a client that did nothing wrong.
+    private func joinSweep() {
+        guard let context else { return }
+        let sweep = setup.pings.sweep(for: context.eventLoop)
+        pingSentAt = .now()
+        sweep.add(self)
+        self.sweep = sweep
     }
 
     private func leaveSweep() {

@@ -54,7 +54,7 @@ struct PostgresServerTests {
         try await FreshPostgres.withDatabase { url in
             var components = try #require(URLComponents(string: url))
             let target = try #require(components.port)
-            var proxy = try CuttableProxy(listen: 0, target: target)
+            var proxy = try await CuttableProxy(listen: 0, target: target)
             let port = proxy.port
             components.port = port
             components.queryItems = [URLQueryItem(name: "sslmode", value: "disable")]
@@ -64,7 +64,7 @@ struct PostgresServerTests {
             let v = try await s.volunteer("Bleibt")
             let (w, _) = try await s.availableVolunteer(token: v.token)
 
-            proxy.cut()
+            await proxy.cut()
             #expect(try await s.httpText(.get, "/readyz").status == 503)
             let refused = try await s.http(.post, "/api/v1/calls", token: s.demoToken, json: [
                 "title": "Deich", "location": ["lat": 50.7753, "lon": 6.0839], "radiusKm": 5, "needed": 2,
@@ -75,8 +75,8 @@ struct PostgresServerTests {
             w.send(["type": "location", "lat": 50.776, "lon": 6.084])
             await #expect(throws: TestFailure.self) { try await w.closeCode(timeout: .milliseconds(500)) }
 
-            proxy = try CuttableProxy(listen: port, target: target)
-            defer { proxy.cut() }
+            proxy = try await CuttableProxy(listen: port, target: target)
+            defer { proxy.kill() }
             var ready = false
             for _ in 0..<60 where !ready {
                 ready = try await s.httpText(.get, "/readyz").status == 200
@@ -120,23 +120,40 @@ struct CuttableProxy {
         asyncio.run(main())
         """
 
-    init(listen: Int, target: Int) throws {
+    init(listen: Int, target: Int) async throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", Self.script, String(listen), String(target)]
-        let out = Pipe()
-        process.standardOutput = out
+        // The port line is read from a file by polling: a blocking read would hold one of
+        // the two cooperative threads that every test shares.
+        let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("helferruf-proxy-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: outURL) }
+        process.standardOutput = try FileHandle(forWritingTo: outURL)
         try process.run()
-        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw TestFailure("proxy did not start: \(line)") }
+        var line = ""
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !line.hasSuffix("\n"), process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+            line = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
+        }
+        guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+            throw TestFailure("proxy did not start: \(line)")
+        }
         self.port = port
     }
 
+    /// Sends SIGKILL without waiting for the end.
+    func kill() {
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+    }
+
     /// Kills the proxy (SIGKILL): its connections are reset.
-    func cut() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+    func cut() async {
+        kill()
+        // Polls instead of blocking: the tests share two cooperative threads.
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
     }
 }
 
@@ -160,6 +177,8 @@ enum FreshPostgres {
             return result
         } catch {
             try? await admin.withAdminClient { try await $0.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)")) }
+            // PSQLError's own description hides the server's message; a failing test needs it.
+            if let psql = error as? PSQLError { throw TestFailure(String(reflecting: psql)) }
             throw error
         }
     }

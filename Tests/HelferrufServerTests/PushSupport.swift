@@ -6,7 +6,7 @@ import Testing
 
 /// A push gateway that keeps every job and answers each with a chosen outcome (or none).
 final class RecordingGateway: PushGateway {
-    private let state = Mutex<(jobs: [PushJob], answer: PushJobOutcome?)>(([], nil))
+    private let state = Mutex<(jobs: [PushJob], arrivals: [ContinuousClock.Instant], answer: PushJobOutcome?)>(([], [], nil))
 
     init(answer: PushJobOutcome? = .delivered) {
         state.withLock { $0.answer = answer }
@@ -17,6 +17,7 @@ final class RecordingGateway: PushGateway {
     func submit(_ job: PushJob) -> Bool {
         let answer = state.withLock { s in
             s.jobs.append(job)
+            s.arrivals.append(.now)
             return s.answer
         }
         if let answer { job.completion(answer) }
@@ -24,6 +25,9 @@ final class RecordingGateway: PushGateway {
     }
 
     var jobs: [PushJob] { state.withLock { $0.jobs } }
+
+    /// When each job was submitted, in the order of ``jobs``.
+    var arrivals: [ContinuousClock.Instant] { state.withLock { $0.arrivals } }
 
     /// Waits until at least `count` jobs arrived (matching `filter`), and returns them.
     func wait(for count: Int, timeout: Duration = .seconds(5), where filter: (PushJob) -> Bool = { _ in true }) async throws -> [PushJob] {

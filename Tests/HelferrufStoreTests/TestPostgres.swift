@@ -24,6 +24,8 @@ enum TestPostgres {
             return result
         } catch {
             try? await drop(name, admin)
+            // PSQLError's own description hides the server's message; a failing test needs it.
+            if let psql = error as? PSQLError { throw PostgresFailure(details: String(reflecting: psql)) }
             throw error
         }
     }
@@ -53,6 +55,12 @@ enum TestPostgres {
         defer { runner.cancel() }
         return try await body(client)
     }
+}
+
+/// A PostgreSQL error with the server's message, which `PSQLError` keeps out of its description.
+struct PostgresFailure: Error, CustomStringConvertible {
+    var details: String
+    var description: String { details }
 }
 
 private func require<T>(_ value: T?) throws -> T {

@@ -10,7 +10,7 @@ import Testing
     static let fastBcrypt = ["HELFERRUF_BCRYPT_COST": "4"]
 
     /// Runs the binary with `input` on standard input; returns (status, stdout, stderr).
-    func run(_ args: [String], input: String, environment: [String: String] = fastBcrypt) throws -> (status: Int32, out: String, err: String) {
+    func run(_ args: [String], input: String, environment: [String: String] = fastBcrypt) async throws -> (status: Int32, out: String, err: String) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("helferruf-stdin-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let inURL = dir.appendingPathComponent("in"), outURL = dir.appendingPathComponent("out"), errURL = dir.appendingPathComponent("err")
@@ -25,19 +25,19 @@ import Testing
         p.standardOutput = try FileHandle(forWritingTo: outURL)
         p.standardError = try FileHandle(forWritingTo: errURL)
         try p.run()
-        p.waitUntilExit()
+        guard await p.exited(within: .seconds(60)) else { p.terminate(); throw CLIError("\(args) did not finish within 60 s") }
         return (p.terminationStatus, (try? String(contentsOf: outURL, encoding: .utf8)) ?? "", (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
     }
 
-    func newOrganisation(_ db: String) throws -> String {
-        let out = try Binary.run(["org", "add", "--name", "THW", "--db", db]).1
+    func newOrganisation(_ db: String) async throws -> String {
+        let out = try await Binary.run(["org", "add", "--name", "THW", "--db", db]).1
         return try #require((try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])?["id"] as? String)
     }
 
-    @Test func accountAddTakesThePasswordFromStdinAndPrintsNoSecret() throws {
+    @Test func accountAddTakesThePasswordFromStdinAndPrintsNoSecret() async throws {
         let db = Binary.temporaryDatabase()
-        let org = try newOrganisation(db)
-        let added = try run(["account", "add", "--org", org, "--email", " Anna@Example.org", "--password-stdin", "--db", db], input: Self.password + "\n")
+        let org = try await newOrganisation(db)
+        let added = try await run(["account", "add", "--org", org, "--email", " Anna@Example.org", "--password-stdin", "--db", db], input: Self.password + "\n")
         #expect(added.status == 0, "\(added.err)")
         let lines = added.out.split(separator: "\n")
         #expect(lines.count == 1 && !added.out.contains(Self.password) && !added.out.contains("$2b$"))
@@ -53,26 +53,26 @@ import Testing
             (["--email", "ben@example.org"], Self.password, "--password-stdin"),
         ]
         for (extra, input, message) in refusals {
-            let r = try run(["account", "add", "--org", org, "--db", db] + extra, input: input)
+            let r = try await run(["account", "add", "--org", org, "--db", db] + extra, input: input)
             #expect(r.status != 0 && r.err.contains(message), "\(extra): \(r.err)")
         }
-        let unknownOrg = try run(["account", "add", "--org", "nope", "--email", "ben@example.org", "--password-stdin", "--db", db], input: Self.password)
+        let unknownOrg = try await run(["account", "add", "--org", "nope", "--email", "ben@example.org", "--password-stdin", "--db", db], input: Self.password)
         #expect(unknownOrg.status != 0 && unknownOrg.err.contains("no such organisation"))
-        let badCost = try run(["account", "add", "--org", org, "--email", "ben@example.org", "--password-stdin", "--bcrypt-cost", "3", "--db", db], input: Self.password)
+        let badCost = try await run(["account", "add", "--org", org, "--email", "ben@example.org", "--password-stdin", "--bcrypt-cost", "3", "--db", db], input: Self.password)
         #expect(badCost.status != 0 && badCost.err.contains("--bcrypt-cost"))
 
-        let list = try Binary.run(["account", "list", "--org", org, "--db", db]).1
+        let list = try await Binary.run(["account", "list", "--org", org, "--db", db]).1
         #expect(list.contains("\"email\":\"anna@example.org\"") && list.contains("\"disabled\":false") && !list.contains("$2b$"))
-        #expect(try Binary.run(["account", "disable", "--email", "Anna@example.org", "--db", db]).0 == 0)
-        #expect(try Binary.run(["account", "list", "--org", org, "--db", db]).1.contains("\"disabled\":true"))
-        #expect(try Binary.run(["account", "disable", "--email", "nobody@example.org", "--db", db]).0 != 0)
+        #expect(try await Binary.run(["account", "disable", "--email", "Anna@example.org", "--db", db]).0 == 0)
+        #expect(try await Binary.run(["account", "list", "--org", org, "--db", db]).1.contains("\"disabled\":true"))
+        #expect(try await Binary.run(["account", "disable", "--email", "nobody@example.org", "--db", db]).0 != 0)
     }
 
     @Test func anAccountSignsInOverTLSWithAHostPrefixedSecureCookie() async throws {
-        let (cert, key) = try selfSignedCertificate()
+        let (cert, key) = try await selfSignedCertificate()
         let db = Binary.temporaryDatabase()
-        let org = try newOrganisation(db)
-        #expect(try run(["account", "add", "--org", org, "--email", "anna@example.org", "--password-stdin", "--db", db], input: Self.password).status == 0)
+        let org = try await newOrganisation(db)
+        #expect(try await run(["account", "add", "--org", org, "--email", "anna@example.org", "--password-stdin", "--db", db], input: Self.password).status == 0)
         let server = try ServerProcess(freePortArgs(db) + ["--tls-cert", cert, "--tls-key", key], environment: Self.fastBcrypt)
         let port = try await server.waitForPort()
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -90,24 +90,24 @@ import Testing
         #expect(try await server.waitForExit() == 0)
     }
 
-    @Test func serveChecksItsAccountOptions() throws {
+    @Test func serveChecksItsAccountOptions() async throws {
         for (variable, value) in [("HELFERRUF_BCRYPT_COST", "3"), ("HELFERRUF_BCRYPT_COST", "many"), ("HELFERRUF_SECURE_COOKIES", "maybe")] {
-            let r = try Binary.runCapturingErrors(["serve", "--port", "0", "--db", Binary.temporaryDatabase()], environment: [variable: value])
+            let r = try await Binary.runCapturingErrors(["serve", "--port", "0", "--db", Binary.temporaryDatabase()], environment: [variable: value])
             #expect(r.status != 0 && r.err.contains(variable), "\(variable)=\(value): \(r.err)")
         }
     }
 
-    @Test func bcryptCostPrintsAMedianPerCost() throws {
-        let (status, out) = try Binary.run(["account", "bcrypt-cost", "--rounds", "3", "--costs", "4,8"])
+    @Test func bcryptCostPrintsAMedianPerCost() async throws {
+        let (status, out) = try await Binary.run(["account", "bcrypt-cost", "--rounds", "3", "--costs", "4,8"])
         #expect(status == 0)
         let rows = out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(rows.map { $0["cost"] as? Int } == [4, 8])
         // Each step of the cost doubles the work.
         #expect((rows.last?["medianMs"] as? Int ?? 0) > (rows.first?["medianMs"] as? Int ?? 0))
-        #expect(try Binary.run(["account", "bcrypt-cost", "--costs", "3"]).0 != 0)
+        #expect(try await Binary.run(["account", "bcrypt-cost", "--costs", "3"]).0 != 0)
     }
 
-    private func selfSignedCertificate() throws -> (cert: String, key: String) {
+    private func selfSignedCertificate() async throws -> (cert: String, key: String) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("helferruf-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
@@ -116,7 +116,7 @@ import Testing
         openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost"]
         openssl.standardError = FileHandle.nullDevice
         try openssl.run()
-        openssl.waitUntilExit()
+        _ = await openssl.exited(within: .seconds(60))
         try #require(openssl.terminationStatus == 0)
         return (cert, key)
     }

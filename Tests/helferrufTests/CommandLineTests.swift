@@ -18,12 +18,12 @@ struct Binary {
     }
 
     /// Runs a command to completion and returns (exit code, stdout).
-    static func run(_ args: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
-        let r = try runCapturingErrors(args, environment: environment)
+    static func run(_ args: [String], environment: [String: String] = [:]) async throws -> (Int32, String) {
+        let r = try await runCapturingErrors(args, environment: environment)
         return (r.status, r.out)
     }
 
-    static func runCapturingErrors(_ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+    static func runCapturingErrors(_ args: [String], environment: [String: String] = [:]) async throws -> (status: Int32, out: String, err: String) {
         // Output goes to files, so neither stream can fill up and block the process; a
         // command that has not ended after 20 s is killed and reported as such.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("helferruf-run-\(UUID().uuidString)")
@@ -38,11 +38,9 @@ struct Binary {
         p.standardOutput = try FileHandle(forWritingTo: outURL)
         p.standardError = try FileHandle(forWritingTo: errURL)
         try p.run()
-        let deadline = Date().addingTimeInterval(20)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning {
+        guard await p.exited(within: .seconds(20)) else {
             p.terminate()
-            p.waitUntilExit()
+            _ = await p.exited(within: .seconds(20))
             throw CLIError("\(args) did not finish within 20 s")
         }
         let out = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
@@ -85,9 +83,10 @@ final class ServerProcess: @unchecked Sendable {
 
     var output: [String] { lock.withLock { lines } }
 
-    /// Everything written to standard error; read once the process has exited.
-    func errorOutput() -> String {
-        String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    /// Everything written to standard error, once the process has exited.
+    func errorOutput() async -> String {
+        _ = await process.exited(within: .seconds(60))
+        return String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     }
 
     /// Waits for the `listening on http://HOST:PORT` line and returns the port.
@@ -138,16 +137,16 @@ func request(_ port: Int, _ method: HTTPRequest.Method, _ path: String, token: S
 }
 
 @Suite(.serialized) struct CommandLineTests {
-    @Test func orgAddPrintsExactlyOneJSONLine() throws {
+    @Test func orgAddPrintsExactlyOneJSONLine() async throws {
         let db = Binary.temporaryDatabase()
-        let (status, out) = try Binary.run(["org", "add", "--name", "THW Aachen", "--db", db])
+        let (status, out) = try await Binary.run(["org", "add", "--name", "THW Aachen", "--db", db])
         #expect(status == 0)
         let lines = out.split(separator: "\n")
         #expect(lines.count == 1)
         let obj = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
         #expect(obj?["name"] as? String == "THW Aachen" && (obj?["id"] as? String)?.isEmpty == false)
         #expect((obj?["token"] as? String)?.count ?? 0 >= 22)
-        #expect(try Binary.run(["org", "add", "--name", "  ", "--db", db]).0 != 0)
+        #expect(try await Binary.run(["org", "add", "--name", "  ", "--db", db]).0 != 0)
     }
 
     @Test func serveWithNoSubcommandPrintsDemoOnceAndListens() async throws {
@@ -160,7 +159,7 @@ func request(_ port: Int, _ method: HTTPRequest.Method, _ path: String, token: S
         #expect(try await request(port, .get, "/healthz").0 == 200)
         #expect(try await request(port, .get, "/api/v1/calls", token: token).0 == 200)
         // org add works while the server runs on the same database.
-        #expect(try Binary.run(["org", "add", "--name", "DRK", "--db", db]).0 == 0)
+        #expect(try await Binary.run(["org", "add", "--name", "DRK", "--db", db]).0 == 0)
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
 
@@ -191,21 +190,36 @@ func request(_ port: Int, _ method: HTTPRequest.Method, _ path: String, token: S
         #expect(try await restarted.waitForExit() == 0)
     }
 
-    @Test func invalidOptionsStopTheStart() throws {
-        #expect(try Binary.run(["serve", "--port", "70000"]).0 != 0)
-        #expect(try Binary.run(["serve", "--rate-limits", "sometimes"]).0 != 0)
-        #expect(try Binary.run(["serve", "--push-subject", "admin@localhost"]).0 != 0)
-        #expect(try Binary.run(["serve", "--push-endpoints", "https://fcm.googleapis.com/path"]).0 != 0)
-        #expect(try Binary.run(["serve", "--push-fallback-seconds", "0"]).0 != 0)
-        #expect(try Binary.run(["serve"], environment: ["HELFERRUF_PUSH_ENDPOINTS": "evil.com"]).0 != 0)
+    @Test func invalidOptionsStopTheStart() async throws {
+        #expect(try await Binary.run(["serve", "--port", "70000"]).0 != 0)
+        #expect(try await Binary.run(["serve", "--rate-limits", "sometimes"]).0 != 0)
+        #expect(try await Binary.run(["serve", "--push-subject", "admin@localhost"]).0 != 0)
+        #expect(try await Binary.run(["serve", "--push-endpoints", "https://fcm.googleapis.com/path"]).0 != 0)
+        #expect(try await Binary.run(["serve", "--push-fallback-seconds", "0"]).0 != 0)
+        #expect(try await Binary.run(["serve"], environment: ["HELFERRUF_PUSH_ENDPOINTS": "evil.com"]).0 != 0)
     }
 
-    @Test func helpShowsThePushOptionsWithTheirDefaults() throws {
-        let help = try Binary.runCapturingErrors(["serve", "--help"])
+    @Test func helpShowsThePushOptionsWithTheirDefaults() async throws {
+        let help = try await Binary.runCapturingErrors(["serve", "--help"])
         let text = (help.out + help.err).replacingOccurrences(of: "\n", with: " ").split(separator: " ").joined(separator: " ")
         for expected in ["--push-subject", "HELFERRUF_PUSH_SUBJECT", "mailto:admin@localhost", "--push-endpoints", "HELFERRUF_PUSH_ENDPOINTS",
                          "https://updates.push.services.mozilla.com", "--push-fallback-seconds", "HELFERRUF_PUSH_FALLBACK_SECONDS", "default 10"] {
             #expect(text.contains(expected), "\(expected)")
         }
+    }
+}
+
+extension Process {
+    /// Waits for the process to end without holding a thread: every test shares the
+    /// cooperative pool (two threads on a two-core machine), and a blocking wait in one test
+    /// stalls the servers and clients of all the others. False when it is still running
+    /// after `timeout`.
+    func exited(within timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while isRunning {
+            guard ContinuousClock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return true
     }
 }

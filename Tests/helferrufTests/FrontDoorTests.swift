@@ -5,25 +5,25 @@ import Testing
 /// banner, and `helferruf demo` against a real server.
 @Suite(.serialized) struct FrontDoorTests {
     /// Standard error of a failed command, split into lines.
-    private func failure(_ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, lines: [String]) {
-        let r = try Binary.runCapturingErrors(args, environment: environment)
+    private func failure(_ args: [String], environment: [String: String] = [:]) async throws -> (status: Int32, lines: [String]) {
+        let r = try await Binary.runCapturingErrors(args, environment: environment)
         #expect(r.out.isEmpty, "\(args) printed on stdout: \(r.out)")
         return (r.status, r.err.split(separator: "\n").map(String.init))
     }
 
-    @Test func errorsFromRunShowOneLineAndTheSubcommandsOwnUsage() throws {
+    @Test func errorsFromRunShowOneLineAndTheSubcommandsOwnUsage() async throws {
         let db = Binary.temporaryDatabase()
-        let rotate = try failure(["org", "token", "rotate", "--id", "nope", "--db", db])
+        let rotate = try await failure(["org", "token", "rotate", "--id", "nope", "--db", db])
         #expect(rotate.status == 64)
         #expect(rotate.lines == [
             "Error: no organisation nope",
             "Usage: helferruf org token rotate --id <id> [--db <path-or-url>]",
             "  See 'helferruf org token rotate --help' for more information.",
         ])
-        let disable = try failure(["org", "disable", "--id", "nope", "--db", db])
+        let disable = try await failure(["org", "disable", "--id", "nope", "--db", db])
         #expect(disable.lines.first == "Error: no organisation nope")
         #expect(disable.lines.dropFirst().first?.hasPrefix("Usage: helferruf org disable --id <id>") == true, "\(disable.lines)")
-        let calls = try failure(["calls", "list", "--status", "bogus", "--db", db])
+        let calls = try await failure(["calls", "list", "--status", "bogus", "--db", db])
         #expect(calls.lines.first == "Error: --status must be open, filled, cancelled or expired")
         #expect(calls.lines.dropFirst().first?.hasPrefix("Usage: helferruf calls list") == true, "\(calls.lines)")
         for lines in [rotate.lines, disable.lines, calls.lines] {
@@ -31,20 +31,20 @@ import Testing
         }
     }
 
-    @Test func parseErrorsShowTheSubcommandsUsageToo() throws {
-        let missing = try failure(["org", "add"])
+    @Test func parseErrorsShowTheSubcommandsUsageToo() async throws {
+        let missing = try await failure(["org", "add"])
         #expect(missing.status == 64)
         #expect(missing.lines.first == "Error: Missing expected argument '--name <name>'")
         #expect(missing.lines.contains { $0.hasPrefix("Usage: helferruf org add --name <name>") }, "\(missing.lines)")
-        let port = try failure(["serve", "--port", "70000"])
+        let port = try await failure(["serve", "--port", "70000"])
         #expect(port.lines.first == "Error: invalid value for --port: 70000")
         #expect(port.lines.dropFirst().first == "Usage: helferruf serve [<options>]", "\(port.lines)")
-        let demo = try failure(["demo"], environment: ["HELFERRUF_TOKEN": ""])
+        let demo = try await failure(["demo"], environment: ["HELFERRUF_TOKEN": ""])
         #expect(demo.lines.first?.hasPrefix("Error: no organisation token: pass --token or set HELFERRUF_TOKEN") == true, "\(demo.lines)")
         #expect(demo.lines.dropFirst().first?.hasPrefix("Usage: helferruf demo") == true, "\(demo.lines)")
-        let unknown = try failure(["serv"])
+        let unknown = try await failure(["serv"])
         #expect(unknown.lines.first == "Error: unknown command 'serv'; the commands are serve, demo, org, account, calls, stats, backup, vacuum, migrate, simulate")
-        let url = try failure(["demo", "--url", "ftp://example.org", "--token", "hro_x"])
+        let url = try await failure(["demo", "--url", "ftp://example.org", "--token", "hro_x"])
         #expect(url.lines.first == "Error: --url must look like http://127.0.0.1:8080 (got ftp://example.org)")
     }
 
@@ -57,7 +57,7 @@ import Testing
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
         #expect(server.output.count == 2, "stdout stays the JSON line and the listening line: \(server.output)")
-        let banner = server.errorOutput()
+        let banner = await server.errorOutput()
         for expected in ["Helferruf: first start", "The organisation \"Demo\" was created.", "shown only this once",
                          "swift run helferruf org token rotate --id \(id) --db \(db)",
                          "http://127.0.0.1:\(port)/console", "http://127.0.0.1:\(port)/dashboard", "swift run helferruf demo"] {
@@ -75,21 +75,21 @@ import Testing
         _ = try await again.waitForPort()
         again.signal(SIGTERM)
         #expect(try await again.waitForExit() == 0)
-        #expect(!again.errorOutput().contains("first start"))
+        #expect(!(await again.errorOutput()).contains("first start"))
 
         // JSON logs stay JSON: no banner there.
         let json = try ServerProcess(freePortArgs(Binary.temporaryDatabase()) + ["--log-format", "json"])
         _ = try await json.waitForPort()
         json.signal(SIGTERM)
         #expect(try await json.waitForExit() == 0)
-        #expect(!json.errorOutput().contains("first start"))
+        #expect(!(await json.errorOutput()).contains("first start"))
     }
 
     @Test func aPortInUseIsSaidPlainlyAndTheFirstStartsTokenIsStillFramed() async throws {
         let first = try ServerProcess(freePortArgs(Binary.temporaryDatabase()))
         let port = try await first.waitForPort()
         let db = Binary.temporaryDatabase()
-        let r = try Binary.runCapturingErrors(["--port", "\(port)", "--db", db])
+        let r = try await Binary.runCapturingErrors(["--port", "\(port)", "--db", db])
         #expect(r.status == 1)
         let demo = try #require(r.out.split(separator: "\n").first)
         #expect(demo.hasPrefix("{\"id\":") && demo.contains("\"name\":\"Demo\""), "\(r.out)")
@@ -110,7 +110,7 @@ import Testing
         // Twice: the second volunteer is also alerted for the first, still open call and must
         // accept the one the demo posted.
         for run in 1...2 {
-            let r = try Binary.runCapturingErrors(["demo", "--url", url], environment: ["HELFERRUF_TOKEN": token])
+            let r = try await Binary.runCapturingErrors(["demo", "--url", url], environment: ["HELFERRUF_TOKEN": token])
             #expect(r.status == 0, "run \(run): \(r.err)")
             #expect(r.out.contains("4. She was alerted ") && r.out.contains("accepted it: accept_result confirmed."), "\(r.out)")
             #expect(r.out.contains("lists \"Anna (Demo)\" (1 of 40 confirmed)"), "\(r.out)")
@@ -134,23 +134,23 @@ import Testing
 
         // A lost token is replaced while the server runs; the old one stops working at once.
         let id = try #require((try JSONSerialization.jsonObject(with: Data(server.output[0].utf8)) as? [String: Any])?["id"] as? String)
-        let rotated = try Binary.run(["org", "token", "rotate", "--id", id, "--db", db])
+        let rotated = try await Binary.run(["org", "token", "rotate", "--id", id, "--db", db])
         let newToken = try #require((try JSONSerialization.jsonObject(with: Data(rotated.1.utf8)) as? [String: Any])?["token"] as? String)
         #expect(try await request(port, .get, "/api/v1/calls", token: token).0 == 401)
         #expect(try await request(port, .get, "/api/v1/calls", token: newToken).0 == 200)
 
         // A wrong token creates nothing and says what to do.
-        let wrong = try Binary.runCapturingErrors(["demo", "--url", url, "--token", "hro_not-a-known-token"])
+        let wrong = try await Binary.runCapturingErrors(["demo", "--url", url, "--token", "hro_not-a-known-token"])
         #expect(wrong.status == 1)
         #expect(wrong.err.hasPrefix("Error: the server does not know this organisation token") && wrong.err.contains("org token rotate"), "\(wrong.err)")
         #expect(wrong.err.split(separator: "\n").count == 1)
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
-        let stats = try JSONSerialization.jsonObject(with: Data(try Binary.run(["stats", "--db", db]).1.utf8)) as? [String: Any]
+        let stats = try JSONSerialization.jsonObject(with: Data(try await Binary.run(["stats", "--db", db]).1.utf8)) as? [String: Any]
         #expect(stats?["volunteers"] as? Int == 2 && stats?["calls_open"] as? Int == 2)
 
         // No server: one line that says how to start one.
-        let nobody = try Binary.runCapturingErrors(["demo", "--url", url, "--token", newToken])
+        let nobody = try await Binary.runCapturingErrors(["demo", "--url", url, "--token", newToken])
         #expect(nobody.status == 1)
         #expect(nobody.err.hasPrefix("Error: cannot reach the server at \(url)") && nobody.err.contains("swift run helferruf"), "\(nobody.err)")
     }

@@ -42,7 +42,7 @@ import Testing
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
 
-        let logs = server.errorOutput()
+        let logs = await server.errorOutput()
         let printed = server.output.filter { $0 != demoLine }.joined(separator: "\n")
         #expect(logs.contains(#""msg":"request""#), "the test must see request logs")
         // Token prefixes too: a log that cuts a frame short must not keep the start of one.

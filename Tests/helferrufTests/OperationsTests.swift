@@ -30,7 +30,7 @@ import Testing
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
         // JSON logs: every stderr line is a JSON object; request lines carry a request id.
-        let lines = server.errorOutput().split(separator: "\n")
+        let lines = await server.errorOutput().split(separator: "\n")
         #expect(!lines.isEmpty)
         for line in lines {
             #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] != nil, "not JSON: \(line)")
@@ -47,10 +47,10 @@ import Testing
         ("HELFERRUF_RETENTION_DAYS", "-1"), ("HELFERRUF_MAX_PENDING_HELLOS", "0"),
         ("HELFERRUF_MAX_OVERLAPPING", "0"), ("HELFERRUF_MAX_OVERLAPPING", "many"),
     ])
-    func badValuesStopTheStartWithAClearMessage(_ variable: String, _ value: String) throws {
+    func badValuesStopTheStartWithAClearMessage(_ variable: String, _ value: String) async throws {
         var environment = [variable: value]
         if variable != "HELFERRUF_PORT" { environment["HELFERRUF_PORT"] = "0" }
-        let r = try Binary.runCapturingErrors(["serve", "--db", Binary.temporaryDatabase()], environment: environment)
+        let r = try await Binary.runCapturingErrors(["serve", "--db", Binary.temporaryDatabase()], environment: environment)
         #expect(r.status != 0)
         let mentionsIt = r.err.contains(variable) || r.err.contains("/no/") || r.err.contains("tls")
         #expect(mentionsIt, "stderr: \(r.err)")
@@ -120,23 +120,23 @@ import Testing
         #expect(try await server.waitForExit() == 0)
     }
 
-    @Test func adminCommands() throws {
+    @Test func adminCommands() async throws {
         let db = Binary.temporaryDatabase()
-        let added = try Binary.run(["org", "add", "--name", "THW", "--db", db]).1
+        let added = try await Binary.run(["org", "add", "--name", "THW", "--db", db]).1
         let org = try JSONSerialization.jsonObject(with: Data(added.utf8)) as! [String: Any]
         let id = org["id"] as! String
-        let list = try Binary.run(["org", "list", "--db", db]).1
+        let list = try await Binary.run(["org", "list", "--db", db]).1
         #expect(list.contains(id) && !list.contains(org["token"] as! String))
-        let rotated = try JSONSerialization.jsonObject(with: Data(try Binary.run(["org", "token", "rotate", "--id", id, "--db", db]).1.utf8)) as! [String: Any]
+        let rotated = try JSONSerialization.jsonObject(with: Data(try await Binary.run(["org", "token", "rotate", "--id", id, "--db", db]).1.utf8)) as! [String: Any]
         #expect(rotated["token"] as? String != org["token"] as? String)
-        #expect(try Binary.run(["org", "disable", "--id", id, "--db", db]).0 == 0)
-        #expect(try Binary.run(["org", "list", "--db", db]).1.contains("\"disabled\":true"))
-        #expect(try Binary.run(["org", "disable", "--id", "nope", "--db", db]).0 != 0)
-        let stats = try JSONSerialization.jsonObject(with: Data(try Binary.run(["stats", "--db", db]).1.utf8)) as! [String: Any]
+        #expect(try await Binary.run(["org", "disable", "--id", id, "--db", db]).0 == 0)
+        #expect(try await Binary.run(["org", "list", "--db", db]).1.contains("\"disabled\":true"))
+        #expect(try await Binary.run(["org", "disable", "--id", "nope", "--db", db]).0 != 0)
+        let stats = try JSONSerialization.jsonObject(with: Data(try await Binary.run(["stats", "--db", db]).1.utf8)) as! [String: Any]
         #expect(stats["organisations"] as? Int == 1 && stats["calls_open"] as? Int == 0)
-        #expect(try Binary.run(["calls", "list", "--db", db]) == (0, ""))
-        #expect(try Binary.run(["calls", "list", "--status", "bogus", "--db", db]).0 != 0)
-        #expect(try Binary.run(["vacuum", "--db", db]).0 == 0)
+        #expect(try await Binary.run(["calls", "list", "--db", db]) == (0, ""))
+        #expect(try await Binary.run(["calls", "list", "--status", "bogus", "--db", db]).0 != 0)
+        #expect(try await Binary.run(["vacuum", "--db", db]).0 == 0)
     }
 
     @Test func tlsServesHTTPSAndWSS() async throws {
@@ -148,7 +148,7 @@ import Testing
         openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost"]
         openssl.standardError = FileHandle.nullDevice
         try openssl.run()
-        openssl.waitUntilExit()
+        _ = await openssl.exited(within: .seconds(60))
         try #require(openssl.terminationStatus == 0)
         let db = Binary.temporaryDatabase()
         let server = try ServerProcess(freePortArgs(db) + ["--tls-cert", cert, "--tls-key", key])

@@ -23,27 +23,28 @@ struct PostgresCommandTests {
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
         // The first-start banner repeats --db without the password.
-        #expect(server.errorOutput().contains("PASSWORD@") && !server.errorOutput().contains(password))
+        let banner = await server.errorOutput()
+        #expect(banner.contains("PASSWORD@") && !banner.contains(password))
 
-        let added = try Binary.run(["org", "add", "--name", "THW", "--db", url])
+        let added = try await Binary.run(["org", "add", "--name", "THW", "--db", url])
         #expect(added.0 == 0)
         let org = try #require(try JSONSerialization.jsonObject(with: Data(added.1.utf8)) as? [String: Any])
         let id = try #require(org["id"] as? String)
-        #expect(try Binary.run(["org", "list", "--db", url]).1.contains(id))
-        #expect(try Binary.run(["org", "token", "rotate", "--id", id, "--db", url]).0 == 0)
-        #expect(try Binary.run(["org", "disable", "--id", id, "--db", url]).0 == 0)
-        let stats = try #require(try JSONSerialization.jsonObject(with: Data(try Binary.run(["stats", "--db", url]).1.utf8)) as? [String: Any])
+        #expect(try await Binary.run(["org", "list", "--db", url]).1.contains(id))
+        #expect(try await Binary.run(["org", "token", "rotate", "--id", id, "--db", url]).0 == 0)
+        #expect(try await Binary.run(["org", "disable", "--id", id, "--db", url]).0 == 0)
+        let stats = try #require(try JSONSerialization.jsonObject(with: Data(try await Binary.run(["stats", "--db", url]).1.utf8)) as? [String: Any])
         #expect(stats["organisations"] as? Int == 2 && stats["calls_open"] as? Int == 1)
-        #expect(try Binary.run(["calls", "list", "--db", url]).1.contains("Deich"))
+        #expect(try await Binary.run(["calls", "list", "--db", url]).1.contains("Deich"))
         // The same URL from the environment.
-        #expect(try Binary.run(["org", "list"], environment: ["HELFERRUF_DB": url]).1.contains(id))
+        #expect(try await Binary.run(["org", "list"], environment: ["HELFERRUF_DB": url]).1.contains(id))
 
         // Backups and space are PostgreSQL's own business: a clear error naming its tools.
-        let backup = try Binary.runCapturingErrors(["backup", "--to", FileManager.default.temporaryDirectory.appendingPathComponent("b-\(UUID()).sqlite").path, "--db", url])
+        let backup = try await Binary.runCapturingErrors(["backup", "--to", FileManager.default.temporaryDirectory.appendingPathComponent("b-\(UUID()).sqlite").path, "--db", url])
         #expect(backup.status != 0 && backup.err.contains("pg_dump") && !backup.err.contains(password))
-        let vacuum = try Binary.runCapturingErrors(["vacuum", "--db", url])
+        let vacuum = try await Binary.runCapturingErrors(["vacuum", "--db", url])
         #expect(vacuum.status != 0 && vacuum.err.contains("autovacuum"))
-        let wrong = try Binary.runCapturingErrors(["stats", "--db", "postgres://nobody@127.0.0.1/h?sslmode=maybe"])
+        let wrong = try await Binary.runCapturingErrors(["stats", "--db", "postgres://nobody@127.0.0.1/h?sslmode=maybe"])
         #expect(wrong.status != 0 && wrong.err.contains("sslmode"))
     }
 }

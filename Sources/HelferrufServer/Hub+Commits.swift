@@ -16,7 +16,7 @@ extension Hub {
                     continue
                 }
                 if let cid = noteDeadlineAnswer(outcome, &s) { replan.insert(cid) }
-                guard var call = outcome.call else { continue }
+                guard let call = outcome.call else { continue }
                 if case .createCall = outcome.change {
                     s.active[call.id] = ActiveCall(call: call, alerted: [], nextWaveAt: now)
                     s.matcher.addCall(Self.matchCall(call))
@@ -41,40 +41,51 @@ extension Hub {
                     telemetry.promotions.increment(by: Int64(outcome.promoted.count))
                 }
                 guard outcome.changed else { continue }
-                guard let previous = s.active[call.id] else {
-                    s.dashboardPending[call.id] = call
-                    continue
-                }
-                call.keepLiveFigures(of: previous.call)
-                s.active[call.id]!.call = call
-                s.dashboardPending[call.id] = call
-                if outcome.statusChanged {
-                    sendCallUpdate(call, to: previous.alerted, &s, now: now)
-                    pushStatusChanged(call, &s, now: now)
-                } else if call.confirmed != previous.call.confirmed {
-                    s.updatePending[call.id] = call
-                }
-                switch call.status {
-                case .open:
-                    if previous.call.status != .open {
-                        s.matcher.addCall(Self.matchCall(call, declined: previous.declined))
-                        if Self.alertsEveryoneEligible(call, now: now) { fanOut(call.id, &s, now: now) }
-                    } else {
-                        s.matcher.setConfirmed(call.id, call.confirmed)
-                    }
-                case .filled:
-                    s.matcher.removeCall(call.id)
-                case .cancelled, .expired:
-                    if call.status == .cancelled { telemetry.callsCancelled.increment() } else { telemetry.callsExpired.increment() }
-                    s.matcher.removeCall(call.id)
-                    s.active[call.id] = nil
-                    s.expiring.remove(call.id)
-                    s.updatePending[call.id] = nil
-                }
+                update(to: call, statusChanged: outcome.statusChanged, &s, now: now)
             }
             for cid in replan { runDeadlineStep(cid, &s, now: now) }
             flushCallUpdates(&s, now: now)
             flushDashboards(&s, now: now)
+        }
+    }
+
+    /// Takes a call's committed state into the live state and tells whom it concerns: the
+    /// alerted volunteers of a status change (at once) or of a new count (coalesced), the
+    /// dashboards, the matcher. `counted`: this node's commit, counted in its metrics
+    /// (another node's is counted there).
+    func update(to committed: Call, statusChanged: Bool, counted: Bool = true, _ s: inout State, now: Timestamp) {
+        var call = committed
+        guard let previous = s.active[call.id] else {
+            s.dashboardPending[call.id] = call
+            return
+        }
+        call.keepLiveFigures(of: previous.call)
+        s.active[call.id]!.call = call
+        s.dashboardPending[call.id] = call
+        if statusChanged {
+            sendCallUpdate(call, to: previous.alerted, &s, now: now)
+            pushStatusChanged(call, &s, now: now)
+        } else if call.confirmed != previous.call.confirmed {
+            s.updatePending[call.id] = call
+        }
+        switch call.status {
+        case .open:
+            if previous.call.status != .open {
+                s.matcher.addCall(Self.matchCall(call, declined: previous.declined))
+                if Self.alertsEveryoneEligible(call, now: now) { fanOut(call.id, &s, now: now) }
+            } else {
+                s.matcher.setConfirmed(call.id, call.confirmed)
+            }
+        case .filled:
+            s.matcher.removeCall(call.id)
+        case .cancelled, .expired:
+            if counted {
+                if call.status == .cancelled { telemetry.callsCancelled.increment() } else { telemetry.callsExpired.increment() }
+            }
+            s.matcher.removeCall(call.id)
+            s.active[call.id] = nil
+            s.expiring.remove(call.id)
+            s.updatePending[call.id] = nil
         }
     }
 

@@ -47,6 +47,10 @@ final class Hub: Sendable {
         var nextWaveAt = Timestamp(millis: 0)
         /// What the planner of a `deadline` call knows (PROTOCOL.md §10).
         var deadline = DeadlineProgress()
+        /// Posted on another node (PROTOCOL.md §9): this node alerts its own sockets, and
+        /// leaves pushes to the node the call was posted on, which pushes every subscribed
+        /// volunteer without a socket there.
+        var learnt = false
 
         /// Whether `vid` was alerted. Mutating on purpose: called as `s.active[cid]?.hasAlerted(vid)`
         /// it goes through the dictionary's in-place accessor, where a plain read of

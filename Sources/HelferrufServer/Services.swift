@@ -19,6 +19,19 @@ struct Housekeeper: Service {
     }
 }
 
+/// Follows the other nodes of the same database (PROTOCOL.md §9) until the stop begins.
+struct ClusterSync: Service {
+    let hub: Hub
+    let feed: any ClusterFeed
+
+    func run() async throws {
+        let (hub, feed) = (self.hub, self.feed)
+        try? await cancelWhenGracefulShutdown {
+            await feed.run(resync: { await hub.resync() }, receive: { await hub.applyRemote($0) })
+        }
+    }
+}
+
 /// Graceful shutdown (PROTOCOL.md §6). Listed after the application in the service group,
 /// so it is told first: it marks the server unready, refuses new sockets (503 on upgrade),
 /// closes every WebSocket with 1001, waits up to `limit` for the close handshakes and drops

@@ -17,6 +17,10 @@ public protocol RecordStore: OrganisationRecords, AccountRecords, VolunteerRecor
     /// ledger is the single writer of its engine's rosters (group commit).
     func makeLedger(clock: @escaping @Sendable () -> Timestamp, maxOverlapping: Int) -> any RosterLedger
 
+    /// What the other nodes of the same database commit, for an engine that runs several
+    /// nodes (PROTOCOL.md §9); nil for one that runs one (SQLite).
+    var clusterFeed: (any ClusterFeed)? { get }
+
     // MARK: Volunteers' records
 
     func export(volunteerId id: String) async throws -> VolunteerExport?

@@ -55,6 +55,9 @@ public enum StoreError: Error, CustomStringConvertible {
 /// a commit is on disk before anyone is told about it. Startup fails unless the writer
 /// reads back `journal_mode=wal` and `synchronous=2`.
 public final class Store: RecordStore {
+    /// One process on one file: there are no other nodes.
+    public var clusterFeed: (any ClusterFeed)? { nil }
+
     public let pool: DatabasePool
     public let path: String
 

@@ -5,13 +5,20 @@ extension LiveServer {
     /// Checks that each socket gets its own `accept_result` and the "filled" update; returns
     /// the call's id and how many sockets heard each result. The sockets are closed.
     func sixtyAcceptsForTen() async throws -> (callId: String, results: [String: Int]) {
+        try await Self.sixtyAcceptsForTen(over: [self])
+    }
+
+    /// As ``sixtyAcceptsForTen()``, with the volunteers spread over `nodes` (one database):
+    /// volunteer i registers and connects on node i mod n, the call is posted on the first.
+    static func sixtyAcceptsForTen(over nodes: [LiveServer]) async throws -> (callId: String, results: [String: Int]) {
         var sockets: [WSProbe] = []
         for i in 0..<60 {
-            let v = try await volunteer("V\(i)")
-            sockets.append(try await availableVolunteer(token: v.token).0)
+            let node = nodes[i % nodes.count]
+            let v = try await node.volunteer("V\(i)")
+            sockets.append(try await node.availableVolunteer(token: v.token).0)
         }
         try await Task.sleep(for: .milliseconds(200))
-        let posted = try await call(needed: 10)
+        let posted = try await nodes[0].call(needed: 10)
         let id = posted["id"] as! String
         for w in sockets { _ = try await w.receive(type: "alert") }
         for (i, w) in sockets.enumerated() { w.send(["type": "accept", "callId": id, "requestId": "r\(i)"]) }

@@ -31,14 +31,17 @@ public final class PostgresLedger: RosterLedger {
     /// thousands failed with "out of shared memory" in the benchmark's open loop).
     public static let defaultMaxBatch = 256
 
-    /// - Parameter maxBatch: the most changes one transaction takes; 1 gives one
-    ///   transaction per change (the baseline `scripts/bench-ledger` compares with).
+    /// - Parameters:
+    ///   - maxBatch: the most changes one transaction takes; 1 gives one transaction per
+    ///     change (the baseline `scripts/bench-ledger` compares with).
+    ///   - node: this process's node id; with one, each batch announces its
+    ///     ``ClusterEvent``s to the other nodes with `NOTIFY` before its `COMMIT`.
     public init(
         database: PostgresDatabase, clock: @escaping @Sendable () -> Timestamp, maxBatch: Int = PostgresLedger.defaultMaxBatch,
-        maxOverlapping: Int = Ledger.defaultMaxOverlapping, onCommit: LedgerCommitHandler? = nil
+        maxOverlapping: Int = Ledger.defaultMaxOverlapping, node: String? = nil, onCommit: LedgerCommitHandler? = nil
     ) {
         let writer = PostgresWriter(
-            database: database, clock: clock, maxBatch: max(1, maxBatch), maxOverlapping: max(1, maxOverlapping), onCommit: onCommit)
+            database: database, clock: clock, maxBatch: max(1, maxBatch), maxOverlapping: max(1, maxOverlapping), node: node, onCommit: onCommit)
         self.writer = writer
         task = Task { await writer.run() }
     }
@@ -85,12 +88,14 @@ private final class PostgresWriter: Sendable {
     private let clock: @Sendable () -> Timestamp
     private let maxBatch: Int
     private let maxOverlapping: Int
+    private let node: String?
 
     /// How often a batch is run again after a serialisation failure or deadlock.
     private static let conflictRetries = 5
 
-    init(database: PostgresDatabase, clock: @escaping @Sendable () -> Timestamp, maxBatch: Int, maxOverlapping: Int, onCommit: LedgerCommitHandler?) {
+    init(database: PostgresDatabase, clock: @escaping @Sendable () -> Timestamp, maxBatch: Int, maxOverlapping: Int, node: String?, onCommit: LedgerCommitHandler?) {
         self.database = database
+        self.node = node
         self.clock = clock
         self.maxBatch = maxBatch
         self.maxOverlapping = maxOverlapping
@@ -169,7 +174,7 @@ private final class PostgresWriter: Sendable {
         while refused.count < 3 {
             let now = clock()
             do {
-                let outcomes = try await PostgresDatabase.deadline(database.timeout) { [database, maxOverlapping, refused] in
+                let outcomes = try await PostgresDatabase.deadline(database.timeout) { [database, maxOverlapping, refused, node] in
                     try await database.client.withTransaction(logger: database.logger) { conn in
                         var roster = PostgresRoster(conn: conn, logger: database.logger, maxOverlapping: maxOverlapping)
                         try await roster.lock(for: changes.enumerated().filter { !refused.contains($0.offset) }.map(\.element))
@@ -187,6 +192,12 @@ private final class PostgresWriter: Sendable {
                                     promoted: e.promoted, message: e.message, recipients: e.recipients))
                             } catch let error as PSQLError where error.sqlState?.hasPrefix("23") == true {
                                 throw RefusedChange(index: i, error: error)
+                            }
+                        }
+                        // Inside the transaction: delivered at COMMIT, and only if it commits.
+                        if let node {
+                            for payload in ClusterNotice.payloads(node: node, ClusterEvent.events(of: outcomes)) {
+                                try await conn.query("SELECT pg_notify(\(PostgresClusterFeed.channel), \(payload))", logger: database.logger)
                             }
                         }
                         return outcomes

@@ -5,7 +5,7 @@ import PostgresNIO
 /// Store+Dispatch.swift, Store+Deadline.swift), each one statement, so each sees one snapshot.
 extension PostgresStore: RecordStore {
     public func makeLedger(clock: @escaping @Sendable () -> Timestamp, maxOverlapping: Int) -> any RosterLedger {
-        PostgresLedger(database: database, clock: clock, maxOverlapping: maxOverlapping)
+        PostgresLedger(database: database, clock: clock, maxOverlapping: maxOverlapping, node: node)
     }
 
     public func call(id: String) async throws -> Call? {

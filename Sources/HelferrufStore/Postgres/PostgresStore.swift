@@ -1,3 +1,4 @@
+import Foundation
 import HelferrufCore
 import PostgresNIO
 
@@ -9,10 +10,16 @@ import PostgresNIO
 /// database in one state runs in one transaction, because other nodes write too.
 public final class PostgresStore: Sendable {
     public let database: PostgresDatabase
+    /// This process's id among the nodes of the database: its ledger signs its
+    /// notifications with it, and its ``clusterFeed`` skips them.
+    public let node = UUID().uuidString.lowercased()
 
     public init(database: PostgresDatabase) {
         self.database = database
     }
+
+    /// The changes the other nodes commit (PROTOCOL.md §9).
+    public var clusterFeed: (any ClusterFeed)? { PostgresClusterFeed(database: database, node: node) }
 
     /// Connects to `location` and migrates its schema.
     public convenience init(location: PostgresLocation) async throws {

@@ -1,0 +1,100 @@
+import HelferrufCore
+import HelferrufStore
+
+extension Hub {
+    // MARK: Other nodes (PROTOCOL.md §9)
+
+    /// Applies what another node of the same database committed: reads the calls (and
+    /// messages) the events name, then updates the live state and tells this node's sockets
+    /// and dashboards, as ``apply(_:)`` does for this node's own commits.
+    ///
+    /// A call posted elsewhere is matched here against this node's volunteers: a broadcast
+    /// alerts them at once; waves and deadline steps run here over this node's volunteers.
+    /// Its pushes stay with the node it was posted on (see ``ActiveCall/learnt``).
+    func applyRemote(_ events: [ClusterEvent]) async {
+        var calls: [String: Call] = [:]
+        for cid in Set(events.map(\.callId)) {
+            if let call = try? await store.call(id: cid) { calls[cid] = call }
+        }
+        var messages: [String: CallMessage] = [:]
+        for e in events where e.kind == .message {
+            guard let id = e.messageId, messages[id] == nil, let stored = try? await store.messages(callId: e.callId) else { continue }
+            for m in stored { messages[m.id] = m }
+        }
+        let now = clock()
+        state.withLock { s in
+            for e in events {
+                switch e.kind {
+                case .created:
+                    if let call = calls[e.callId] { learn(call, &s, now: now) }
+                case .changed:
+                    if let call = calls[e.callId] { reconcile(call, &s, now: now) }
+                case .declined:
+                    for vid in e.volunteers {
+                        s.matcher.recordDecline(e.callId, volunteer: vid)
+                        s.active[e.callId]?.declined.insert(vid)
+                    }
+                case .removed:
+                    guard let call = calls[e.callId] else { continue }
+                    for vid in e.volunteers { tellRemoved(vid, from: call, &s, callId: e.callId) }
+                case .promoted:
+                    tellPromoted(e.volunteers, callId: e.callId, &s)
+                case .message:
+                    if let id = e.messageId, let message = messages[id] { send(message, to: e.volunteers, &s) }
+                }
+            }
+            flushCallUpdates(&s, now: now)
+            flushDashboards(&s, now: now)
+        }
+    }
+
+    /// Catches up with the database after listening started or resumed: notifications sent
+    /// meanwhile are lost, so every call that is open or filled there is learnt or
+    /// reconciled, and every call live here that ended there is ended here.
+    func resync() async {
+        guard let stored = try? await store.activeCalls() else { return }
+        let storedIds = Set(stored.map(\.call.id))
+        let gone = state.withLock { Set($0.active.keys) }.subtracting(storedIds)
+        var ended: [Call] = []
+        for cid in gone {
+            if let call = try? await store.call(id: cid) { ended.append(call) }
+        }
+        let now = clock()
+        state.withLock { s in
+            for (call, _, declined) in stored {
+                if s.active[call.id] == nil {
+                    learn(call, declined: declined, &s, now: now)
+                } else {
+                    for vid in declined where s.active[call.id]!.declined.insert(vid).inserted { s.matcher.recordDecline(call.id, volunteer: vid) }
+                    reconcile(call, &s, now: now)
+                }
+            }
+            for call in ended { reconcile(call, &s, now: now) }
+            flushCallUpdates(&s, now: now)
+            flushDashboards(&s, now: now)
+        }
+    }
+
+    /// A call posted on another node: live here from now on, and dispatched to this node's
+    /// volunteers by its mode.
+    private func learn(_ call: Call, declined: Set<String> = [], _ s: inout State, now: Timestamp) {
+        guard s.active[call.id] == nil else { return reconcile(call, &s, now: now) }
+        s.dashboardPending[call.id] = call
+        guard call.status == .open || call.status == .filled else { return }
+        s.active[call.id] = ActiveCall(call: call, alerted: [], declined: declined, nextWaveAt: now, learnt: true)
+        guard call.status == .open else { return }
+        s.matcher.addCall(Self.matchCall(call, declined: declined))
+        startDispatch(call, &s, now: now, postedAt: nil)
+    }
+
+    /// A call changed on another node: its new state taken in, as if committed here.
+    private func reconcile(_ call: Call, _ s: inout State, now: Timestamp) {
+        guard let previous = s.active[call.id] else {
+            // Its creation was missed (listening had not resumed yet).
+            if call.status == .open || call.status == .filled { return learn(call, &s, now: now) }
+            s.dashboardPending[call.id] = call
+            return
+        }
+        update(to: call, statusChanged: call.status != previous.call.status, counted: false, &s, now: now)
+    }
+}

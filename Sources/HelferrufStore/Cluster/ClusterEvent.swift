@@ -1,0 +1,133 @@
+import Foundation
+import HelferrufCore
+
+/// A committed change the other nodes of one PostgreSQL database must know about
+/// (PROTOCOL.md §9). The ledger that committed it announces it with `NOTIFY` in the same
+/// transaction, so it is delivered if and only if the change committed, in commit order.
+///
+/// An event names what changed, not the call's new state: the receiving node reads the call
+/// from the database, so an event stays small whatever the call holds, and a node that reads
+/// late sees the newer state, never an older one.
+public struct ClusterEvent: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable {
+        /// A call was posted.
+        case created
+        /// A call's status or figures changed (confirmations, alerts, waves, funnel counts).
+        case changed
+        /// These volunteers declined the call: no node alerts them for it again.
+        case declined
+        /// The organisation removed these helpers (§11): they are told, and not alerted again.
+        case removed
+        /// These volunteers were confirmed from the standby list.
+        case promoted
+        /// A message for the call's confirmed helpers (`volunteers`), stored as `messageId`.
+        case message
+    }
+
+    public var kind: Kind
+    public var callId: String
+    public var volunteers: [String]
+    public var messageId: String?
+
+    public init(_ kind: Kind, callId: String, volunteers: [String] = [], messageId: String? = nil) {
+        self.kind = kind
+        self.callId = callId
+        self.volunteers = volunteers
+        self.messageId = messageId
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kind = "k", callId = "c", volunteers = "v", messageId = "m"
+    }
+
+    /// Volunteer lists longer than this are split over several events, so that no single
+    /// event comes near PostgreSQL's 8,000-byte limit on a notification's payload.
+    static let volunteersPerEvent = 100
+
+    /// What a committed batch tells the other nodes, in commit order; a call's `changed`
+    /// comes once per batch, after the batch's other events of that call.
+    public static func events(of outcomes: [RosterOutcome]) -> [ClusterEvent] {
+        var events: [ClusterEvent] = []
+        var changed: [String] = []
+        var seen: Set<String> = []
+        func split(_ kind: Kind, _ cid: String, _ vids: [String], messageId: String? = nil) {
+            guard !vids.isEmpty else {
+                if messageId != nil { events.append(ClusterEvent(kind, callId: cid, messageId: messageId)) }
+                return
+            }
+            for start in stride(from: 0, to: vids.count, by: volunteersPerEvent) {
+                events.append(ClusterEvent(kind, callId: cid, volunteers: Array(vids[start..<min(start + volunteersPerEvent, vids.count)]), messageId: messageId))
+            }
+        }
+        for outcome in outcomes {
+            guard let call = outcome.call, outcome.result != .unavailable else { continue }
+            switch outcome.change {
+            case .createCall:
+                events.append(ClusterEvent(.created, callId: call.id))
+                continue
+            case .decline(let cid, let vid) where outcome.result == .done:
+                split(.declined, cid, [vid])
+            case .remove(let cid, _, let vid) where outcome.result == .done:
+                split(.removed, cid, [vid])
+            default:
+                break
+            }
+            split(.promoted, call.id, outcome.promoted)
+            if let message = outcome.message { split(.message, call.id, outcome.recipients, messageId: message.id) }
+            if outcome.changed, seen.insert(call.id).inserted { changed.append(call.id) }
+        }
+        return events + changed.map { ClusterEvent(.changed, callId: $0) }
+    }
+}
+
+/// One notification's payload: the node that committed, and its events.
+public struct ClusterNotice: Sendable, Equatable, Codable {
+    public var node: String
+    public var events: [ClusterEvent]
+
+    enum CodingKeys: String, CodingKey {
+        case node = "n", events = "e"
+    }
+
+    /// PostgreSQL refuses a payload of 8,000 bytes or more; this leaves room to spare.
+    static let maxPayloadBytes = 7000
+
+    /// The payloads that carry `events`, each under ``maxPayloadBytes``.
+    public static func payloads(node: String, _ events: [ClusterEvent]) -> [String] {
+        let encoder = JSONEncoder()
+        var payloads: [String] = []
+        var pending: [ClusterEvent] = []
+        var size = 0
+        func flush() {
+            guard !pending.isEmpty, let data = try? encoder.encode(ClusterNotice(node: node, events: pending)) else { return }
+            payloads.append(String(decoding: data, as: UTF8.self))
+            pending = []
+            size = 0
+        }
+        for event in events {
+            let eventSize = (try? encoder.encode(event).count) ?? 0
+            if size + eventSize + node.utf8.count + 32 > maxPayloadBytes { flush() }
+            pending.append(event)
+            size += eventSize + 1
+        }
+        flush()
+        return payloads
+    }
+
+    /// The notice in `payload`; nil for anything else (a payload is read like any input).
+    public static func decode(_ payload: String) -> ClusterNotice? {
+        guard payload.utf8.count < 8000 else { return nil }
+        return try? JSONDecoder().decode(ClusterNotice.self, from: Data(payload.utf8))
+    }
+}
+
+/// The changes other nodes commit, for an engine that runs several nodes on one database.
+public protocol ClusterFeed: Sendable {
+    /// This process's node id: its own notifications come back to it and are skipped.
+    var node: String { get }
+
+    /// Runs until cancelled. Calls `resync` each time it starts or resumes listening (what
+    /// was committed while it did not listen is only in the database), then `receive` for
+    /// each notice another node sent, in commit order.
+    func run(resync: @escaping @Sendable () async -> Void, receive: @escaping @Sendable ([ClusterEvent]) async -> Void) async
+}

@@ -1,0 +1,41 @@
+import Logging
+import PostgresNIO
+
+/// The PostgreSQL engine's ``ClusterFeed``: one connection of the pool held for `LISTEN` on
+/// ``channel``. When the connection is lost (or PostgreSQL restarts) it listens again after a
+/// pause of 0.1 s growing to 2 s, and calls `resync` once it does.
+struct PostgresClusterFeed: ClusterFeed {
+    /// The notification channel every node's ledger announces its commits on.
+    static let channel = "helferruf_events"
+
+    let database: PostgresDatabase
+    let node: String
+
+    func run(resync: @escaping @Sendable () async -> Void, receive: @escaping @Sendable ([ClusterEvent]) async -> Void) async {
+        var pause = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            do {
+                try await database.client.withConnection { conn in
+                    try await conn.listen(on: Self.channel) { notifications in
+                        // LISTEN has taken effect: whatever commits from now on is heard;
+                        // what committed before is read by the resync.
+                        pause = .milliseconds(100)
+                        await resync()
+                        for try await notification in notifications {
+                            guard let notice = ClusterNotice.decode(notification.payload) else {
+                                database.logger.warning("cluster: a notification that is not a notice was ignored")
+                                continue
+                            }
+                            if notice.node != node { await receive(notice.events) }
+                        }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                database.logger.warning("cluster: listening failed, trying again", metadata: ["error": "\(String(reflecting: error))", "pause": "\(pause)"])
+            }
+            try? await Task.sleep(for: pause)
+            pause = min(pause * 2, .seconds(2))
+        }
+    }
+}

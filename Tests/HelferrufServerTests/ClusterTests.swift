@@ -1,0 +1,119 @@
+import Foundation
+import HelferrufCore
+import HelferrufServer
+import HelferrufStore
+import Testing
+
+/// Three servers on one PostgreSQL database behave as one (PROTOCOL.md §9): what is
+/// committed on one node reaches the sockets and dashboards of the others through
+/// `LISTEN`/`NOTIFY`. Each test runs three nodes in this process on a database of its own.
+@Suite(.serialized, .enabled(if: FreshPostgres.configured, "HELFERRUF_TEST_POSTGRES_URL is not set"))
+struct ClusterTests {
+    /// Three nodes on `url`; the first creates the Demo organisation, the others share it.
+    private func nodes(_ url: String) async throws -> [LiveServer] {
+        let raised: (inout ServerConfiguration) -> Void = { $0.limits.registrations = Rate(perSecond: 100, burst: 100) }
+        let a = try await LiveServer.start(dbPath: url, configure: raised)
+        let b = try await LiveServer.start(dbPath: url, demoToken: a.demoToken, configure: raised)
+        let c = try await LiveServer.start(dbPath: url, demoToken: a.demoToken, configure: raised)
+        return [a, b, c]
+    }
+
+    private func stop(_ nodes: [LiveServer]) async {
+        for node in nodes { try? await node.stop() }
+    }
+
+    @Test func aCallPostedOnOneNodeAlertsVolunteersOnTheOthersAndTheyFillIt() async throws {
+        try await FreshPostgres.withDatabase { url in
+            let n = try await nodes(url)
+            let vb = try await n[1].volunteer("Auf B"), vc = try await n[2].volunteer("Auf C")
+            let (wb, _) = try await n[1].availableVolunteer(token: vb.token)
+            let (wc, _) = try await n[2].availableVolunteer(token: vc.token)
+            // A dashboard of the organisation on node C.
+            let d = try await n[2].ws("/ws/dashboard")
+            d.send(["type": "hello", "token": n[0].demoToken])
+            _ = try await d.receive(type: "snapshot")
+            try await Task.sleep(for: .milliseconds(200))
+
+            let posted = try await n[0].call(needed: 2, title: "Deich")
+            let id = try #require(posted["id"] as? String)
+            #expect((try await wb.receive(type: "alert")["call"] as? JSON)?["id"] as? String == id)
+            #expect((try await wc.receive(type: "alert")["call"] as? JSON)?["id"] as? String == id)
+
+            // B's volunteer accepts on B, C's over HTTP on A: one ledger decides.
+            wb.send(["type": "accept", "callId": id, "requestId": "b"])
+            #expect(try await wb.receive(type: "accept_result")["result"] as? String == "confirmed")
+            let viaA = try await n[0].http(.post, "/api/v1/calls/\(id)/accept", token: vc.token)
+            #expect(viaA.json["result"] as? String == "confirmed", "\(viaA)")
+            // Both nodes' sockets hear the call fill; the dashboard on C follows.
+            for w in [wb, wc] {
+                var update: JSON = [:]
+                while update["status"] as? String != "filled" { update = try await w.receive(type: "call_update", timeout: .seconds(10)) }
+                #expect(update["callId"] as? String == id && update["confirmed"] as? Int == 2)
+            }
+            var seen: JSON = [:]
+            while !(seen["status"] as? String == "filled" && seen["confirmed"] as? Int == 2) {
+                let update = try #require(try await d.receive(type: "call", timeout: .seconds(10))["call"] as? JSON)
+                if update["id"] as? String == id { seen = update }
+            }
+            #expect(try await n[1].http(.get, "/api/v1/calls/\(id)", token: n[0].demoToken).json["confirmed"] as? Int == 2)
+            for w in [wb, wc, d] { w.close() }
+            await stop(n)
+        }
+    }
+
+    @Test func sixtyAcceptsOverThreeNodesFillExactlyTen() async throws {
+        try await FreshPostgres.withDatabase { url in
+            let n = try await nodes(url)
+            let (id, results) = try await LiveServer.sixtyAcceptsForTen(over: n)
+            #expect(results == ["confirmed": 10, "full": 50], "\(results)")
+            let confirmations = try await n[2].http(.get, "/api/v1/calls/\(id)/confirmations", token: n[0].demoToken)
+            #expect((confirmations.json["confirmations"] as? [JSON])?.count == 10)
+            await stop(n)
+        }
+    }
+
+    /// Notifications sent while a node does not listen are lost: once it listens again it
+    /// reads what it missed from the database, and its volunteers get the call posted
+    /// meanwhile.
+    @Test func aNodeCutOffFromTheDatabaseCatchesUpOnWhatItMissed() async throws {
+        try await FreshPostgres.withDatabase { url in
+            let a = try await LiveServer.start(dbPath: url)
+            var components = try #require(URLComponents(string: url))
+            let target = try #require(components.port)
+            var proxy = try await CuttableProxy(listen: 0, target: target)
+            let port = proxy.port
+            components.port = port
+            components.queryItems = [URLQueryItem(name: "sslmode", value: "disable")]
+            let b = try await LiveServer.start(dbPath: try #require(components.string), demoToken: a.demoToken)
+            let v = try await b.volunteer("Auf B")
+            let (w, _) = try await b.availableVolunteer(token: v.token)
+
+            await proxy.cut()
+            let id = try #require(try await a.call(needed: 2)["id"] as? String)
+            await #expect(throws: TestFailure.self) { try await w.receive(type: "alert", timeout: .milliseconds(500)) }
+            proxy = try await CuttableProxy(listen: port, target: target)
+            defer { proxy.kill() }
+            #expect((try await w.receive(type: "alert", timeout: .seconds(20))["call"] as? JSON)?["id"] as? String == id)
+            w.close()
+            try? await b.stop()
+            try? await a.stop()
+        }
+    }
+
+    @Test func aCancelOnOneNodeRetractsTheAlertsOfTheOthers() async throws {
+        try await FreshPostgres.withDatabase { url in
+            let n = try await nodes(url)
+            let v = try await n[2].volunteer("Auf C")
+            let (w, _) = try await n[2].availableVolunteer(token: v.token)
+            try await Task.sleep(for: .milliseconds(200))
+            let id = try #require(try await n[0].call(needed: 3)["id"] as? String)
+            _ = try await w.receive(type: "alert")
+            #expect(try await n[1].http(.post, "/api/v1/calls/\(id)/cancel", token: n[0].demoToken).status == 200)
+            var update: JSON = [:]
+            while update["status"] as? String != "cancelled" { update = try await w.receive(type: "call_update", timeout: .seconds(10)) }
+            #expect(update["callId"] as? String == id)
+            w.close()
+            await stop(n)
+        }
+    }
+}

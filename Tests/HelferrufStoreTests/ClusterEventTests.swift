@@ -1,0 +1,71 @@
+import Foundation
+import HelferrufCore
+import Testing
+@testable import HelferrufStore
+
+/// What a committed batch tells the other nodes (PROTOCOL.md §9), and the notification
+/// payloads that carry it: small whatever the batch, and read like any other input.
+struct ClusterEventTests {
+    private func call(_ id: String = "c1") -> Call {
+        Call(
+            id: id, orgId: "o", orgName: "Test", title: "Sandsäcke", description: "", address: "",
+            location: GeoPoint(lat: 50.9, lon: 6.9), radiusKm: 5, needed: 3, skills: [],
+            startsAt: .testNow, endsAt: Timestamp.testNow.adding(millis: 3_600_000), createdAt: .testNow)
+    }
+
+    private func outcome(
+        _ change: RosterChange, _ result: RosterOutcome.Result = .done, call: Call? = nil, changed: Bool = true,
+        promoted: [String] = [], message: CallMessage? = nil, recipients: [String] = []
+    ) -> RosterOutcome {
+        RosterOutcome(
+            change: change, result: result, call: call ?? self.call(), statusChanged: false, changed: changed, promoted: promoted,
+            message: message, recipients: recipients)
+    }
+
+    @Test func aBatchNamesWhatChangedAndEachCallOnceAtTheEnd() {
+        let message = CallMessage(id: "m1", callId: "c1", kind: .organisation, text: "Gummistiefel", at: .testNow)
+        let events = ClusterEvent.events(of: [
+            outcome(.createCall(call("c2")), call: call("c2")),
+            outcome(.accept(callId: "c1", volunteerId: "v1", eligible: true), .answer(.confirmed)),
+            outcome(.decline(callId: "c1", volunteerId: "v2")),
+            outcome(.withdraw(callId: "c1", volunteerId: "v1"), .answer(.withdrawn), promoted: ["v3"]),
+            outcome(.postMessage(callId: "c1", orgId: "o", text: "Gummistiefel"), changed: false, message: message, recipients: ["v3"]),
+            outcome(.remove(callId: "c1", orgId: "o", volunteerId: "v3")),
+            // Nothing to tell: refused, not committed, or unchanged.
+            outcome(.accept(callId: "c1", volunteerId: "v4", eligible: true), .unavailable),
+            outcome(.decline(callId: "c1", volunteerId: "v5"), .notFound, changed: false),
+            outcome(.funnel(callId: "c3", volunteerId: "v6", stage: .received), call: call("c3"), changed: false),
+        ])
+        #expect(events == [
+            ClusterEvent(.created, callId: "c2"),
+            ClusterEvent(.declined, callId: "c1", volunteers: ["v2"]),
+            ClusterEvent(.promoted, callId: "c1", volunteers: ["v3"]),
+            ClusterEvent(.message, callId: "c1", volunteers: ["v3"], messageId: "m1"),
+            ClusterEvent(.removed, callId: "c1", volunteers: ["v3"]),
+            ClusterEvent(.changed, callId: "c1"),
+        ])
+    }
+
+    @Test func longListsAndBigBatchesStayUnderTheNotificationLimit() throws {
+        let promoted = (0..<1000).map { "volunteer-\($0)-\(UUID().uuidString)" }
+        var outcomes = [outcome(.withdraw(callId: "c1", volunteerId: "v"), .answer(.withdrawn), promoted: promoted)]
+        for i in 0..<256 { outcomes.append(outcome(.recordAlerts(callId: "c\(i)", volunteerIds: ["v"]), call: call("c\(i)"))) }
+        let events = ClusterEvent.events(of: outcomes)
+        #expect(events.filter { $0.kind == .promoted }.flatMap(\.volunteers) == promoted)
+        let payloads = ClusterNotice.payloads(node: "node-a", events)
+        #expect(payloads.count > 1)
+        #expect(payloads.allSatisfy { $0.utf8.count < 7000 })
+        // Read back, in order, nothing lost.
+        let decoded = try payloads.map { try #require(ClusterNotice.decode($0)) }
+        #expect(decoded.allSatisfy { $0.node == "node-a" })
+        #expect(decoded.flatMap(\.events) == events)
+    }
+
+    @Test(arguments: [
+        "", "null", "[]", "{}", #"{"n":"a"}"#, #"{"n":1,"e":[]}"#, #"{"n":"a","e":[{"k":"exploded","c":"c1","v":[]}]}"#,
+        #"{"n":"a","e":[{"k":"changed","c":null,"v":[]}]}"#, String(repeating: "x", count: 9000),
+    ])
+    func anythingElseIsNotANotice(_ payload: String) {
+        #expect(ClusterNotice.decode(payload) == nil)
+    }
+}

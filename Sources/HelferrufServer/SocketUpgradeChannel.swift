@@ -36,7 +36,7 @@ struct SocketUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
 
     /// What `shouldUpgrade` decided, for the upgrade's pipeline handler.
     private enum Decision {
-        case volunteer(SocketPeer)
+        case volunteer(SocketPeer, AdmissionSlot)
         case hummingbird(SocketTask)
         case refuse
         /// Too many volunteer hellos pending (``HelloAdmission``), or the server is shutting
@@ -89,9 +89,9 @@ struct SocketUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         switch decision.value {
-                        case .volunteer(let peer):
+                        case .volunteer(let peer, let slot):
                             try VolunteerChannelHandler.addPipeline(
-                                to: channel, setup: volunteers, peer: peer, maxMessageBytes: configuration.ws.maxFrameSize)
+                                to: channel, setup: volunteers, peer: peer, maxMessageBytes: configuration.ws.maxFrameSize, admissionSlot: slot)
                             return .volunteer
                         case .hummingbird(let task):
                             let socket = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
@@ -138,8 +138,9 @@ struct SocketUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
         let request = Request(head: head, body: .init(buffer: ByteBuffer()))
         let path = request.uri.path
         if path == Self.volunteerPath {
-            guard !volunteers.draining(), volunteers.admission.admits() else { return .busy }
-            return .volunteer(peer(request, channel))
+            guard !volunteers.draining(), let slot = volunteers.admission.reserve() else { return .busy }
+            channel.closeFuture.whenComplete { _ in slot.release() }
+            return .volunteer(peer(request, channel), slot)
         }
         guard let route = routes[path] else { return .refuse }
         let ws = configuration.ws

@@ -25,6 +25,12 @@ struct VolunteerSocketSetup: Sendable {
 /// reconnect storm is admitted at the pace the token lookups keep up with: beyond `limit`,
 /// new upgrades are answered 503 with `Retry-After` (cheap, and the client backs off)
 /// instead of queueing lookups that would outlast the hello timeout.
+///
+/// The limit is exact: a place is taken (``reserve()``) when the upgrade is decided, on the
+/// event loop of its connection, with one atomic step, so upgrades on several event loops
+/// at once cannot pass it together (a check at the upgrade with the count taken later, once
+/// the handler was added, let a reconnect storm reach 1,576 pending under the default limit
+/// of 512; docs/BENCHMARKS.md).
 final class HelloAdmission: Sendable {
     let limit: Int
     private let pending = Atomic<Int>(0)
@@ -35,24 +41,41 @@ final class HelloAdmission: Sendable {
         self.telemetry = telemetry
     }
 
-    /// A soft check: upgrades on other event loops may pass at the same moment. A refusal
-    /// is counted in `helferruf_socket_upgrades_refused_total{reason="busy"}`.
-    func admits() -> Bool {
-        guard pending.load(ordering: .relaxed) < limit else {
-            telemetry.upgradesRefusedBusy.increment()
-            return false
+    /// A place for one more upgrade, or nil (counted in
+    /// `helferruf_socket_upgrades_refused_total{reason="busy"}`) when all are taken.
+    func reserve() -> AdmissionSlot? {
+        var current = pending.load(ordering: .relaxed)
+        while current < limit {
+            let (exchanged, original) = pending.compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged {
+                telemetry.hellosPending.increment()
+                return AdmissionSlot(self)
+            }
+            current = original
         }
-        return true
+        telemetry.upgradesRefusedBusy.increment()
+        return nil
     }
 
-    func enter() {
-        pending.add(1, ordering: .relaxed)
-        telemetry.hellosPending.increment()
-    }
-
-    func leave() {
+    fileprivate func leave() {
         pending.subtract(1, ordering: .relaxed)
         telemetry.hellosPending.decrement()
+    }
+}
+
+/// One upgrade's place among the pending hellos, given back exactly once: after the
+/// welcome is queued, or when the connection closes, whichever comes first (a connection
+/// that closes before its socket handler is added gives it back too).
+final class AdmissionSlot: Sendable {
+    private let admission: HelloAdmission
+    private let held = Atomic<Bool>(true)
+
+    fileprivate init(_ admission: HelloAdmission) {
+        self.admission = admission
+    }
+
+    func release() {
+        if held.exchange(false, ordering: .relaxed) { admission.leave() }
     }
 }
 
@@ -94,7 +117,8 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var queue: [WebSocketMessage] = []
     private var busy = false
     private var readHeld = false
-    private var holdsAdmissionSlot = false
+    /// Taken when the upgrade was decided; released after the welcome.
+    private let admissionSlot: AdmissionSlot?
     /// Counted against the address's socket limit.
     private var holdsSocketSlot = false
     private var closeSent = false
@@ -107,9 +131,10 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// When the last ping went out (or the socket opened).
     private var pingSentAt = NIODeadline.now()
 
-    init(setup: VolunteerSocketSetup, peer: SocketPeer, maxMessageBytes: Int) {
+    init(setup: VolunteerSocketSetup, peer: SocketPeer, maxMessageBytes: Int, admissionSlot: AdmissionSlot? = nil) {
         self.setup = setup
         self.peer = peer
+        self.admissionSlot = admissionSlot
         self.maxMessageBytes = maxMessageBytes
         messages = peer.limits.messageLimiter()
         outbox = Outbox(capacity: setup.gate.capacity)
@@ -118,8 +143,11 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// Completes an upgraded socket's pipeline (the upgrader has added the frame encoder,
     /// decoder and protocol-error handler). Fragments are joined up to `maxMessageBytes`;
     /// beyond it, or beyond ``maxFragments``, the socket closes with 1009.
-    static func addPipeline(to channel: any Channel, setup: VolunteerSocketSetup, peer: SocketPeer, maxMessageBytes: Int) throws {
-        try channel.pipeline.syncOperations.addHandler(VolunteerChannelHandler(setup: setup, peer: peer, maxMessageBytes: maxMessageBytes))
+    static func addPipeline(
+        to channel: any Channel, setup: VolunteerSocketSetup, peer: SocketPeer, maxMessageBytes: Int, admissionSlot: AdmissionSlot
+    ) throws {
+        try channel.pipeline.syncOperations.addHandler(
+            VolunteerChannelHandler(setup: setup, peer: peer, maxMessageBytes: maxMessageBytes, admissionSlot: admissionSlot))
     }
 
     static let maxFragments = 1024
@@ -129,8 +157,6 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         guard peer.originAllowed else { return refuse(reason: "origin not allowed") }
         guard peer.limits.openSocket(peer.address) else { return refuse(reason: "rate limit") }
         holdsSocketSlot = true
-        setup.admission.enter()
-        holdsAdmissionSlot = true
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         outbox.bind(context.channel) { close in bound.value.sendClose(code: close.code, reason: close.reason) }
         let outbox = self.outbox
@@ -338,8 +364,7 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     private func leaveAdmission() {
-        if holdsAdmissionSlot { setup.admission.leave() }
-        holdsAdmissionSlot = false
+        admissionSlot?.release()
     }
 
     // MARK: Ping and close

@@ -55,6 +55,26 @@ import Testing
         try await stopping.value
     }
 
+    /// The limit is exact: of many upgrades at once, none of which says hello, exactly
+    /// `--max-pending-hellos` are upgraded and every other one is answered 503.
+    @Test func thePendingHelloLimitHoldsForUpgradesAtOnce() async throws {
+        let s = try await LiveServer.start { $0.maxPendingHellos = 5 }
+        defer { Task { try? await s.stop() } }
+        let opened = try await withThrowingTaskGroup(of: (RawWebSocket, String).self) { group in
+            for _ in 0..<40 { group.addTask { try await RawWebSocket.open(port: s.port) } }
+            var opened: [(RawWebSocket, String)] = []
+            for try await o in group { opened.append(o) }
+            return opened
+        }
+        let heads = opened.map(\.1)
+        #expect(heads.filter { $0.hasPrefix("HTTP/1.1 101") }.count == 5)
+        #expect(heads.filter { $0.hasPrefix("HTTP/1.1 503") }.count == 35)
+        let metrics = try await s.httpText(.get, "/metrics").text
+        #expect(metrics.contains("helferruf_hellos_pending 5"))
+        #expect(metrics.contains(#"helferruf_socket_upgrades_refused_total{reason="busy"} 35"#))
+        withExtendedLifetime(opened) {}  // the five stay pending until here
+    }
+
     @Test func helloStormsAreAnswered503WithRetryAfter() async throws {
         let s = try await LiveServer.start { $0.maxPendingHellos = 1 }
         defer { Task { try? await s.stop() } }

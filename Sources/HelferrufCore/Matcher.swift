@@ -347,14 +347,17 @@ public struct Matcher: Sendable {
     /// a location within `min(radiusKm, their maxDistanceKm)` whatever their availability and
     /// skills.
     /// `excluding`: volunteers a call there would never alert (the organisation blocked them),
-    /// left out of `available`.
-    public func reach(center: GeoPoint, radiusKm: Double, skills: [String], now: Timestamp, excluding: Set<String> = []) -> (available: Int, connected: Int) {
+    /// left out of `available`. `connectedOnly`: push-reachable volunteers without a socket
+    /// left out too (what one node of several counts for another: every node knows them).
+    public func reach(
+        center: GeoPoint, radiusKm: Double, skills: [String], now: Timestamp, excluding: Set<String> = [], connectedOnly: Bool = false
+    ) -> (available: Int, connected: Int) {
         let probe = MatchCall(id: "", location: center, radiusKm: radiusKm, skills: skills, needed: 1, confirmed: 0, declined: excluding)
         var available = 0, connected = 0
         grid.forEach(within: radiusKm, of: center) { slot, d in
             guard let v = live[Int(slot)], d <= v.maxDistanceKm else { return }
             if v.connections > 0 && sharedLocation(slot) { connected += 1 }
-            if Self.isEligible(v, probe, distance: d, now: now) { available += 1 }
+            if (!connectedOnly || v.connections > 0) && Self.isEligible(v, probe, distance: d, now: now) { available += 1 }
         }
         return (available, connected)
     }

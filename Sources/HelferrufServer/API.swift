@@ -337,7 +337,7 @@ struct API {
             let r = try Rules.distance(radius, field: "radiusKm")
             let slugs = (q.get("skills") ?? "").split(separator: ",", omittingEmptySubsequences: true).map(String.init)
             let skills = try Rules.skills(slugs)
-            let result = hub.reach(center: center, radiusKm: r, skills: skills, orgId: org.id)
+            let result = await hub.reachEverywhere(center: center, radiusKm: r, skills: skills, orgId: org.id)
             return json(Array(#"{"available":\#(result.available),"connected":\#(result.connected)}"#.utf8))
         } catch {
             throw APIError.validation(error)

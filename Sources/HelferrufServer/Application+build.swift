@@ -201,7 +201,7 @@ public func buildApplication(
         server: server,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil, backlog: listenBacklog, reuseAddress: true),
         services: [Housekeeper(hub: hub), Retention(store: store, days: config.retentionDays, clock: clock, logger: logger)]
-            + (store.clusterFeed.map { [ClusterSync(hub: hub, feed: $0)] } ?? []),
+            + (hub.cluster.map { [ClusterSync(hub: hub, link: $0)] } ?? []),
         onServerRunning: { channel in
             config.onListening(config.host, channel.localAddress?.port ?? config.port)
         },

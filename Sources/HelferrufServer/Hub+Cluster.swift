@@ -4,6 +4,41 @@ import HelferrufStore
 extension Hub {
     // MARK: Other nodes (PROTOCOL.md §9)
 
+    /// Takes in what another node sent: committed changes, blocks, a `/reach` question (it
+    /// is answered with this node's counts) or an answer to this node's.
+    func receive(_ notice: ClusterNotice) async {
+        guard let cluster else { return }
+        cluster.heard(from: notice.node)
+        if !notice.events.isEmpty { await applyRemote(notice.events) }
+        for change in notice.blocks {
+            if change.blocked { block(change.volunteerId, org: change.orgId) } else { unblock(change.volunteerId, org: change.orgId) }
+        }
+        if let q = notice.reach, let center = try? Rules.location(lat: q.lat, lon: q.lon, field: ""),
+           let radius = try? Rules.distance(q.radiusKm, field: ""), let skills = try? Rules.skills(q.skills) {
+            let counts = reach(center: center, radiusKm: radius, skills: skills, orgId: q.orgId, connectedOnly: true)
+            let answer = ReachAnswer(id: q.id, to: notice.node, available: counts.available, connected: counts.connected)
+            try? await cluster.feed.publish(ClusterNotice(node: cluster.node, reached: answer))
+        }
+        if let answer = notice.reached, answer.to == cluster.node { cluster.answered(answer, from: notice.node) }
+    }
+
+    /// `/reach` over every node: this node's counts, push-reachable volunteers included, plus
+    /// each other node's volunteers on a socket there (a volunteer with tabs on two nodes, or
+    /// a push subscription here and a tab there, counts twice).
+    func reachEverywhere(center: GeoPoint, radiusKm: Double, skills: [String], orgId: String) async -> (available: Int, connected: Int) {
+        let local = reach(center: center, radiusKm: radiusKm, skills: skills, orgId: orgId)
+        guard let cluster else { return local }
+        let remote = await cluster.reach(ReachQuery(id: "", lat: center.lat, lon: center.lon, radiusKm: radiusKm, skills: skills, orgId: orgId))
+        return (local.available + remote.available, local.connected + remote.connected)
+    }
+
+    /// Tells the other nodes of a block made or lifted here (their live state stops or
+    /// resumes alerting the volunteer for the organisation's calls).
+    func announce(_ change: BlockChange) async {
+        guard let cluster else { return }
+        try? await cluster.feed.publish(ClusterNotice(node: cluster.node, blocks: [change]))
+    }
+
     /// Applies what another node of the same database committed: reads the calls (and
     /// messages) the events name, then updates the live state and tells this node's sockets
     /// and dashboards, as ``apply(_:)`` does for this node's own commits.

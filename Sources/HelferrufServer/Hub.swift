@@ -104,6 +104,8 @@ final class Hub: Sendable {
     let telemetry: Telemetry
     let outboxCapacity: Int
     let push: PushWiring
+    /// The other nodes of a PostgreSQL database (PROTOCOL.md §9); nil on SQLite.
+    let cluster: ClusterLink?
 
     init(
         store: any RecordStore, ledger: any RosterLedger, clock: @escaping @Sendable () -> Timestamp, telemetry: Telemetry, outboxCapacity: Int = 1024,
@@ -115,6 +117,7 @@ final class Hub: Sendable {
         self.telemetry = telemetry
         self.outboxCapacity = outboxCapacity
         self.push = push
+        cluster = store.clusterFeed.map(ClusterLink.init)
         let active = try await store.activeCalls()
         let now = clock()
         let pushVolunteers = try await store.pushVolunteers()
@@ -341,9 +344,11 @@ final class Hub: Sendable {
 
     /// What a call of `orgId` placed there would reach; volunteers the organisation blocked
     /// do not count as available (§11).
-    func reach(center: GeoPoint, radiusKm: Double, skills: [String], orgId: String) -> (available: Int, connected: Int) {
+    func reach(center: GeoPoint, radiusKm: Double, skills: [String], orgId: String, connectedOnly: Bool = false) -> (available: Int, connected: Int) {
         let now = clock()
-        return state.withLock { $0.matcher.reach(center: center, radiusKm: radiusKm, skills: skills, now: now, excluding: $0.blocked[orgId] ?? []) }
+        return state.withLock {
+            $0.matcher.reach(center: center, radiusKm: radiusKm, skills: skills, now: now, excluding: $0.blocked[orgId] ?? [], connectedOnly: connectedOnly)
+        }
     }
 
     // MARK: Housekeeping

@@ -19,15 +19,24 @@ struct Housekeeper: Service {
     }
 }
 
-/// Follows the other nodes of the same database (PROTOCOL.md §9) until the stop begins.
+/// Follows the other nodes of the same database (PROTOCOL.md §9), and tells them every
+/// second that this node is alive, until the stop begins.
 struct ClusterSync: Service {
     let hub: Hub
-    let feed: any ClusterFeed
+    let link: ClusterLink
 
     func run() async throws {
-        let (hub, feed) = (self.hub, self.feed)
+        let (hub, link) = (self.hub, self.link)
         try? await cancelWhenGracefulShutdown {
-            await feed.run(resync: { await hub.resync() }, receive: { await hub.applyRemote($0) })
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await link.feed.run(resync: { await hub.resync() }, receive: { await hub.receive($0) }) }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await link.feed.publish(ClusterNotice(node: link.node))
+                        try? await Task.sleep(for: ClusterLink.heartbeat)
+                    }
+                }
+            }
         }
     }
 }

@@ -100,6 +100,47 @@ struct ClusterTests {
         }
     }
 
+    /// `/reach` on one node counts the volunteers connected to every node (each node tells
+    /// the others it is alive every second; the first answers may take that long).
+    @Test func reachCountsTheVolunteersOfEveryNode() async throws {
+        try await FreshPostgres.withDatabase { url in
+            let n = try await nodes(url)
+            var sockets: [WSProbe] = []
+            for node in n {
+                let v = try await node.volunteer("Hier")
+                sockets.append(try await node.availableVolunteer(token: v.token).0)
+            }
+            let path = "/api/v1/reach?lat=50.7753&lon=6.0839&radiusKm=5"
+            var reach: JSON = [:]
+            for _ in 0..<100 where reach["available"] as? Int != 3 {
+                reach = try await n[0].http(.get, path, token: n[0].demoToken).json
+                if reach["available"] as? Int != 3 { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(reach["available"] as? Int == 3 && reach["connected"] as? Int == 3, "\(reach)")
+            // Skills are asked of every node too.
+            #expect(try await n[1].http(.get, path + "&skills=boot", token: n[0].demoToken).json["available"] as? Int == 0)
+            for w in sockets { w.close() }
+            await stop(n)
+        }
+    }
+
+    /// A block made on one node keeps every node from alerting the volunteer for the
+    /// organisation's calls (§11); lifted, the volunteer is alerted again.
+    @Test func aBlockOnOneNodeHoldsOnTheOthers() async throws {
+        try await FreshPostgres.withDatabase { url in
+            let n = try await nodes(url)
+            let v = try await n[2].volunteer("Gesperrt")
+            let (w, _) = try await n[2].availableVolunteer(token: v.token)
+            #expect(try await n[0].http(.post, "/api/v1/blocks", token: n[0].demoToken, json: ["volunteerId": v.id]).status == 201)
+            let id = try #require(try await n[1].call(needed: 2)["id"] as? String)
+            await #expect(throws: TestFailure.self) { try await w.receive(type: "alert", timeout: .seconds(1)) }
+            #expect(try await n[0].httpText(.delete, "/api/v1/blocks/\(v.id)", token: n[0].demoToken).status == 204)
+            #expect((try await w.receive(type: "alert", timeout: .seconds(10))["call"] as? JSON)?["id"] as? String == id)
+            w.close()
+            await stop(n)
+        }
+    }
+
     @Test func aCancelOnOneNodeRetractsTheAlertsOfTheOthers() async throws {
         try await FreshPostgres.withDatabase { url in
             let n = try await nodes(url)

@@ -61,8 +61,21 @@ struct ClusterEventTests {
         #expect(decoded.flatMap(\.events) == events)
     }
 
+    @Test func heartbeatsBlocksAndReachTravelInNotices() throws {
+        #expect(ClusterNotice.decode(#"{"n":"a"}"#) == ClusterNotice(node: "a"))
+        #expect(ClusterNotice(node: "a").payload == #"{"n":"a"}"#)
+        let notices = [
+            ClusterNotice(node: "a", blocks: [BlockChange(orgId: "o", volunteerId: "v", blocked: true)]),
+            ClusterNotice(node: "a", reach: ReachQuery(id: "q", lat: 50.77, lon: 6.08, radiusKm: 5, skills: ["boot"], orgId: "o")),
+            ClusterNotice(node: "b", reached: ReachAnswer(id: "q", to: "a", available: 3, connected: 4)),
+        ]
+        for notice in notices {
+            #expect(ClusterNotice.decode(try #require(notice.payload)) == notice)
+        }
+    }
+
     @Test(arguments: [
-        "", "null", "[]", "{}", #"{"n":"a"}"#, #"{"n":1,"e":[]}"#, #"{"n":"a","e":[{"k":"exploded","c":"c1","v":[]}]}"#,
+        "", "null", "[]", "{}", #"{"e":[]}"#, #"{"n":1,"e":[]}"#, #"{"n":"a","q":{"id":"x"}}"#, #"{"n":"a","b":[{"o":"o"}]}"#, #"{"n":"a","e":[{"k":"exploded","c":"c1","v":[]}]}"#,
         #"{"n":"a","e":[{"k":"changed","c":null,"v":[]}]}"#, String(repeating: "x", count: 9000),
     ])
     func anythingElseIsNotANotice(_ payload: String) {

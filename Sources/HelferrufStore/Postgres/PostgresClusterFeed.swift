@@ -11,7 +11,7 @@ struct PostgresClusterFeed: ClusterFeed {
     let database: PostgresDatabase
     let node: String
 
-    func run(resync: @escaping @Sendable () async -> Void, receive: @escaping @Sendable ([ClusterEvent]) async -> Void) async {
+    func run(resync: @escaping @Sendable () async -> Void, receive: @escaping @Sendable (ClusterNotice) async -> Void) async {
         var pause = Duration.milliseconds(100)
         while !Task.isCancelled {
             do {
@@ -26,7 +26,7 @@ struct PostgresClusterFeed: ClusterFeed {
                                 database.logger.warning("cluster: a notification that is not a notice was ignored")
                                 continue
                             }
-                            if notice.node != node { await receive(notice.events) }
+                            if notice.node != node { await receive(notice) }
                         }
                     }
                 }
@@ -36,6 +36,13 @@ struct PostgresClusterFeed: ClusterFeed {
             }
             try? await Task.sleep(for: pause)
             pause = min(pause * 2, .seconds(2))
+        }
+    }
+
+    func publish(_ notice: ClusterNotice) async throws {
+        guard let payload = notice.payload else { return }
+        try await database.run { [client = database.client, logger = database.logger] in
+            try await client.query("SELECT pg_notify(\(Self.channel), \(payload))", logger: logger)
         }
     }
 }

@@ -10,6 +10,7 @@ extension Hub {
         guard let cluster else { return }
         cluster.heard(from: notice.node)
         if !notice.events.isEmpty { await applyRemote(notice.events) }
+        for vid in notice.volunteers { await reloadVolunteer(vid) }
         for change in notice.blocks {
             if change.blocked { block(change.volunteerId, org: change.orgId) } else { unblock(change.volunteerId, org: change.orgId) }
         }

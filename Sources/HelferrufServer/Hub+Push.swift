@@ -88,7 +88,8 @@ extension Hub {
     }
 
     /// Brings the live state in line with a volunteer's stored subscriptions and alert
-    /// area, after any change to them, and persists or clears their availability.
+    /// area, after any change to them, and persists or clears their availability. The other
+    /// nodes of a cluster are told to read the volunteer again.
     func syncPush(_ vid: String) async throws {
         let stored = try await store.pushVolunteer(id: vid)
         switch updatePushTarget(vid, stored) {
@@ -100,6 +101,23 @@ extension Hub {
             state.withLock { $0.push.standing[vid] = nil }
             try await store.setStandingAvailability(volunteerId: vid, nil)
         }
+        if let cluster { try? await cluster.feed.publish(ClusterNotice(node: cluster.node, volunteers: [vid])) }
+    }
+
+    /// Another node changed the volunteer's profile or subscriptions: the live state takes
+    /// them from the store; the availability that node persisted is taken as it is.
+    func reloadVolunteer(_ vid: String) async {
+        let stored: PushVolunteer?
+        do { stored = try await store.pushVolunteer(id: vid) } catch { return }
+        _ = updatePushTarget(vid, stored)
+        state.withLock { s in
+            s.push.standing[vid] = stored?.availability
+            // Without a socket here, their availability is the one stored by that node.
+            guard s.volunteerSockets[vid] == nil, s.push.targets[vid]?.isReachable == true else { return }
+            s.matcher.setAvailability(vid, stored?.availability ?? .unavailable)
+            alertNewlyEligible(vid, &s)
+        }
+        if let profile = try? await store.volunteer(id: vid) { updateProfile(profile) }
     }
 
     func updatePushTarget(_ vid: String, _ stored: PushVolunteer?) -> StandingAvailabilityChange {
@@ -147,6 +165,7 @@ extension Hub {
         state.withLock { s in
             if s.push.targets[vid] != nil { s.push.standing[vid] = availability }
         }
+        if let cluster { try? await cluster.feed.publish(ClusterNotice(node: cluster.node, volunteers: [vid])) }
     }
 
     /// Forgets an erased volunteer's push state.

@@ -141,6 +141,28 @@ struct ClusterTests {
         }
     }
 
+    /// A volunteer who subscribes on one node after every node started is pushed for a call
+    /// posted on another: the subscription is announced, the others read it.
+    @Test func aSubscriptionMadeOnOneNodeIsPushedByAnother() async throws {
+        try await FreshPostgres.withDatabase { url in
+            let gateway = RecordingGateway()
+            let a = try await LiveServer.start(gateway: gateway, dbPath: url)
+            let b = try await LiveServer.start(gateway: RecordingGateway(), dbPath: url, demoToken: a.demoToken)
+            let v = try await b.pushVolunteer()
+            var jobs: [PushJob] = []
+            // The announcement is on its way while the call is posted: try a few calls.
+            for _ in 0..<20 where jobs.isEmpty {
+                let id = try #require(try await a.call()["id"] as? String)
+                jobs = (try? await gateway.wait(for: 1, timeout: .milliseconds(500))) ?? []
+                if jobs.isEmpty { _ = try await a.http(.post, "/api/v1/calls/\(id)/cancel", token: a.demoToken) }
+            }
+            #expect(jobs.map(\.endpoint) == [PushFixture.endpoint()])
+            #expect(try await a.http(.get, "/api/v1/volunteers/me", token: v.token).status == 200)
+            try? await b.stop()
+            try? await a.stop()
+        }
+    }
+
     @Test func aCancelOnOneNodeRetractsTheAlertsOfTheOthers() async throws {
         try await FreshPostgres.withDatabase { url in
             let n = try await nodes(url)

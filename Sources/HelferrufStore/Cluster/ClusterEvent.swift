@@ -132,15 +132,20 @@ public struct ClusterNotice: Sendable, Equatable, Codable {
     public var node: String
     public var events: [ClusterEvent]
     public var blocks: [BlockChange]
+    /// Volunteers whose profile or push subscriptions changed: read them again.
+    public var volunteers: [String]
     public var reach: ReachQuery?
     public var reached: ReachAnswer?
 
-    public init(node: String, events: [ClusterEvent] = [], blocks: [BlockChange] = [], reach: ReachQuery? = nil, reached: ReachAnswer? = nil) {
-        (self.node, self.events, self.blocks, self.reach, self.reached) = (node, events, blocks, reach, reached)
+    public init(
+        node: String, events: [ClusterEvent] = [], blocks: [BlockChange] = [], volunteers: [String] = [], reach: ReachQuery? = nil,
+        reached: ReachAnswer? = nil
+    ) {
+        (self.node, self.events, self.blocks, self.volunteers, self.reach, self.reached) = (node, events, blocks, volunteers, reach, reached)
     }
 
     enum CodingKeys: String, CodingKey {
-        case node = "n", events = "e", blocks = "b", reach = "q", reached = "a"
+        case node = "n", events = "e", blocks = "b", volunteers = "v", reach = "q", reached = "a"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -148,6 +153,7 @@ public struct ClusterNotice: Sendable, Equatable, Codable {
         node = try c.decode(String.self, forKey: .node)
         events = try c.decodeIfPresent([ClusterEvent].self, forKey: .events) ?? []
         blocks = try c.decodeIfPresent([BlockChange].self, forKey: .blocks) ?? []
+        volunteers = try c.decodeIfPresent([String].self, forKey: .volunteers) ?? []
         reach = try c.decodeIfPresent(ReachQuery.self, forKey: .reach)
         reached = try c.decodeIfPresent(ReachAnswer.self, forKey: .reached)
     }
@@ -157,6 +163,7 @@ public struct ClusterNotice: Sendable, Equatable, Codable {
         try c.encode(node, forKey: .node)
         if !events.isEmpty { try c.encode(events, forKey: .events) }
         if !blocks.isEmpty { try c.encode(blocks, forKey: .blocks) }
+        if !volunteers.isEmpty { try c.encode(volunteers, forKey: .volunteers) }
         try c.encodeIfPresent(reach, forKey: .reach)
         try c.encodeIfPresent(reached, forKey: .reached)
     }

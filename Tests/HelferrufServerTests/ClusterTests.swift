@@ -78,20 +78,15 @@ struct ClusterTests {
     @Test func aNodeCutOffFromTheDatabaseCatchesUpOnWhatItMissed() async throws {
         try await FreshPostgres.withDatabase { url in
             let a = try await LiveServer.start(dbPath: url)
-            var components = try #require(URLComponents(string: url))
-            let target = try #require(components.port)
-            var proxy = try await CuttableProxy(listen: 0, target: target)
-            let port = proxy.port
-            components.port = port
-            components.queryItems = [URLQueryItem(name: "sslmode", value: "disable")]
-            let b = try await LiveServer.start(dbPath: components.string ?? "", demoToken: a.demoToken)
+            var (proxy, proxied) = try await CuttableProxy.inFront(of: url)
+            let b = try await LiveServer.start(dbPath: proxied, demoToken: a.demoToken)
             let v = try await b.volunteer("Auf B")
             let (w, _) = try await b.availableVolunteer(token: v.token)
 
             await proxy.cut()
             let id = try #require(try await a.call(needed: 2)["id"] as? String)
             await #expect(throws: TestFailure.self) { try await w.receive(type: "alert", timeout: .milliseconds(500)) }
-            proxy = try await CuttableProxy(listen: port, target: target)
+            proxy = try await proxy.restarted()
             defer { proxy.kill() }
             #expect((try await w.receive(type: "alert", timeout: .seconds(20))["call"] as? JSON)?["id"] as? String == id)
             w.close()

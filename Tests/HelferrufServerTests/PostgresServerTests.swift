@@ -52,13 +52,8 @@ struct PostgresServerTests {
     /// answers by itself, without a restart.
     @Test func anOutageAnswers503KeepsSocketsAndRecoversByItself() async throws {
         try await FreshPostgres.withDatabase { url in
-            var components = try #require(URLComponents(string: url))
-            let target = try #require(components.port)
-            var proxy = try await CuttableProxy(listen: 0, target: target)
-            let port = proxy.port
-            components.port = port
-            components.queryItems = [URLQueryItem(name: "sslmode", value: "disable")]
-            let s = try await LiveServer.start(dbPath: try #require(components.string))
+            var (proxy, proxied) = try await CuttableProxy.inFront(of: url)
+            let s = try await LiveServer.start(dbPath: proxied)
             defer { Task { try? await s.stop() } }
             #expect(try await s.httpText(.get, "/readyz").status == 200)
             let v = try await s.volunteer("Bleibt")
@@ -75,7 +70,7 @@ struct PostgresServerTests {
             w.send(["type": "location", "lat": 50.776, "lon": 6.084])
             await #expect(throws: TestFailure.self) { try await w.closeCode(timeout: .milliseconds(500)) }
 
-            proxy = try await CuttableProxy(listen: port, target: target)
+            proxy = try await proxy.restarted()
             defer { proxy.kill() }
             var ready = false
             for _ in 0..<60 where !ready {
@@ -95,6 +90,8 @@ struct PostgresServerTests {
 struct CuttableProxy {
     let process: Process
     let port: Int
+    /// The port it forwards to.
+    let target: Int
 
     static let script = """
         import asyncio, sys
@@ -120,7 +117,22 @@ struct CuttableProxy {
         asyncio.run(main())
         """
 
+    /// A proxy in front of the PostgreSQL of `url`, and `url` pointed through it.
+    static func inFront(of url: String) async throws -> (proxy: CuttableProxy, url: String) {
+        var components = try #require(URLComponents(string: url))
+        let proxy = try await CuttableProxy(listen: 0, target: try #require(components.port))
+        components.port = proxy.port
+        components.queryItems = [URLQueryItem(name: "sslmode", value: "disable")]
+        return (proxy, components.string ?? url)
+    }
+
+    /// Listening again on the same port, after a cut.
+    func restarted() async throws -> CuttableProxy {
+        try await CuttableProxy(listen: port, target: target)
+    }
+
     init(listen: Int, target: Int) async throws {
+        self.target = target
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", Self.script, String(listen), String(target)]

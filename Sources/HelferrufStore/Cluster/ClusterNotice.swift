@@ -1,0 +1,127 @@
+import Foundation
+
+/// A block made or lifted (PROTOCOL.md §11): not a ledger change, so the node whose API
+/// stored it announces it itself.
+public struct BlockChange: Sendable, Equatable, Codable {
+    public var orgId: String
+    public var volunteerId: String
+    public var blocked: Bool
+
+    public init(orgId: String, volunteerId: String, blocked: Bool) {
+        self.orgId = orgId
+        self.volunteerId = volunteerId
+        self.blocked = blocked
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case orgId = "o", volunteerId = "v", blocked = "b"
+    }
+}
+
+/// A `/reach` asked of every node (PROTOCOL.md §9): the place, radius and skills of a call
+/// that might be posted, never a volunteer's position.
+public struct ReachQuery: Sendable, Equatable, Codable {
+    public var id: String
+    public var lat: Double
+    public var lon: Double
+    public var radiusKm: Double
+    public var skills: [String]
+    public var orgId: String
+
+    public init(id: String, lat: Double, lon: Double, radiusKm: Double, skills: [String], orgId: String) {
+        (self.id, self.lat, self.lon, self.radiusKm, self.skills, self.orgId) = (id, lat, lon, radiusKm, skills, orgId)
+    }
+}
+
+/// One node's counts for a ``ReachQuery``, addressed to the node that asked.
+public struct ReachAnswer: Sendable, Equatable, Codable {
+    public var id: String
+    public var to: String
+    public var available: Int
+    public var connected: Int
+
+    public init(id: String, to: String, available: Int, connected: Int) {
+        (self.id, self.to, self.available, self.connected) = (id, to, available, connected)
+    }
+}
+
+/// One notification's payload: the node that sent it, and what it tells the others. Every
+/// part is optional on the wire; a notice with only its node is a heartbeat ("still here"),
+/// which is how nodes know whom a `/reach` waits for.
+public struct ClusterNotice: Sendable, Equatable, Codable {
+    public var node: String
+    public var events: [ClusterEvent]
+    public var blocks: [BlockChange]
+    /// Volunteers whose profile or push subscriptions changed: read them again.
+    public var volunteers: [String]
+    public var reach: ReachQuery?
+    public var reached: ReachAnswer?
+
+    public init(
+        node: String, events: [ClusterEvent] = [], blocks: [BlockChange] = [], volunteers: [String] = [], reach: ReachQuery? = nil,
+        reached: ReachAnswer? = nil
+    ) {
+        (self.node, self.events, self.blocks, self.volunteers, self.reach, self.reached) = (node, events, blocks, volunteers, reach, reached)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case node = "n", events = "e", blocks = "b", volunteers = "v", reach = "q", reached = "a"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        node = try c.decode(String.self, forKey: .node)
+        events = try c.decodeIfPresent([ClusterEvent].self, forKey: .events) ?? []
+        blocks = try c.decodeIfPresent([BlockChange].self, forKey: .blocks) ?? []
+        volunteers = try c.decodeIfPresent([String].self, forKey: .volunteers) ?? []
+        reach = try c.decodeIfPresent(ReachQuery.self, forKey: .reach)
+        reached = try c.decodeIfPresent(ReachAnswer.self, forKey: .reached)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(node, forKey: .node)
+        if !events.isEmpty { try c.encode(events, forKey: .events) }
+        if !blocks.isEmpty { try c.encode(blocks, forKey: .blocks) }
+        if !volunteers.isEmpty { try c.encode(volunteers, forKey: .volunteers) }
+        try c.encodeIfPresent(reach, forKey: .reach)
+        try c.encodeIfPresent(reached, forKey: .reached)
+    }
+
+    /// PostgreSQL refuses a payload of 8,000 bytes or more; this leaves room to spare.
+    static let maxPayloadBytes = 7000
+
+    /// This notice as a payload, if it fits (a reach query names at most 20 skills).
+    public var payload: String? {
+        guard let data = try? JSONEncoder().encode(self), data.count < Self.maxPayloadBytes else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The payloads that carry `events`, each under ``maxPayloadBytes``.
+    public static func payloads(node: String, _ events: [ClusterEvent]) -> [String] {
+        let encoder = JSONEncoder()
+        var payloads: [String] = []
+        var pending: [ClusterEvent] = []
+        var size = 0
+        func flush() {
+            guard !pending.isEmpty, let data = try? encoder.encode(ClusterNotice(node: node, events: pending)) else { return }
+            payloads.append(String(decoding: data, as: UTF8.self))
+            pending = []
+            size = 0
+        }
+        for event in events {
+            let eventSize = (try? encoder.encode(event).count) ?? 0
+            if size + eventSize + node.utf8.count + 32 > maxPayloadBytes { flush() }
+            pending.append(event)
+            size += eventSize + 1
+        }
+        flush()
+        return payloads
+    }
+
+    /// The notice in `payload`; nil for anything else (a payload is read like any input).
+    public static func decode(_ payload: String) -> ClusterNotice? {
+        guard payload.utf8.count < 8000 else { return nil }
+        return try? JSONDecoder().decode(ClusterNotice.self, from: Data(payload.utf8))
+    }
+}

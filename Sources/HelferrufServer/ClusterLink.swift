@@ -35,6 +35,12 @@ final class ClusterLink: Sendable {
 
     var node: String { feed.node }
 
+    /// Sends this node's news to the others; with nothing, a heartbeat. A notice that cannot
+    /// be sent (the database unreachable) is dropped: a resync or the next heartbeat follows.
+    func tell(blocks: [BlockChange] = [], volunteers: [String] = [], reached: ReachAnswer? = nil) async {
+        try? await feed.publish(ClusterNotice(node: node, blocks: blocks, volunteers: volunteers, reached: reached))
+    }
+
     /// Notes that `node` sent something: it is alive.
     func heard(from node: String) {
         state.withLock { $0.peers[node] = .now }

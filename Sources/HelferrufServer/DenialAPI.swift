@@ -69,7 +69,8 @@ extension API {
             throw APIError.notFound
         }
         hub.block(vid, org: org.id)
-        await hub.announce(BlockChange(orgId: org.id, volunteerId: vid, blocked: true))
+        // The other nodes' live state stops alerting the volunteer for the organisation's calls.
+        await hub.cluster?.tell(blocks: [BlockChange(orgId: org.id, volunteerId: vid, blocked: true)])
         var w = JSONWriter()
         Wire.block(block, into: &w)
         return json(w.bytes, status: .created)
@@ -81,7 +82,7 @@ extension API {
         let vid = try volunteerId(ctx)
         guard try await storeWrite({ try await store.unblock(orgId: org.id, volunteerId: vid) }) else { throw APIError.notFound }
         hub.unblock(vid, org: org.id)
-        await hub.announce(BlockChange(orgId: org.id, volunteerId: vid, blocked: false))
+        await hub.cluster?.tell(blocks: [BlockChange(orgId: org.id, volunteerId: vid, blocked: false)])
         return Response(status: .noContent)
     }
 }

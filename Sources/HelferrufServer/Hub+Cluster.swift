@@ -17,8 +17,7 @@ extension Hub {
         if let q = notice.reach, let center = try? Rules.location(lat: q.lat, lon: q.lon, field: ""),
            let radius = try? Rules.distance(q.radiusKm, field: ""), let skills = try? Rules.skills(q.skills) {
             let counts = reach(center: center, radiusKm: radius, skills: skills, orgId: q.orgId, connectedOnly: true)
-            let answer = ReachAnswer(id: q.id, to: notice.node, available: counts.available, connected: counts.connected)
-            try? await cluster.feed.publish(ClusterNotice(node: cluster.node, reached: answer))
+            await cluster.tell(reached: ReachAnswer(id: q.id, to: notice.node, available: counts.available, connected: counts.connected))
         }
         if let answer = notice.reached, answer.to == cluster.node { cluster.answered(answer, from: notice.node) }
     }
@@ -31,13 +30,6 @@ extension Hub {
         guard let cluster else { return local }
         let remote = await cluster.reach(ReachQuery(id: "", lat: center.lat, lon: center.lon, radiusKm: radiusKm, skills: skills, orgId: orgId))
         return (local.available + remote.available, local.connected + remote.connected)
-    }
-
-    /// Tells the other nodes of a block made or lifted here (their live state stops or
-    /// resumes alerting the volunteer for the organisation's calls).
-    func announce(_ change: BlockChange) async {
-        guard let cluster else { return }
-        try? await cluster.feed.publish(ClusterNotice(node: cluster.node, blocks: [change]))
     }
 
     /// Applies what another node of the same database committed: reads the calls (and
@@ -66,10 +58,7 @@ extension Hub {
                 case .changed:
                     if let call = calls[e.callId] { reconcile(call, &s, now: now) }
                 case .declined:
-                    for vid in e.volunteers {
-                        s.matcher.recordDecline(e.callId, volunteer: vid)
-                        s.active[e.callId]?.declined.insert(vid)
-                    }
+                    for vid in e.volunteers { Self.recordDecline(e.callId, volunteer: vid, &s) }
                 case .removed:
                     guard let call = calls[e.callId] else { continue }
                     for vid in e.volunteers { tellRemoved(vid, from: call, &s, callId: e.callId) }
@@ -101,7 +90,7 @@ extension Hub {
                 if s.active[call.id] == nil {
                     learn(call, declined: declined, &s, now: now)
                 } else {
-                    for vid in declined where s.active[call.id]!.declined.insert(vid).inserted { s.matcher.recordDecline(call.id, volunteer: vid) }
+                    for vid in declined { Self.recordDecline(call.id, volunteer: vid, &s) }
                     reconcile(call, &s, now: now)
                 }
             }

@@ -27,8 +27,7 @@ extension Hub {
                     continue
                 }
                 if case .decline(let cid, let vid) = outcome.change, outcome.result == .done {
-                    s.matcher.recordDecline(cid, volunteer: vid)
-                    s.active[cid]?.declined.insert(vid)
+                    Self.recordDecline(cid, volunteer: vid, &s)
                 }
                 if case .accept = outcome.change, outcome.result == .answer(.confirmed), outcome.changed {
                     telemetry.confirmations.increment()

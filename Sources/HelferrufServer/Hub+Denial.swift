@@ -32,8 +32,13 @@ extension Hub {
     func tellRemoved(_ vid: String, from call: Call, _ s: inout State, callId: String) {
         let frame = Wire.callUpdate(call, removed: true)
         for conn in (s.volunteerSockets[vid] ?? [:]).values { conn.outbox.send(frame) }
-        s.matcher.recordDecline(callId, volunteer: vid)
-        s.active[callId]?.declined.insert(vid)
+        Self.recordDecline(callId, volunteer: vid, &s)
         telemetry.removals.increment()
+    }
+
+    /// A volunteer who declined a call, or was removed from it: never alerted for it again.
+    static func recordDecline(_ cid: String, volunteer vid: String, _ s: inout State) {
+        s.matcher.recordDecline(cid, volunteer: vid)
+        s.active[cid]?.declined.insert(vid)
     }
 }

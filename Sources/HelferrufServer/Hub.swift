@@ -57,6 +57,10 @@ final class Hub: Sendable {
         /// `s.active[cid]?.alerted` copies the whole call (some twenty retains and releases,
         /// per recipient of a fan-out).
         mutating func hasAlerted(_ vid: String) -> Bool { alerted.contains(vid) }
+
+        /// Whether the call was ``learnt`` from another node; mutating for the reason above
+        /// (asked per push recipient of a fan-out).
+        mutating func isLearnt() -> Bool { learnt }
     }
 
     struct State {

@@ -32,7 +32,7 @@ struct ClusterSync: Service {
                 group.addTask { await link.feed.run(resync: { await hub.resync() }, receive: { await hub.receive($0) }) }
                 group.addTask {
                     while !Task.isCancelled {
-                        try? await link.feed.publish(ClusterNotice(node: link.node))
+                        await link.tell()
                         try? await Task.sleep(for: ClusterLink.heartbeat)
                     }
                 }

@@ -246,7 +246,7 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         leaveSweep()
         queue.removeAll()
         outbox.finish()
-        leaveAdmission()
+        admissionSlot?.release()
         if holdsSocketSlot { peer.limits.closeSocket(peer.address) }
         holdsSocketSlot = false
         if case .admitted(let conn) = was { setup.gate.detach(conn) }
@@ -341,7 +341,7 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     private func admitted(_ admission: Admission<VolunteerConnection>) {
-        leaveAdmission()
+        admissionSlot?.release()
         guard case .admitting = phase else {
             // The socket closed during the lookup: detach what was attached, exactly once.
             if case .admitted(let conn) = admission { setup.gate.detach(conn) }
@@ -361,10 +361,6 @@ final class VolunteerChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
             outbox.close(code: 1001, reason: "server shutting down")
         }
         next()
-    }
-
-    private func leaveAdmission() {
-        admissionSlot?.release()
     }
 
     // MARK: Ping and close

@@ -50,11 +50,8 @@ public struct ClusterEvent: Sendable, Equatable, Codable {
         var events: [ClusterEvent] = []
         var changed: [String] = []
         var seen: Set<String> = []
+        /// One event per `volunteersPerEvent` volunteers; none for none.
         func split(_ kind: Kind, _ cid: String, _ vids: [String], messageId: String? = nil) {
-            guard !vids.isEmpty else {
-                if messageId != nil { events.append(ClusterEvent(kind, callId: cid, messageId: messageId)) }
-                return
-            }
             for start in stride(from: 0, to: vids.count, by: volunteersPerEvent) {
                 events.append(ClusterEvent(kind, callId: cid, volunteers: Array(vids[start..<min(start + volunteersPerEvent, vids.count)]), messageId: messageId))
             }
@@ -66,13 +63,14 @@ public struct ClusterEvent: Sendable, Equatable, Codable {
                 events.append(ClusterEvent(.created, callId: call.id))
                 continue
             case .decline(let cid, let vid) where outcome.result == .done:
-                split(.declined, cid, [vid])
+                events.append(ClusterEvent(.declined, callId: cid, volunteers: [vid]))
             case .remove(let cid, _, let vid) where outcome.result == .done:
-                split(.removed, cid, [vid])
+                events.append(ClusterEvent(.removed, callId: cid, volunteers: [vid]))
             default:
                 break
             }
             split(.promoted, call.id, outcome.promoted)
+            // A message with no confirmed helpers to go to has nobody to reach on another node.
             if let message = outcome.message { split(.message, call.id, outcome.recipients, messageId: message.id) }
             if outcome.changed, seen.insert(call.id).inserted { changed.append(call.id) }
         }

@@ -11,6 +11,11 @@ struct PostgresClusterFeed: ClusterFeed {
     let database: PostgresDatabase
     let node: String
 
+    /// The statement that sends `payload` to every node listening.
+    static func notify(_ payload: String) -> PostgresQuery {
+        "SELECT pg_notify(\(channel), \(payload))"
+    }
+
     func run(resync: @escaping @Sendable () async -> Void, receive: @escaping @Sendable (ClusterNotice) async -> Void) async {
         var pause = Duration.milliseconds(100)
         while !Task.isCancelled {
@@ -42,7 +47,7 @@ struct PostgresClusterFeed: ClusterFeed {
     func publish(_ notice: ClusterNotice) async throws {
         guard let payload = notice.payload else { return }
         try await database.run { [client = database.client, logger = database.logger] in
-            try await client.query("SELECT pg_notify(\(Self.channel), \(payload))", logger: logger)
+            try await client.query(Self.notify(payload), logger: logger)
         }
     }
 }

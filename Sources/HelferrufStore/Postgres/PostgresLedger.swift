@@ -197,7 +197,7 @@ private final class PostgresWriter: Sendable {
                         // Inside the transaction: delivered at COMMIT, and only if it commits.
                         if let node {
                             for payload in ClusterNotice.payloads(node: node, ClusterEvent.events(of: outcomes)) {
-                                try await conn.query("SELECT pg_notify(\(PostgresClusterFeed.channel), \(payload))", logger: database.logger)
+                                try await conn.query(PostgresClusterFeed.notify(payload), logger: database.logger)
                             }
                         }
                         return outcomes

@@ -119,7 +119,7 @@ class Stack:
         key = ec.generate_private_key(ec.SECP256R1())
         self.subscriber = (b64url(key.private_numbers().private_value.to_bytes(32, "big")), b64url(os.urandom(16)))
         self.push = Process([sys.executable, str(HERE / "push_service.py"), "--port", "0",
-                             "--subscriber", ":".join(self.subscriber)], cwd=tmp)
+                             "--subscriber=" + ":".join(self.subscriber)], cwd=tmp)
         ready = json.loads(self.push.first_line(r'^\{"origin"', 30))
         self.origin = ready["origin"]
         self.first_subscription = ready["subscriptions"][0]

@@ -4,30 +4,20 @@ import Synchronization
 
 /// This node's view of the other nodes of its database (PROTOCOL.md §9), beyond the
 /// committed changes: who is alive (each node sends a heartbeat every second), and the
-/// `/reach` questions waiting for the others' counts.
+/// questions (`/reach`, a step's candidates) waiting for the others' answers.
 final class ClusterLink: Sendable {
     let feed: any ClusterFeed
-    /// How often this node says it is alive.
+    /// How often this node says it is alive (and renews its leases).
     static let heartbeat: Duration = .seconds(1)
     /// A node not heard from for this long is no longer waited for.
     static let peerTimeout: Duration = .milliseconds(3500)
-    /// The longest a `/reach` waits for the other nodes' counts; a node that has not
-    /// answered by then is left out of the sum.
-    static let reachTimeout: Duration = .milliseconds(500)
+    /// The longest a question waits for the other nodes' answers; a node that has not
+    /// answered by then is left out.
+    static let answerTimeout: Duration = .milliseconds(500)
 
-    private struct Question {
-        var waiting: Set<String>
-        var available = 0
-        var connected = 0
-        var continuation: CheckedContinuation<(available: Int, connected: Int), Never>
-    }
-
-    private struct State {
-        var peers: [String: ContinuousClock.Instant] = [:]
-        var questions: [String: Question] = [:]
-    }
-
-    private let state = Mutex(State())
+    private let peers = Mutex([String: ContinuousClock.Instant]())
+    private let reaches = Questions<ReachAnswer>()
+    private let steps = Questions<CandidateAnswer>()
 
     init(feed: any ClusterFeed) {
         self.feed = feed
@@ -37,57 +27,91 @@ final class ClusterLink: Sendable {
 
     /// Sends this node's news to the others; with nothing, a heartbeat. A notice that cannot
     /// be sent (the database unreachable) is dropped: a resync or the next heartbeat follows.
-    func tell(blocks: [BlockChange] = [], volunteers: [String] = [], reached: ReachAnswer? = nil) async {
-        try? await feed.publish(ClusterNotice(node: node, blocks: blocks, volunteers: volunteers, reached: reached))
+    func tell(blocks: [BlockChange] = [], volunteers: [String] = [], reached: ReachAnswer? = nil, offered: CandidateAnswer? = nil) async {
+        try? await feed.publish(ClusterNotice(node: node, blocks: blocks, volunteers: volunteers, reached: reached, offered: offered))
+    }
+
+    /// Sends each order to its node.
+    func tell(_ orders: [AlertOrder]) async {
+        for order in orders { try? await feed.publish(ClusterNotice(node: node, order: order)) }
     }
 
     /// Notes that `node` sent something: it is alive.
     func heard(from node: String) {
-        state.withLock { $0.peers[node] = .now }
+        peers.withLock { $0[node] = .now }
     }
 
     /// The nodes heard from within ``peerTimeout``.
     var livePeers: Set<String> {
         let now = ContinuousClock.now
-        return state.withLock { s in
-            s.peers = s.peers.filter { now - $0.value < Self.peerTimeout }
-            return Set(s.peers.keys)
+        return peers.withLock { peers in
+            peers = peers.filter { now - $0.value < Self.peerTimeout }
+            return Set(peers.keys)
         }
     }
 
     /// The other nodes' counts for `query` (its id is replaced), summed; what a node did not
-    /// answer within ``reachTimeout`` is left out.
+    /// answer within ``answerTimeout`` is left out.
     func reach(_ query: ReachQuery) async -> (available: Int, connected: Int) {
-        let peers = livePeers
-        guard !peers.isEmpty else { return (0, 0) }
         var query = query
         query.id = UUID().uuidString
-        let id = query.id
-        let notice = ClusterNotice(node: node, reach: query)
+        let answers = await reaches.ask(query.id, of: livePeers) { [feed, node, query] in
+            try? await feed.publish(ClusterNotice(node: node, reach: query))
+        }
+        return answers.values.reduce((0, 0)) { ($0.0 + max(0, $1.available), $0.1 + max(0, $1.connected)) }
+    }
+
+    /// Each other node's candidates for a step of `query`'s call (its id is replaced), by node.
+    func candidates(_ query: CandidateQuery) async -> [String: CandidateAnswer] {
+        var query = query
+        query.id = UUID().uuidString
+        return await steps.ask(query.id, of: livePeers) { [feed, node, query] in
+            try? await feed.publish(ClusterNotice(node: node, candidates: query))
+        }
+    }
+
+    /// Takes in another node's answer to one of this node's questions.
+    func answered(_ answer: ReachAnswer, from node: String) { reaches.answer(answer.id, answer, from: node) }
+
+    func answered(_ answer: CandidateAnswer, from node: String) { steps.answer(answer.id, answer, from: node) }
+}
+
+/// Questions asked of the other nodes and waiting for their answers, each answered once
+/// every node it waits for did, or after ``ClusterLink/answerTimeout`` with what came.
+private final class Questions<Answer: Sendable>: Sendable {
+    private struct Question {
+        var waiting: Set<String>
+        var answers: [String: Answer] = [:]
+        var continuation: CheckedContinuation<[String: Answer], Never>
+    }
+
+    private let pending = Mutex([String: Question]())
+
+    /// Sends a question with `ask` and waits for the answers of `peers`, by node.
+    func ask(_ id: String, of peers: Set<String>, _ ask: @escaping @Sendable () async -> Void) async -> [String: Answer] {
+        guard !peers.isEmpty else { return [:] }
         return await withCheckedContinuation { continuation in
-            state.withLock { $0.questions[id] = Question(waiting: peers, continuation: continuation) }
-            Task { [feed] in
-                try? await feed.publish(notice)
-                try? await Task.sleep(for: Self.reachTimeout)
+            pending.withLock { $0[id] = Question(waiting: peers, continuation: continuation) }
+            Task {
+                await ask()
+                try? await Task.sleep(for: ClusterLink.answerTimeout)
                 self.finish(id)
             }
         }
     }
 
-    /// Adds one node's answer; the question is answered once every node it waits for did.
-    func answered(_ answer: ReachAnswer, from node: String) {
-        let done = state.withLock { s -> Bool in
-            guard var q = s.questions[answer.id], q.waiting.remove(node) != nil else { return false }
-            q.available += max(0, answer.available)
-            q.connected += max(0, answer.connected)
-            s.questions[answer.id] = q
+    func answer(_ id: String, _ answer: Answer, from node: String) {
+        let done = pending.withLock { pending -> Bool in
+            guard var q = pending[id], q.waiting.remove(node) != nil else { return false }
+            q.answers[node] = answer
+            pending[id] = q
             return q.waiting.isEmpty
         }
-        if done { finish(answer.id) }
+        if done { finish(id) }
     }
 
     private func finish(_ id: String) {
-        guard let q = state.withLock({ $0.questions.removeValue(forKey: id) }) else { return }
-        q.continuation.resume(returning: (q.available, q.connected))
+        guard let q = pending.withLock({ $0.removeValue(forKey: id) }) else { return }
+        q.continuation.resume(returning: q.answers)
     }
 }

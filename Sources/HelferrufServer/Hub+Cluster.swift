@@ -20,6 +20,9 @@ extension Hub {
             await cluster.tell(reached: ReachAnswer(id: q.id, to: notice.node, available: counts.available, connected: counts.connected))
         }
         if let answer = notice.reached, answer.to == cluster.node { cluster.answered(answer, from: notice.node) }
+        if let query = notice.candidates { await cluster.tell(offered: offerCandidates(query, to: notice.node)) }
+        if let answer = notice.offered, answer.to == cluster.node { cluster.answered(answer, from: notice.node) }
+        if let order = notice.order, order.to == cluster.node { carryOut(order) }
     }
 
     /// `/reach` over every node: this node's counts, push-reachable volunteers included, plus
@@ -37,8 +40,8 @@ extension Hub {
     /// and dashboards, as ``apply(_:)`` does for this node's own commits.
     ///
     /// A call posted elsewhere is matched here against this node's volunteers: a broadcast
-    /// alerts them at once; waves and deadline steps run here over this node's volunteers.
-    /// Its pushes stay with the node it was posted on (see ``ActiveCall/learnt``).
+    /// alerts them at once; the steps of the other modes, and pushes, stay with the node
+    /// that drives the call (see ``ActiveCall/driven``).
     func applyRemote(_ events: [ClusterEvent]) async {
         var calls: [String: Call] = [:]
         for cid in Set(events.map(\.callId)) {
@@ -106,7 +109,7 @@ extension Hub {
         guard s.active[call.id] == nil else { return reconcile(call, &s, now: now) }
         s.dashboardPending[call.id] = call
         guard call.status == .open || call.status == .filled else { return }
-        s.active[call.id] = ActiveCall(call: call, alerted: [], declined: declined, nextWaveAt: now, learnt: true)
+        s.active[call.id] = ActiveCall(call: call, alerted: [], declined: declined, nextWaveAt: now, driven: false)
         guard call.status == .open else { return }
         s.matcher.addCall(Self.matchCall(call, declined: declined))
         startDispatch(call, &s, now: now, postedAt: nil)

@@ -42,7 +42,7 @@ extension Hub {
                 guard outcome.changed else { continue }
                 update(to: call, statusChanged: outcome.statusChanged, &s, now: now)
             }
-            for cid in replan { runDeadlineStep(cid, &s, now: now) }
+            for cid in replan { runStep(cid, &s, now: now) }
             flushCallUpdates(&s, now: now)
             flushDashboards(&s, now: now)
         }

@@ -25,8 +25,7 @@ extension Hub {
     func startDispatch(_ call: Call, _ s: inout State, now: Timestamp, postedAt: ContinuousClock.Instant?) {
         switch call.dispatch {
         case .broadcast: fanOut(call.id, &s, now: now, postedAt: postedAt)
-        case .waves: runWave(call.id, &s, now: now)
-        case .deadline: runDeadlineStep(call.id, &s, now: now)
+        case .waves, .deadline: runStep(call.id, &s, now: now)
         }
     }
 
@@ -45,7 +44,7 @@ extension Hub {
     /// Runs the planning steps that are due on open deadline calls.
     func runDueDeadlineSteps(_ s: inout State, now: Timestamp) {
         let due = s.active.filter { $0.value.call.dispatch.isDeadline && $0.value.call.status == .open && $0.value.deadline.nextStepAt <= now }.map(\.key)
-        for cid in due { runDeadlineStep(cid, &s, now: now) }
+        for cid in due { runStep(cid, &s, now: now) }
     }
 
     /// Notes an answer to a deadline call; returns the call when it should re-plan now.
@@ -67,9 +66,12 @@ extension Hub {
     /// volunteers not alerted yet as the ``DeadlinePlanner`` asks for. A step that alerts
     /// everyone left within the radius and is still behind plan grows the radius by half
     /// the posted radius, up to `maxRadiusKm`, for the next step. From `fillBy` on, everyone
-    /// eligible is alerted, and the radius grows while nobody new is found.
-    func runDeadlineStep(_ cid: String, _ s: inout State, now: Timestamp) {
-        guard let a = s.active[cid], case .deadline(let fillBy, let confidence, let maxRadius) = a.call.dispatch else { return }
+    /// eligible is alerted, and the radius grows while nobody new is found. The candidates
+    /// `remote` nodes offered count and are picked like this node's; returns the orders
+    /// for those picked there.
+    @discardableResult
+    func runDeadlineStep(_ cid: String, _ s: inout State, now: Timestamp, remote: RemoteCandidates = RemoteCandidates()) -> [AlertOrder] {
+        guard let a = s.active[cid], case .deadline(let fillBy, let confidence, let maxRadius) = a.call.dispatch else { return [] }
         guard a.call.status == .open else {
             // A full call needs no plan any more: it is met, with what came.
             if a.call.status == .filled {
@@ -77,7 +79,7 @@ extension Hub {
                 (plan.lastAlertAt, plan.lastAlertCount) = (a.call.plan?.lastAlertAt, a.call.plan?.lastAlertCount ?? 0)
                 setPlan(plan, of: cid, &s)
             }
-            return
+            return []
         }
         // The next step in 5 s, and exactly at fillBy, when everyone left is due.
         let next = now.adding(millis: DeadlinePlanner.replanMillis)
@@ -90,10 +92,13 @@ extension Hub {
             (plan.lastAlertAt, plan.lastAlertCount) = newly > 0 ? (now, newly) : (a.call.plan?.lastAlertAt, a.call.plan?.lastAlertCount ?? 0)
             if newly == 0, remaining > 0 { widen(cid, maxRadiusKm: maxRadius, &s, now: now) }
             setPlan(plan, of: cid, &s)
-            return
+            return []
         }
         // Sorted only when someone is to be alerted: most steps of a call on track alert nobody.
-        var candidates = s.matcher.eligibleVolunteers(forCall: cid, now: now).filter { !a.alerted.contains($0.id) }
+        var remote = remote
+        var candidates = Self.merged(s.matcher.eligibleVolunteers(forCall: cid, now: now), remote.matches).filter { !a.alerted.contains($0.id) }
+        // Those on other nodes beyond the nearest they offered count as available too.
+        let available = candidates.count + max(0, remote.available - remote.matches.count)
         var pending: [Double] = []
         pending.reserveCapacity(a.deadline.alertedAt.count)
         for (vid, at) in a.deadline.alertedAt where !a.deadline.answered.contains(vid) {
@@ -102,24 +107,30 @@ extension Hub {
         let step = DeadlinePlanner.plan(
             DeadlineSituation(
                 secondsLeft: Double(fillBy.millis - now.millis) / 1000, remaining: remaining, pendingSeconds: pending,
-                available: candidates.count, confidence: confidence),
+                available: available, confidence: confidence),
             model: a.call.deadlineModel)
         if step.alertNow > 0 { candidates.sort { ($0.distanceKm, $0.id) < ($1.distanceKm, $1.id) } }
         var suppressed = Suppressions()
         var picked: [Match] = []
         for m in candidates where picked.count < step.alertNow {
-            if admitAlert(cid, volunteer: m.id, &s, now: now, suppressed: &suppressed) { picked.append(m) }
+            if remote.offers(m.id) {
+                remote.pick(m)
+                picked.append(m)
+            } else if admitAlert(cid, volunteer: m.id, &s, now: now, suppressed: &suppressed) {
+                picked.append(m)
+            }
         }
         suppressed.submit(to: ledger, telemetry: telemetry)
-        let behind = step.probability < confidence && step.alertNow == candidates.count
+        let behind = step.probability < confidence && step.alertNow >= available
         var plan = DeadlinePlan(expected: Double(a.call.confirmed) + step.expectedMore, onTrack: step.probability >= confidence)
         (plan.lastAlertAt, plan.lastAlertCount) = picked.isEmpty ? (a.call.plan?.lastAlertAt, a.call.plan?.lastAlertCount ?? 0) : (now, picked.count)
         if !picked.isEmpty {
             for m in picked { s.active[cid]!.deadline.alertedAt[m.id] = now }
-            sendWave(picked, of: cid, reached: a.call.reachedRadiusKm, &s, now: now)
+            sendWave(picked, of: cid, reached: a.call.reachedRadiusKm, &s, now: now, remote: remote)
         }
         if behind { widen(cid, maxRadiusKm: maxRadius, &s, now: now) }
         setPlan(plan, of: cid, &s)
+        return remote.orders(callId: cid, reachedRadiusKm: s.active[cid]!.call.reachedRadiusKm)
     }
 
     /// Grows a deadline call's radius by one step, when it can grow, and records it.

@@ -95,26 +95,35 @@ extension Hub {
 
     /// Runs the waves that are due on open `waves` calls.
     func runDueWaves(_ s: inout State, now: Timestamp) {
-        let due = s.active.filter { $0.value.call.dispatch.isWaves && $0.value.call.status == .open && $0.value.nextWaveAt <= now }.map(\.key)
-        for cid in due { runWave(cid, &s, now: now) }
+        let due = s.active.filter { $0.value.call.dispatch.isWaves && $0.value.call.status == .open && $0.value.driven && $0.value.nextWaveAt <= now }.map(\.key)
+        for cid in due { runStep(cid, &s, now: now) }
     }
 
     /// One wave: alerts the `ceil(remaining / acceptanceRate)` nearest eligible volunteers
-    /// not alerted yet. A wave that finds nobody grows the radius by half the posted radius,
-    /// up to `maxRadiusKm`, for the next wave (one step per wave, as the contract counts).
-    func runWave(_ cid: String, _ s: inout State, now: Timestamp) {
-        guard let a = s.active[cid], a.call.status == .open, case .waves(let maxRadius, let seconds) = a.call.dispatch else { return }
+    /// not alerted yet, of this node and those `remote` nodes offered. A wave that finds
+    /// nobody grows the radius by half the posted radius, up to `maxRadiusKm`, for the next
+    /// wave (one step per wave, as the contract counts). Returns the orders for the
+    /// volunteers picked on other nodes.
+    @discardableResult
+    func runWave(_ cid: String, _ s: inout State, now: Timestamp, remote: RemoteCandidates = RemoteCandidates()) -> [AlertOrder] {
+        guard let a = s.active[cid], a.call.status == .open, case .waves(let maxRadius, let seconds) = a.call.dispatch else { return [] }
         s.active[cid]!.nextWaveAt = now.adding(millis: Int64(seconds) * 1000)
         let wanted = Waves.size(remaining: a.call.needed - a.call.confirmed, acceptanceRate: a.call.acceptanceRate)
-        guard wanted > 0 else { return }
+        guard wanted > 0 else { return [] }
+        var remote = remote
         var suppressed = Suppressions()
         var picked: [Match] = []
         var reached = a.call.reachedRadiusKm
-        let candidates = s.matcher.eligibleVolunteers(forCall: cid, now: now)
+        let candidates = Self.merged(s.matcher.eligibleVolunteers(forCall: cid, now: now), remote.matches)
             .filter { !a.alerted.contains($0.id) }
             .sorted { ($0.distanceKm, $0.id) < ($1.distanceKm, $1.id) }
         for m in candidates where picked.count < wanted {
-            if admitAlert(cid, volunteer: m.id, &s, now: now, suppressed: &suppressed) { picked.append(m) }
+            if remote.offers(m.id) {
+                remote.pick(m)
+                picked.append(m)
+            } else if admitAlert(cid, volunteer: m.id, &s, now: now, suppressed: &suppressed) {
+                picked.append(m)
+            }
         }
         if picked.isEmpty, let wider = Waves.widened(reachedKm: reached, radiusKm: a.call.radiusKm, maxRadiusKm: maxRadius) {
             reached = wider
@@ -122,18 +131,37 @@ extension Hub {
             s.matcher.addCall(Self.matchCall(s.active[cid]!.call, declined: a.declined))
         }
         suppressed.submit(to: ledger, telemetry: telemetry)
-        guard !picked.isEmpty || reached != a.call.reachedRadiusKm else { return }
-        sendWave(picked, of: cid, reached: reached, &s, now: now)
+        guard !picked.isEmpty || reached != a.call.reachedRadiusKm else { return [] }
+        sendWave(picked, of: cid, reached: reached, &s, now: now, remote: remote)
+        return remote.orders(callId: cid, reachedRadiusKm: reached)
+    }
+
+    /// This node's matches and those other nodes offered, each volunteer once.
+    static func merged(_ local: [Match], _ remote: [Match]) -> [Match] {
+        guard !remote.isEmpty else { return local }
+        let here = Set(local.map(\.id))
+        return local + remote.filter { !here.contains($0.id) }
     }
 
     /// Alerts the volunteers a wave (or a deadline step) picked, on their sockets or by
-    /// push, and records them with the radius reached.
-    func sendWave(_ picked: [Match], of cid: String, reached: Double, _ s: inout State, now: Timestamp) {
+    /// push, and records them with the radius reached. Those `remote` nodes offered are
+    /// alerted there (and here only on a socket here, never by push).
+    func sendWave(_ picked: [Match], of cid: String, reached: Double, _ s: inout State, now: Timestamp, remote: RemoteCandidates = RemoteCandidates()) {
         if !picked.isEmpty {
             s.active[cid]!.call.waves += 1
             s.active[cid]!.alerted.formUnion(picked.map(\.id))
             s.active[cid]!.call.alerted = s.active[cid]!.alerted.count
         }
+        deliver(picked.filter { !remote.offers($0.id) }, of: cid, pushIfAway: true, &s, now: now)
+        deliver(picked.filter { remote.offers($0.id) }, of: cid, pushIfAway: false, &s, now: now)
+        ledger.submitDetached(.recordWave(callId: cid, reachedRadiusKm: reached, volunteerIds: picked.map(\.id)))
+        s.dashboardPending[cid] = s.active[cid]!.call
+    }
+
+    /// Sends `cid`'s alert to each of `picked` on every socket of theirs here that has not had
+    /// it; one without a socket here is pushed to when `pushIfAway`.
+    func deliver(_ picked: [Match], of cid: String, pushIfAway: Bool, _ s: inout State, now: Timestamp) {
+        guard !picked.isEmpty else { return }
         let call = s.active[cid]!.call
         let alert = AlertFrame(call)
         var batch = DrainBatch()
@@ -141,7 +169,7 @@ extension Hub {
         var sent = 0
         for m in picked {
             guard let sockets = s.volunteerSockets[m.id] else {
-                queueAlertPush(call, volunteer: m.id, distanceKm: m.distanceKm, &s, into: &pushes, now: now)
+                if pushIfAway { queueAlertPush(call, volunteer: m.id, distanceKm: m.distanceKm, &s, into: &pushes, now: now) }
                 continue
             }
             var alerted = false
@@ -155,8 +183,6 @@ extension Hub {
         batch.run()
         submit(pushes, now: now)
         telemetry.alertsSent.increment(by: Int64(sent))
-        ledger.submitDetached(.recordWave(callId: cid, reachedRadiusKm: reached, volunteerIds: picked.map(\.id)))
-        s.dashboardPending[cid] = call
     }
 
     // MARK: Standby and messages

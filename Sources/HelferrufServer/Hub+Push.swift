@@ -180,7 +180,7 @@ extension Hub {
     /// Queues an alert push of `call` to each of the volunteer's subscriptions that has not
     /// had one for it, and records them as sent.
     func queueAlertPush(_ call: Call, volunteer vid: String, distanceKm: Double, _ s: inout State, into batch: inout PushBatch, now: Timestamp) {
-        guard let target = s.push.targets[vid], s.active[call.id]?.isLearnt() != true else { return }
+        guard let target = s.push.targets[vid], s.active[call.id]?.isDriven() != false else { return }
         let done = s.push.sent[call.id]?[vid] ?? []
         let fresh = target.subscriptions.filter { !done.contains($0.endpoint) }
         guard !fresh.isEmpty else { return }
@@ -199,7 +199,7 @@ extension Hub {
 
     /// Starts the fallback timer of a socket alert, for a volunteer with subscriptions.
     func armFallback(_ cid: String, volunteer vid: String, distanceKm: Double, _ s: inout State, now: Timestamp) {
-        guard s.push.targets[vid] != nil, s.active[cid]?.isLearnt() != true else { return }
+        guard s.push.targets[vid] != nil, s.active[cid]?.isDriven() != false else { return }
         let key = PushKey(volunteerId: vid, callId: cid)
         guard s.push.armed.insert(key).inserted else { return }
         s.push.fallbacks.append((now.adding(millis: push.fallbackMillis), key, distanceKm))

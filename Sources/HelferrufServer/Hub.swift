@@ -47,10 +47,12 @@ final class Hub: Sendable {
         var nextWaveAt = Timestamp(millis: 0)
         /// What the planner of a `deadline` call knows (PROTOCOL.md §10).
         var deadline = DeadlineProgress()
-        /// Posted on another node (PROTOCOL.md §9): this node alerts its own sockets, and
-        /// leaves pushes to the node the call was posted on, which pushes every subscribed
-        /// volunteer without a socket there.
-        var learnt = false
+        /// Whether this node drives the call (PROTOCOL.md §9): runs its waves or deadline
+        /// steps over every node's volunteers and sends its pushes. Always on one node; on
+        /// several, the node that holds the call's lease (the one it was posted on, until that
+        /// node dies). The others alert their own sockets, of a broadcast call at once, of
+        /// the other modes as the driving node orders.
+        var driven = true
 
         /// Whether `vid` was alerted. Mutating on purpose: called as `s.active[cid]?.hasAlerted(vid)`
         /// it goes through the dictionary's in-place accessor, where a plain read of
@@ -58,9 +60,9 @@ final class Hub: Sendable {
         /// per recipient of a fan-out).
         mutating func hasAlerted(_ vid: String) -> Bool { alerted.contains(vid) }
 
-        /// Whether the call was ``learnt`` from another node; mutating for the reason above
-        /// (asked per push recipient of a fan-out).
-        mutating func isLearnt() -> Bool { learnt }
+        /// Whether this node ``driven``s the call; mutating for the reason above (asked per
+        /// push recipient of a fan-out).
+        mutating func isDriven() -> Bool { driven }
     }
 
     struct State {
@@ -91,6 +93,10 @@ final class Hub: Sendable {
         var push = PushState()
         /// Volunteers each organisation blocked (§11), never alerted for its calls.
         var blocked: [String: Set<String>] = [:]
+        /// Calls driven here whose step waits for the other nodes' candidates (§9).
+        var stepping: Set<String> = []
+        /// When this node last renewed its leases (§9).
+        var leasedAt: Timestamp?
     }
 
     /// How long a volunteer's live state outlives their last connection.
@@ -134,7 +140,8 @@ final class Hub: Sendable {
             s.blocked = blocked
             Self.loadPush(pushVolunteers, sent: pushesSent, into: &s)
             for (call, alerted, declined) in active {
-                var a = ActiveCall(call: call, alerted: alerted, declined: declined)
+                // With other nodes, the call is driven here once its lease is (ClusterSync).
+                var a = ActiveCall(call: call, alerted: alerted, declined: declined, driven: cluster == nil)
                 // After a restart clients are still reconnecting: a wave now would find too
                 // few of them and widen the radius for nothing.
                 if case .waves(_, let seconds) = call.dispatch { a.nextWaveAt = now.adding(millis: Int64(seconds) * 1000) }

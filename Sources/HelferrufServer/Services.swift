@@ -20,7 +20,7 @@ struct Housekeeper: Service {
 }
 
 /// Follows the other nodes of the same database (PROTOCOL.md §9), and tells them every
-/// second that this node is alive, until the stop begins.
+/// second that this node is alive and renews its leases, until the stop begins.
 struct ClusterSync: Service {
     let hub: Hub
     let link: ClusterLink
@@ -33,6 +33,7 @@ struct ClusterSync: Service {
                 group.addTask {
                     while !Task.isCancelled {
                         await link.tell()
+                        await hub.holdLeases()
                         try? await Task.sleep(for: ClusterLink.heartbeat)
                     }
                 }

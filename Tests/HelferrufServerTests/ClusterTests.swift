@@ -10,7 +10,7 @@ import Testing
 @Suite(.serialized, .enabled(if: FreshPostgres.configured, "HELFERRUF_TEST_POSTGRES_URL is not set"))
 struct ClusterTests {
     /// Three nodes on `url`; the first creates the Demo organisation, the others share it.
-    private func nodes(_ url: String) async throws -> [LiveServer] {
+    static func nodes(_ url: String) async throws -> [LiveServer] {
         let raised: (inout ServerConfiguration) -> Void = { $0.limits.registrations = Rate(perSecond: 100, burst: 100) }
         let a = try await LiveServer.start(dbPath: url, configure: raised)
         let b = try await LiveServer.start(dbPath: url, demoToken: a.demoToken, configure: raised)
@@ -18,13 +18,13 @@ struct ClusterTests {
         return [a, b, c]
     }
 
-    private func stop(_ nodes: [LiveServer]) async {
+    static func stop(_ nodes: [LiveServer]) async {
         for node in nodes { try? await node.stop() }
     }
 
     @Test func aCallPostedOnOneNodeAlertsVolunteersOnTheOthersAndTheyFillIt() async throws {
         try await FreshPostgres.withDatabase { url in
-            let n = try await nodes(url)
+            let n = try await Self.nodes(url)
             let vb = try await n[1].volunteer("Auf B"), vc = try await n[2].volunteer("Auf C")
             let (wb, _) = try await n[1].availableVolunteer(token: vb.token)
             let (wc, _) = try await n[2].availableVolunteer(token: vc.token)
@@ -57,18 +57,18 @@ struct ClusterTests {
             }
             #expect(try await n[1].http(.get, "/api/v1/calls/\(id)", token: n[0].demoToken).json["confirmed"] as? Int == 2)
             for w in [wb, wc, d] { w.close() }
-            await stop(n)
+            await Self.stop(n)
         }
     }
 
     @Test func sixtyAcceptsOverThreeNodesFillExactlyTen() async throws {
         try await FreshPostgres.withDatabase { url in
-            let n = try await nodes(url)
+            let n = try await Self.nodes(url)
             let (id, results) = try await LiveServer.sixtyAcceptsForTen(over: n)
             #expect(results == ["confirmed": 10, "full": 50], "\(results)")
             let confirmations = try await n[2].http(.get, "/api/v1/calls/\(id)/confirmations", token: n[0].demoToken)
             #expect((confirmations.json["confirmations"] as? [JSON])?.count == 10)
-            await stop(n)
+            await Self.stop(n)
         }
     }
 
@@ -99,7 +99,7 @@ struct ClusterTests {
     /// the others it is alive every second; the first answers may take that long).
     @Test func reachCountsTheVolunteersOfEveryNode() async throws {
         try await FreshPostgres.withDatabase { url in
-            let n = try await nodes(url)
+            let n = try await Self.nodes(url)
             var sockets: [WSProbe] = []
             for node in n {
                 let v = try await node.volunteer("Hier")
@@ -115,7 +115,7 @@ struct ClusterTests {
             // Skills are asked of every node too.
             #expect(try await n[1].http(.get, path + "&skills=boot", token: n[0].demoToken).json["available"] as? Int == 0)
             for w in sockets { w.close() }
-            await stop(n)
+            await Self.stop(n)
         }
     }
 
@@ -123,7 +123,7 @@ struct ClusterTests {
     /// organisation's calls (§11); lifted, the volunteer is alerted again.
     @Test func aBlockOnOneNodeHoldsOnTheOthers() async throws {
         try await FreshPostgres.withDatabase { url in
-            let n = try await nodes(url)
+            let n = try await Self.nodes(url)
             let v = try await n[2].volunteer("Gesperrt")
             let (w, _) = try await n[2].availableVolunteer(token: v.token)
             #expect(try await n[0].http(.post, "/api/v1/blocks", token: n[0].demoToken, json: ["volunteerId": v.id]).status == 201)
@@ -132,7 +132,7 @@ struct ClusterTests {
             #expect(try await n[0].httpText(.delete, "/api/v1/blocks/\(v.id)", token: n[0].demoToken).status == 204)
             #expect((try await w.receive(type: "alert", timeout: .seconds(10))["call"] as? JSON)?["id"] as? String == id)
             w.close()
-            await stop(n)
+            await Self.stop(n)
         }
     }
 
@@ -162,7 +162,7 @@ struct ClusterTests {
 
     @Test func aCancelOnOneNodeRetractsTheAlertsOfTheOthers() async throws {
         try await FreshPostgres.withDatabase { url in
-            let n = try await nodes(url)
+            let n = try await Self.nodes(url)
             let v = try await n[2].volunteer("Auf C")
             let (w, _) = try await n[2].availableVolunteer(token: v.token)
             try await Task.sleep(for: .milliseconds(200))
@@ -173,7 +173,7 @@ struct ClusterTests {
             while update["status"] as? String != "cancelled" { update = try await w.receive(type: "call_update", timeout: .seconds(10)) }
             #expect(update["callId"] as? String == id)
             w.close()
-            await stop(n)
+            await Self.stop(n)
         }
     }
 }

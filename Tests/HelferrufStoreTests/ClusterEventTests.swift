@@ -68,10 +68,26 @@ struct ClusterEventTests {
             ClusterNotice(node: "a", blocks: [BlockChange(orgId: "o", volunteerId: "v", blocked: true)]),
             ClusterNotice(node: "a", reach: ReachQuery(id: "q", lat: 50.77, lon: 6.08, radiusKm: 5, skills: ["boot"], orgId: "o")),
             ClusterNotice(node: "b", reached: ReachAnswer(id: "q", to: "a", available: 3, connected: 4)),
+            ClusterNotice(node: "a", candidates: CandidateQuery(id: "s", callId: "c1", reachedRadiusKm: 7.5, limit: 4)),
+            ClusterNotice(node: "b", offered: CandidateAnswer(id: "s", to: "a", available: 9, nearest: [Candidate(volunteerId: "v", distanceKm: 1.25)])),
+            ClusterNotice(node: "a", order: AlertOrder(to: "b", callId: "c1", reachedRadiusKm: 7.5, volunteers: [Candidate(volunteerId: "v", distanceKm: 1.25)])),
         ]
         for notice in notices {
             #expect(ClusterNotice.decode(try #require(notice.payload)) == notice)
         }
+    }
+
+    /// The most candidates an answer or an order names fit in one notice, whatever their
+    /// distances look like printed.
+    @Test func aFullAnswerAndAFullOrderFitInANotice() throws {
+        let node = UUID().uuidString.lowercased()
+        let nearest = (0..<maxCandidatesPerNotice).map { _ in
+            Candidate(volunteerId: UUID().uuidString.lowercased(), distanceKm: Double.random(in: 0..<1) * 1000 + 1e-13)
+        }
+        let answer = ClusterNotice(node: node, offered: CandidateAnswer(id: UUID().uuidString, to: node, available: Int.max, nearest: nearest))
+        let order = ClusterNotice(node: node, order: AlertOrder(to: node, callId: UUID().uuidString, reachedRadiusKm: .pi * 100, volunteers: nearest))
+        #expect(ClusterNotice.decode(try #require(answer.payload)) == answer)
+        #expect(ClusterNotice.decode(try #require(order.payload)) == order)
     }
 
     @Test(arguments: [

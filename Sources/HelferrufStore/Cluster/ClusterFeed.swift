@@ -10,4 +10,14 @@ public protocol ClusterFeed: Sendable {
 
     /// Sends `notice` to the other nodes (outside any transaction: delivered at once).
     func publish(_ notice: ClusterNotice) async throws
+
+    /// Renews this node's lease and takes the lease of each of `callIds` that has no holder
+    /// or whose holder's lease ran out (PROTOCOL.md §9: one node drives each call's waves,
+    /// taken over when its node dies). Returns the calls whose lease this node holds now.
+    /// A lease lasts ``callLeaseSeconds``; a node renews it with every heartbeat.
+    func leaseCalls(_ callIds: [String]) async throws -> Set<String>
 }
+
+/// How long a node's lease on the calls it drives lasts without a renewal: with renewals
+/// every second, another node takes a dead node's calls over within about six seconds.
+public let callLeaseSeconds = 5

@@ -56,16 +56,22 @@ public struct ClusterNotice: Sendable, Equatable, Codable {
     public var volunteers: [String]
     public var reach: ReachQuery?
     public var reached: ReachAnswer?
+    /// A driving node's question for a step's candidates, an answer to one, an order.
+    public var candidates: CandidateQuery?
+    public var offered: CandidateAnswer?
+    public var order: AlertOrder?
 
     public init(
         node: String, events: [ClusterEvent] = [], blocks: [BlockChange] = [], volunteers: [String] = [], reach: ReachQuery? = nil,
-        reached: ReachAnswer? = nil
+        reached: ReachAnswer? = nil, candidates: CandidateQuery? = nil, offered: CandidateAnswer? = nil, order: AlertOrder? = nil
     ) {
         (self.node, self.events, self.blocks, self.volunteers, self.reach, self.reached) = (node, events, blocks, volunteers, reach, reached)
+        (self.candidates, self.offered, self.order) = (candidates, offered, order)
     }
 
     enum CodingKeys: String, CodingKey {
-        case node = "n", events = "e", blocks = "b", volunteers = "v", reach = "q", reached = "a"
+        case node = "n", events = "e", blocks = "b", volunteers = "v", reach = "q", reached = "a", candidates = "cq", offered = "ca",
+            order = "o"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -76,6 +82,9 @@ public struct ClusterNotice: Sendable, Equatable, Codable {
         volunteers = try c.decodeIfPresent([String].self, forKey: .volunteers) ?? []
         reach = try c.decodeIfPresent(ReachQuery.self, forKey: .reach)
         reached = try c.decodeIfPresent(ReachAnswer.self, forKey: .reached)
+        candidates = try c.decodeIfPresent(CandidateQuery.self, forKey: .candidates)
+        offered = try c.decodeIfPresent(CandidateAnswer.self, forKey: .offered)
+        order = try c.decodeIfPresent(AlertOrder.self, forKey: .order)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -86,6 +95,9 @@ public struct ClusterNotice: Sendable, Equatable, Codable {
         if !volunteers.isEmpty { try c.encode(volunteers, forKey: .volunteers) }
         try c.encodeIfPresent(reach, forKey: .reach)
         try c.encodeIfPresent(reached, forKey: .reached)
+        try c.encodeIfPresent(candidates, forKey: .candidates)
+        try c.encodeIfPresent(offered, forKey: .offered)
+        try c.encodeIfPresent(order, forKey: .order)
     }
 
     /// PostgreSQL refuses a payload of 8,000 bytes or more; this leaves room to spare.

@@ -50,4 +50,32 @@ struct PostgresClusterFeed: ClusterFeed {
             try await client.query(Self.notify(payload), logger: logger)
         }
     }
+
+    func leaseCalls(_ callIds: [String]) async throws -> Set<String> {
+        try await database.run { [client = database.client, logger = database.logger, node] in
+            // Leases of nodes gone for an hour are dropped on the way.
+            try await client.query(
+                """
+                WITH gone AS (DELETE FROM node_leases WHERE expires_at < now() - interval '1 hour')
+                INSERT INTO node_leases (node, expires_at) VALUES (\(node), now() + make_interval(secs => \(callLeaseSeconds)))
+                ON CONFLICT (node) DO UPDATE SET expires_at = EXCLUDED.expires_at
+                """, logger: logger)
+            guard !callIds.isEmpty else { return [] }
+            // A call with a live holder keeps it; two nodes taking the same call over at
+            // once queue on its row, and the second then sees the first alive. Rows are
+            // taken in id order, so that two nodes' statements never wait on each other.
+            let rows = try await client.query(
+                """
+                INSERT INTO call_leases (call_id, node)
+                SELECT c.id, \(node) FROM calls c WHERE c.id = ANY(\(callIds)) ORDER BY c.id
+                ON CONFLICT (call_id) DO UPDATE SET node = EXCLUDED.node
+                WHERE call_leases.node = EXCLUDED.node
+                   OR NOT EXISTS (SELECT 1 FROM node_leases n WHERE n.node = call_leases.node AND n.expires_at > now())
+                RETURNING call_id
+                """, logger: logger)
+            var held: Set<String> = []
+            for try await id in rows.decode(String.self) { held.insert(id) }
+            return held
+        }
+    }
 }

@@ -14,7 +14,19 @@ enum PostgresSchema {
         var statements: [String]
     }
 
-    static let migrations: [Migration] = [Migration(id: "v1", statements: v1)]
+    static let migrations: [Migration] = [Migration(id: "v1", statements: v1), Migration(id: "v2-leases", statements: v2Leases)]
+
+    /// The tables about the nodes, not the service's data: a migration from SQLite neither
+    /// has nor copies them.
+    static let nodeTables: Set<String> = ["node_leases", "call_leases"]
+
+    /// PostgreSQL only (one SQLite file has one node): which node drives each call, and
+    /// until when each node's claim holds (``PostgresClusterFeed/leaseCalls(_:)``). The
+    /// times are the database's clock, so the nodes' clocks need not agree.
+    static let v2Leases = [
+        "CREATE TABLE node_leases (node TEXT PRIMARY KEY, expires_at TIMESTAMPTZ NOT NULL)",
+        "CREATE TABLE call_leases (call_id TEXT PRIMARY KEY REFERENCES calls(id) ON DELETE CASCADE, node TEXT NOT NULL)",
+    ]
 
     private static let v1 = [
         """

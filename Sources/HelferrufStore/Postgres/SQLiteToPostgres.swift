@@ -96,7 +96,8 @@ public enum SQLiteToPostgres {
         PostgresSchema.migrations.flatMap(\.statements).compactMap { statement in
             let words = statement.split(whereSeparator: \.isWhitespace)
             guard words.count > 2, words[0] == "CREATE", words[1] == "TABLE" else { return nil }
-            return String(words[2])
+            let name = String(words[2])
+            return PostgresSchema.nodeTables.contains(name) ? nil : name
         }
     }
 
@@ -109,7 +110,7 @@ public enum SQLiteToPostgres {
                 """, logger: logger),
             as: (String, String, String).self)
         var byTable: [String: [(name: String, type: ColumnType)]] = [:]
-        for (table, column, type) in rows { byTable[table, default: []].append((column, try ColumnType(type))) }
+        for (table, column, type) in rows where !PostgresSchema.nodeTables.contains(table) { byTable[table, default: []].append((column, try ColumnType(type))) }
         return try tableNames.map { name in
             guard let columns = byTable[name] else { throw StoreError.migrationFailed("table \(name) is missing in the target") }
             return Table(name: name, columns: columns)

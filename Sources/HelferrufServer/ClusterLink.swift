@@ -16,6 +16,7 @@ final class ClusterLink: Sendable {
     static let answerTimeout: Duration = .milliseconds(500)
 
     private let peers = Mutex([String: ContinuousClock.Instant]())
+    private let newcomer = Mutex(false)
     private let reaches = Questions<ReachAnswer>()
     private let steps = Questions<CandidateAnswer>()
 
@@ -31,6 +32,18 @@ final class ClusterLink: Sendable {
         try? await feed.publish(ClusterNotice(node: node, blocks: blocks, volunteers: volunteers, reached: reached, offered: offered))
     }
 
+    /// Announces push-reachable volunteers connected here, or gone from here, in notices
+    /// of at most ``ClusterNotice/maxPresencePerNotice`` ids.
+    func tell(present: [String], absent: [String]) async {
+        var (present, absent) = (present[...], absent[...])
+        while !present.isEmpty || !absent.isEmpty {
+            let p = present.prefix(ClusterNotice.maxPresencePerNotice)
+            let a = absent.prefix(ClusterNotice.maxPresencePerNotice - p.count)
+            (present, absent) = (present.dropFirst(p.count), absent.dropFirst(a.count))
+            try? await feed.publish(ClusterNotice(node: node, present: Array(p), absent: Array(a)))
+        }
+    }
+
     /// Sends each order to its node.
     func tell(_ orders: [AlertOrder]) async {
         for order in orders { try? await feed.publish(ClusterNotice(node: node, order: order)) }
@@ -38,7 +51,17 @@ final class ClusterLink: Sendable {
 
     /// Notes that `node` sent something: it is alive.
     func heard(from node: String) {
-        peers.withLock { $0[node] = .now }
+        let new = peers.withLock { $0.updateValue(.now, forKey: node) == nil }
+        if new { newcomer.withLock { $0 = true } }
+    }
+
+    /// Whether a node was heard from for the first time (or again, after it was given up)
+    /// since the last call: it needs to be told what it cannot know yet.
+    func takeNewcomer() -> Bool {
+        newcomer.withLock { seen in
+            defer { seen = false }
+            return seen
+        }
     }
 
     /// The nodes heard from within ``peerTimeout``.

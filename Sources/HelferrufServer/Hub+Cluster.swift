@@ -11,6 +11,10 @@ extension Hub {
         cluster.heard(from: notice.node)
         if !notice.events.isEmpty { await applyRemote(notice.events) }
         for vid in notice.volunteers { await reloadVolunteer(vid) }
+        if !notice.present.isEmpty || !notice.absent.isEmpty {
+            let limit = ClusterNotice.maxPresencePerNotice
+            state.withLock { $0.presence.heard(from: notice.node, present: Array(notice.present.prefix(limit)), absent: Array(notice.absent.prefix(limit))) }
+        }
         for change in notice.blocks {
             if change.blocked { block(change.volunteerId, org: change.orgId) } else { unblock(change.volunteerId, org: change.orgId) }
         }
@@ -23,6 +27,21 @@ extension Hub {
         if let query = notice.candidates { await cluster.tell(offered: offerCandidates(query, to: notice.node)) }
         if let answer = notice.offered, answer.to == cluster.node { cluster.answered(answer, from: notice.node) }
         if let order = notice.order, order.to == cluster.node { carryOut(order) }
+    }
+
+    /// Announces this node's push-reachable volunteers that connected or left since the
+    /// last call; with `everyone`, all of those connected here. Forgets what nodes no longer
+    /// alive announced.
+    func announcePresence(everyone: Bool) async {
+        guard let cluster else { return }
+        let live = cluster.livePeers
+        let (present, absent) = state.withLock { s in
+            s.presence.keep(live)
+            let news = s.presence.takeNews()
+            guard everyone else { return news }
+            return (s.volunteerSockets.keys.filter { s.push.targets[$0] != nil }, news.left)
+        }
+        await cluster.tell(present: present, absent: absent)
     }
 
     /// `/reach` over every node: this node's counts, push-reachable volunteers included, plus

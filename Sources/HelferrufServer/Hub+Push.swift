@@ -178,9 +178,15 @@ extension Hub {
     // MARK: Alert pushes
 
     /// Queues an alert push of `call` to each of the volunteer's subscriptions that has not
-    /// had one for it, and records them as sent.
-    func queueAlertPush(_ call: Call, volunteer vid: String, distanceKm: Double, _ s: inout State, into batch: inout PushBatch, now: Timestamp) {
-        guard let target = s.push.targets[vid], s.active[call.id]?.isDriven() != false else { return }
+    /// had one for it, and records them as sent. A push to a volunteer without a socket here
+    /// is the driving node's (§9), and only while they have no socket on another node
+    /// either; a `fallback` is the node's whose socket alert went unanswered.
+    func queueAlertPush(
+        _ call: Call, volunteer vid: String, distanceKm: Double, fallback: Bool = false, _ s: inout State, into batch: inout PushBatch,
+        now: Timestamp
+    ) {
+        guard let target = s.push.targets[vid] else { return }
+        if !fallback { guard s.active[call.id]?.isDriven() != false, !s.presence.isElsewhere(vid) else { return } }
         let done = s.push.sent[call.id]?[vid] ?? []
         let fresh = target.subscriptions.filter { !done.contains($0.endpoint) }
         guard !fresh.isEmpty else { return }
@@ -199,7 +205,7 @@ extension Hub {
 
     /// Starts the fallback timer of a socket alert, for a volunteer with subscriptions.
     func armFallback(_ cid: String, volunteer vid: String, distanceKm: Double, _ s: inout State, now: Timestamp) {
-        guard s.push.targets[vid] != nil, s.active[cid]?.isDriven() != false else { return }
+        guard s.push.targets[vid] != nil else { return }
         let key = PushKey(volunteerId: vid, callId: cid)
         guard s.push.armed.insert(key).inserted else { return }
         s.push.fallbacks.append((now.adding(millis: push.fallbackMillis), key, distanceKm))
@@ -238,7 +244,7 @@ extension Hub {
         while let first = s.push.fallbacks.first, first.due <= now {
             s.push.fallbacks.removeFirst()
             guard s.push.armed.remove(first.key) != nil, let a = s.active[first.key.callId], a.call.status == .open else { continue }
-            queueAlertPush(a.call, volunteer: first.key.volunteerId, distanceKm: first.distanceKm, &s, into: &batch, now: now)
+            queueAlertPush(a.call, volunteer: first.key.volunteerId, distanceKm: first.distanceKm, fallback: true, &s, into: &batch, now: now)
         }
         submit(batch, now: now)
     }

@@ -97,6 +97,8 @@ final class Hub: Sendable {
         var stepping: Set<String> = []
         /// When this node last renewed its leases (§9).
         var leasedAt: Timestamp?
+        /// Push-reachable volunteers connected to other nodes, and this node's news (§9).
+        var presence = ClusterPresence()
     }
 
     /// How long a volunteer's live state outlives their last connection.
@@ -170,6 +172,7 @@ final class Hub: Sendable {
             outbox.onOverload { [telemetry] in telemetry.overloaded($0) }
             s.matcher.connect(id: profile.id, skills: profile.skills, maxDistanceKm: profile.maxDistanceKm)
             s.volunteerSockets[profile.id, default: [:]][conn.id] = conn
+            if cluster != nil, s.volunteerSockets[profile.id]!.count == 1, s.push.targets[profile.id] != nil { s.presence.connected(profile.id) }
             Self.openFatigue(profile, dropped: stored.dropped, &s)
             var suppressed = Suppressions()
             let alerts = admittedAlerts(for: profile.id, &s, now: now, suppressed: &suppressed)
@@ -208,7 +211,10 @@ final class Hub: Sendable {
         let now = clock()
         let removed = state.withLock { s -> Bool in
             guard s.volunteerSockets[conn.volunteerId]?.removeValue(forKey: conn.id) != nil else { return false }
-            if s.volunteerSockets[conn.volunteerId]?.isEmpty == true { s.volunteerSockets[conn.volunteerId] = nil }
+            if s.volunteerSockets[conn.volunteerId]?.isEmpty == true {
+                s.volunteerSockets[conn.volunteerId] = nil
+                if cluster != nil, s.push.targets[conn.volunteerId] != nil { s.presence.disconnected(conn.volunteerId) }
+            }
             s.sentAlerts[conn.id] = nil
             s.matcher.disconnect(id: conn.volunteerId, now: now)
             // A push-reachable volunteer's fatigue limits keep counting their pushes.
@@ -312,8 +318,9 @@ final class Hub: Sendable {
         let anySubscriptions = !s.push.targets.isEmpty
         for (i, m) in matches.enumerated() {
             guard let sockets = s.volunteerSockets[m.id] else {
-                // Only a push-reachable volunteer matches without a socket.
-                if !s.active[cid]!.alerted.contains(m.id), admitAlert(cid, volunteer: m.id, &s, now: now, suppressed: &suppressed) {
+                // Only a push-reachable volunteer matches without a socket; one with a socket
+                // on another node is alerted there.
+                if !s.active[cid]!.alerted.contains(m.id), !s.presence.isElsewhere(m.id), admitAlert(cid, volunteer: m.id, &s, now: now, suppressed: &suppressed) {
                     pushTo.append(m)
                     s.active[cid]!.alerted.insert(m.id)
                     newlyAlerted.append(m.id)

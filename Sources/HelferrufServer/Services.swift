@@ -20,7 +20,8 @@ struct Housekeeper: Service {
 }
 
 /// Follows the other nodes of the same database (PROTOCOL.md §9), and tells them every
-/// second that this node is alive and renews its leases, until the stop begins.
+/// second that this node is alive and renews its leases, and announces within 0.2 s which
+/// push-reachable volunteers connected or left, until the stop begins.
 struct ClusterSync: Service {
     let hub: Hub
     let link: ClusterLink
@@ -35,6 +36,15 @@ struct ClusterSync: Service {
                         await link.tell()
                         await hub.holdLeases()
                         try? await Task.sleep(for: ClusterLink.heartbeat)
+                    }
+                }
+                group.addTask {
+                    var refreshed = ContinuousClock.now
+                    while !Task.isCancelled {
+                        let everyone = link.takeNewcomer() || ContinuousClock.now - refreshed >= ClusterPresence.refreshInterval
+                        if everyone { refreshed = .now }
+                        await hub.announcePresence(everyone: everyone)
+                        try? await Task.sleep(for: .milliseconds(200))
                     }
                 }
             }

@@ -160,6 +160,33 @@ struct ClusterTests {
         }
     }
 
+    /// A push-reachable volunteer with a tab open on another node is alerted on that tab
+    /// and not pushed by the node the call was posted on (§8: a push only without an open
+    /// connection); once the tab is closed, that node pushes them.
+    @Test func aVolunteerWithATabOnAnotherNodeIsAlertedThereAndNotPushed() async throws {
+        try await FreshPostgres.withDatabase { url in
+            let gateway = RecordingGateway()
+            let a = try await LiveServer.start(gateway: gateway, dbPath: url)
+            let b = try await LiveServer.start(dbPath: url, demoToken: a.demoToken)
+            let v = try await b.pushVolunteer()
+            let (w, _) = try await b.availableVolunteer(token: v.token, lat: PushFixture.area.lat, lon: PushFixture.area.lon)
+            // Heartbeats, the subscription's and the tab's announcements reach A.
+            try await Task.sleep(for: .milliseconds(2500))
+            let first = try #require(try await a.call()["id"] as? String)
+            #expect((try await w.receive(type: "alert")["call"] as? JSON)?["id"] as? String == first)
+            try await Task.sleep(for: .seconds(1))
+            #expect(gateway.jobs.isEmpty)
+
+            w.close()
+            try await Task.sleep(for: .seconds(1))
+            let second = try #require(try await a.call()["id"] as? String)
+            let jobs = try await gateway.wait(for: 1)
+            #expect(jobs.map { $0.json["callId"] as? String } == [second])
+            try? await b.stop()
+            try? await a.stop()
+        }
+    }
+
     @Test func aCancelOnOneNodeRetractsTheAlertsOfTheOthers() async throws {
         try await FreshPostgres.withDatabase { url in
             let n = try await Self.nodes(url)

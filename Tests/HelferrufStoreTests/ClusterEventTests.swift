@@ -70,6 +70,7 @@ struct ClusterEventTests {
             ClusterNotice(node: "b", reached: ReachAnswer(id: "q", to: "a", available: 3, connected: 4)),
             ClusterNotice(node: "a", candidates: CandidateQuery(id: "s", callId: "c1", reachedRadiusKm: 7.5, limit: 4)),
             ClusterNotice(node: "b", offered: CandidateAnswer(id: "s", to: "a", available: 9, nearest: [Candidate(volunteerId: "v", distanceKm: 1.25)])),
+            ClusterNotice(node: "b", present: ["v1", "v2"], absent: ["v3"]),
             ClusterNotice(node: "a", order: AlertOrder(to: "b", callId: "c1", reachedRadiusKm: 7.5, volunteers: [Candidate(volunteerId: "v", distanceKm: 1.25)])),
         ]
         for notice in notices {
@@ -78,7 +79,7 @@ struct ClusterEventTests {
     }
 
     /// The most candidates an answer or an order names fit in one notice, whatever their
-    /// distances look like printed.
+    /// distances look like printed; so do the most volunteers a presence notice names.
     @Test func aFullAnswerAndAFullOrderFitInANotice() throws {
         let node = UUID().uuidString.lowercased()
         let nearest = (0..<maxCandidatesPerNotice).map { _ in
@@ -88,6 +89,9 @@ struct ClusterEventTests {
         let order = ClusterNotice(node: node, order: AlertOrder(to: node, callId: UUID().uuidString, reachedRadiusKm: .pi * 100, volunteers: nearest))
         #expect(ClusterNotice.decode(try #require(answer.payload)) == answer)
         #expect(ClusterNotice.decode(try #require(order.payload)) == order)
+        let ids = (0..<ClusterNotice.maxPresencePerNotice).map { _ in UUID().uuidString.lowercased() }
+        let presence = ClusterNotice(node: node, present: Array(ids.prefix(60)), absent: Array(ids.dropFirst(60)))
+        #expect(ClusterNotice.decode(try #require(presence.payload)) == presence)
     }
 
     @Test(arguments: [

@@ -60,18 +60,26 @@ public struct ClusterNotice: Sendable, Equatable, Codable {
     public var candidates: CandidateQuery?
     public var offered: CandidateAnswer?
     public var order: AlertOrder?
+    /// Push-reachable volunteers whose first socket on the sending node opened, or whose
+    /// last one there closed: while connected anywhere, they are not pushed.
+    public var present: [String]
+    public var absent: [String]
 
     public init(
         node: String, events: [ClusterEvent] = [], blocks: [BlockChange] = [], volunteers: [String] = [], reach: ReachQuery? = nil,
-        reached: ReachAnswer? = nil, candidates: CandidateQuery? = nil, offered: CandidateAnswer? = nil, order: AlertOrder? = nil
+        reached: ReachAnswer? = nil, candidates: CandidateQuery? = nil, offered: CandidateAnswer? = nil, order: AlertOrder? = nil,
+        present: [String] = [], absent: [String] = []
     ) {
         (self.node, self.events, self.blocks, self.volunteers, self.reach, self.reached) = (node, events, blocks, volunteers, reach, reached)
-        (self.candidates, self.offered, self.order) = (candidates, offered, order)
+        (self.candidates, self.offered, self.order, self.present, self.absent) = (candidates, offered, order, present, absent)
     }
+
+    /// The most volunteer ids one notice names in `present` and `absent` together.
+    public static let maxPresencePerNotice = 120
 
     enum CodingKeys: String, CodingKey {
         case node = "n", events = "e", blocks = "b", volunteers = "v", reach = "q", reached = "a", candidates = "cq", offered = "ca",
-            order = "o"
+            order = "o", present = "p", absent = "x"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -85,6 +93,8 @@ public struct ClusterNotice: Sendable, Equatable, Codable {
         candidates = try c.decodeIfPresent(CandidateQuery.self, forKey: .candidates)
         offered = try c.decodeIfPresent(CandidateAnswer.self, forKey: .offered)
         order = try c.decodeIfPresent(AlertOrder.self, forKey: .order)
+        present = try c.decodeIfPresent([String].self, forKey: .present) ?? []
+        absent = try c.decodeIfPresent([String].self, forKey: .absent) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -98,6 +108,8 @@ public struct ClusterNotice: Sendable, Equatable, Codable {
         try c.encodeIfPresent(candidates, forKey: .candidates)
         try c.encodeIfPresent(offered, forKey: .offered)
         try c.encodeIfPresent(order, forKey: .order)
+        if !present.isEmpty { try c.encode(present, forKey: .present) }
+        if !absent.isEmpty { try c.encode(absent, forKey: .absent) }
     }
 
     /// PostgreSQL refuses a payload of 8,000 bytes or more; this leaves room to spare.

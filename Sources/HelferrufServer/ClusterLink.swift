@@ -28,8 +28,12 @@ final class ClusterLink: Sendable {
 
     /// Sends this node's news to the others; with nothing, a heartbeat. A notice that cannot
     /// be sent (the database unreachable) is dropped: a resync or the next heartbeat follows.
-    func tell(blocks: [BlockChange] = [], volunteers: [String] = [], reached: ReachAnswer? = nil, offered: CandidateAnswer? = nil) async {
-        try? await feed.publish(ClusterNotice(node: node, blocks: blocks, volunteers: volunteers, reached: reached, offered: offered))
+    func tell(
+        blocks: [BlockChange] = [], volunteers: [String] = [], availability: [AvailabilityChange] = [], reached: ReachAnswer? = nil,
+        offered: CandidateAnswer? = nil
+    ) async {
+        try? await feed.publish(
+            ClusterNotice(node: node, blocks: blocks, volunteers: volunteers, reached: reached, offered: offered, availability: availability))
     }
 
     /// Announces push-reachable volunteers connected here, or gone from here, in notices

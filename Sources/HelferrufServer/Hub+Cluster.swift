@@ -11,6 +11,7 @@ extension Hub {
         cluster.heard(from: notice.node)
         if !notice.events.isEmpty { await applyRemote(notice.events) }
         for vid in notice.volunteers { await reloadVolunteer(vid) }
+        for change in notice.availability.prefix(ClusterNotice.maxPresencePerNotice) { takeAvailability(change) }
         if !notice.present.isEmpty || !notice.absent.isEmpty {
             let limit = ClusterNotice.maxPresencePerNotice
             state.withLock { $0.presence.heard(from: notice.node, present: Array(notice.present.prefix(limit)), absent: Array(notice.absent.prefix(limit))) }

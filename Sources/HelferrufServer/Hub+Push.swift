@@ -160,12 +160,30 @@ extension Hub {
             alertNewlyEligible(vid, &s)
             return s.push.targets[vid] != nil && s.push.standing[vid] != availability
         }
-        guard persist else { return }
-        try await store.setStandingAvailability(volunteerId: vid, availability)
-        state.withLock { s in
-            if s.push.targets[vid] != nil { s.push.standing[vid] = availability }
+        if persist {
+            try await store.setStandingAvailability(volunteerId: vid, availability)
+            state.withLock { s in
+                if s.push.targets[vid] != nil { s.push.standing[vid] = availability }
+            }
         }
-        await cluster?.tell(volunteers: [vid])
+        // The volunteer's sockets on other nodes take it too; what was stored is read again.
+        guard let cluster else { return }
+        let change: AvailabilityChange
+        switch availability {
+        case .unavailable: change = AvailabilityChange(volunteerId: vid, available: false, until: nil)
+        case .available(let until): change = AvailabilityChange(volunteerId: vid, available: true, until: until?.millis)
+        }
+        await cluster.tell(volunteers: persist ? [vid] : [], availability: [change])
+    }
+
+    /// Another node's news of a volunteer's availability, for their sockets here (without
+    /// one, the availability stored for a push-reachable volunteer holds, see ``reloadVolunteer(_:)``).
+    func takeAvailability(_ change: AvailabilityChange) {
+        state.withLock { s in
+            guard s.volunteerSockets[change.volunteerId] != nil else { return }
+            s.matcher.setAvailability(change.volunteerId, change.available ? .available(until: change.until.map { Timestamp(millis: $0) }) : .unavailable)
+            alertNewlyEligible(change.volunteerId, &s)
+        }
     }
 
     /// Forgets an erased volunteer's push state.

@@ -187,6 +187,27 @@ struct ClusterTests {
         }
     }
 
+    /// A volunteer's availability is shared by their tabs on every node: unavailable on one
+    /// tab, neither tab is alerted; available again on the other, both are.
+    @Test func availabilitySetOnOneTabHoldsForTheTabsOnOtherNodes() async throws {
+        try await FreshPostgres.withDatabase { url in
+            let n = try await Self.nodes(url)
+            let v = try await n[1].volunteer("Zwei Tabs")
+            let (wb, _) = try await n[1].availableVolunteer(token: v.token)
+            let (wc, _) = try await n[2].availableVolunteer(token: v.token)
+            // Each tab's own "available" has gone round before the change (the last one counts).
+            try await Task.sleep(for: .seconds(1))
+            wb.send(["type": "availability", "status": "unavailable"])
+            try await Task.sleep(for: .seconds(1))
+            let id = try #require(try await n[0].call(needed: 2)["id"] as? String)
+            for w in [wb, wc] { await #expect(throws: TestFailure.self) { try await w.receive(type: "alert", timeout: .seconds(1)) } }
+            wc.send(["type": "availability", "status": "available"])
+            for w in [wb, wc] { #expect((try await w.receive(type: "alert", timeout: .seconds(10))["call"] as? JSON)?["id"] as? String == id) }
+            for w in [wb, wc] { w.close() }
+            await Self.stop(n)
+        }
+    }
+
     @Test func aCancelOnOneNodeRetractsTheAlertsOfTheOthers() async throws {
         try await FreshPostgres.withDatabase { url in
             let n = try await Self.nodes(url)

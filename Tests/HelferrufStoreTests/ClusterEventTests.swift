@@ -71,6 +71,7 @@ struct ClusterEventTests {
             ClusterNotice(node: "a", candidates: CandidateQuery(id: "s", callId: "c1", reachedRadiusKm: 7.5, limit: 4)),
             ClusterNotice(node: "b", offered: CandidateAnswer(id: "s", to: "a", available: 9, nearest: [Candidate(volunteerId: "v", distanceKm: 1.25)])),
             ClusterNotice(node: "b", present: ["v1", "v2"], absent: ["v3"]),
+            ClusterNotice(node: "b", availability: [AvailabilityChange(volunteerId: "v1", available: true, until: 1_800_000_000_000)]),
             ClusterNotice(node: "a", order: AlertOrder(to: "b", callId: "c1", reachedRadiusKm: 7.5, volunteers: [Candidate(volunteerId: "v", distanceKm: 1.25)])),
         ]
         for notice in notices {

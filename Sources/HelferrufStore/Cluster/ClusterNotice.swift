@@ -18,6 +18,25 @@ public struct BlockChange: Sendable, Equatable, Codable {
     }
 }
 
+/// A volunteer's availability, set on one of their connections: every node with a socket of
+/// theirs takes it (PROTOCOL.md §9: availability is shared by all of a volunteer's
+/// connections, on whatever nodes). Their position is not sent: each tab sends its own, and
+/// PostgreSQL may write its notification queue to disk.
+public struct AvailabilityChange: Sendable, Equatable, Codable {
+    public var volunteerId: String
+    public var available: Bool
+    /// Milliseconds since the epoch, for availability that ends.
+    public var until: Int64?
+
+    public init(volunteerId: String, available: Bool, until: Int64?) {
+        (self.volunteerId, self.available, self.until) = (volunteerId, available, until)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case volunteerId = "v", available = "a", until = "u"
+    }
+}
+
 /// A `/reach` asked of every node (PROTOCOL.md §9): the place, radius and skills of a call
 /// that might be posted, never a volunteer's position.
 public struct ReachQuery: Sendable, Equatable, Codable {
@@ -64,14 +83,16 @@ public struct ClusterNotice: Sendable, Equatable, Codable {
     /// last one there closed: while connected anywhere, they are not pushed.
     public var present: [String]
     public var absent: [String]
+    public var availability: [AvailabilityChange]
 
     public init(
         node: String, events: [ClusterEvent] = [], blocks: [BlockChange] = [], volunteers: [String] = [], reach: ReachQuery? = nil,
         reached: ReachAnswer? = nil, candidates: CandidateQuery? = nil, offered: CandidateAnswer? = nil, order: AlertOrder? = nil,
-        present: [String] = [], absent: [String] = []
+        present: [String] = [], absent: [String] = [], availability: [AvailabilityChange] = []
     ) {
         (self.node, self.events, self.blocks, self.volunteers, self.reach, self.reached) = (node, events, blocks, volunteers, reach, reached)
         (self.candidates, self.offered, self.order, self.present, self.absent) = (candidates, offered, order, present, absent)
+        self.availability = availability
     }
 
     /// The most volunteer ids one notice names in `present` and `absent` together.
@@ -79,7 +100,7 @@ public struct ClusterNotice: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case node = "n", events = "e", blocks = "b", volunteers = "v", reach = "q", reached = "a", candidates = "cq", offered = "ca",
-            order = "o", present = "p", absent = "x"
+            order = "o", present = "p", absent = "x", availability = "av"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -95,6 +116,7 @@ public struct ClusterNotice: Sendable, Equatable, Codable {
         order = try c.decodeIfPresent(AlertOrder.self, forKey: .order)
         present = try c.decodeIfPresent([String].self, forKey: .present) ?? []
         absent = try c.decodeIfPresent([String].self, forKey: .absent) ?? []
+        availability = try c.decodeIfPresent([AvailabilityChange].self, forKey: .availability) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -110,6 +132,7 @@ public struct ClusterNotice: Sendable, Equatable, Codable {
         try c.encodeIfPresent(order, forKey: .order)
         if !present.isEmpty { try c.encode(present, forKey: .present) }
         if !absent.isEmpty { try c.encode(absent, forKey: .absent) }
+        if !availability.isEmpty { try c.encode(availability, forKey: .availability) }
     }
 
     /// PostgreSQL refuses a payload of 8,000 bytes or more; this leaves room to spare.

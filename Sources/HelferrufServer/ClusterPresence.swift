@@ -23,6 +23,12 @@ struct ClusterPresence {
         return nodes.values.contains { now - $0 < Self.staleAfter }
     }
 
+    /// Every volunteer with a socket open on another node.
+    func connectedElsewhere() -> Set<String> {
+        let now = ContinuousClock.now
+        return Set(elsewhere.filter { $0.value.values.contains { now - $0 < Self.staleAfter } }.keys)
+    }
+
     /// This node's news: `vid`'s first socket opened here, or the last one closed.
     mutating func connected(_ vid: String) {
         left.remove(vid)

@@ -46,10 +46,11 @@ extension Hub {
     }
 
     /// `/reach` over every node: this node's counts, push-reachable volunteers included, plus
-    /// each other node's volunteers on a socket there (a volunteer with tabs on two nodes, or
-    /// a push subscription here and a tab there, counts twice).
+    /// each other node's volunteers on a socket there. A push-reachable volunteer connected to
+    /// another node is counted there only; a volunteer without push with tabs on two nodes
+    /// counts twice.
     func reachEverywhere(center: GeoPoint, radiusKm: Double, skills: [String], orgId: String) async -> (available: Int, connected: Int) {
-        let local = reach(center: center, radiusKm: radiusKm, skills: skills, orgId: orgId)
+        let local = reach(center: center, radiusKm: radiusKm, skills: skills, orgId: orgId, leavingOutElsewhere: cluster != nil)
         guard let cluster else { return local }
         let remote = await cluster.reach(ReachQuery(id: "", lat: center.lat, lon: center.lon, radiusKm: radiusKm, skills: skills, orgId: orgId))
         return (local.available + remote.available, local.connected + remote.connected)

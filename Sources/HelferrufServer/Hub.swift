@@ -362,10 +362,16 @@ final class Hub: Sendable {
 
     /// What a call of `orgId` placed there would reach; volunteers the organisation blocked
     /// do not count as available (§11).
-    func reach(center: GeoPoint, radiusKm: Double, skills: [String], orgId: String, connectedOnly: Bool = false) -> (available: Int, connected: Int) {
+    /// `leavingOutElsewhere`: without the push-reachable volunteers connected to another node,
+    /// which that node counts (§9).
+    func reach(
+        center: GeoPoint, radiusKm: Double, skills: [String], orgId: String, connectedOnly: Bool = false, leavingOutElsewhere: Bool = false
+    ) -> (available: Int, connected: Int) {
         let now = clock()
-        return state.withLock {
-            $0.matcher.reach(center: center, radiusKm: radiusKm, skills: skills, now: now, excluding: $0.blocked[orgId] ?? [], connectedOnly: connectedOnly)
+        return state.withLock { s in
+            var excluded = s.blocked[orgId] ?? []
+            if leavingOutElsewhere { excluded.formUnion(s.presence.connectedElsewhere()) }
+            return s.matcher.reach(center: center, radiusKm: radiusKm, skills: skills, now: now, excluding: excluded, connectedOnly: connectedOnly)
         }
     }
 

@@ -172,6 +172,9 @@ struct ClusterTests {
             let (w, _) = try await b.availableVolunteer(token: v.token, lat: PushFixture.area.lat, lon: PushFixture.area.lon)
             // Heartbeats, the subscription's and the tab's announcements reach A.
             try await Task.sleep(for: .milliseconds(2500))
+            // Push-reachable and on a socket of B: counted once, by B.
+            let reach = try await a.http(.get, "/api/v1/reach?lat=50.7753&lon=6.0839&radiusKm=5", token: a.demoToken).json
+            #expect(reach["available"] as? Int == 1 && reach["connected"] as? Int == 1, "\(reach)")
             let first = try #require(try await a.call()["id"] as? String)
             #expect((try await w.receive(type: "alert")["call"] as? JSON)?["id"] as? String == first)
             try await Task.sleep(for: .seconds(1))

@@ -37,6 +37,25 @@ final class Bench {
         return s
     }
 
+    /// `nodes` servers on the PostgreSQL database at `db` (issue 16), on `port`, `port + 1`, …;
+    /// the first, started alone, creates the Demo organisation and is ``server``.
+    func startCluster(db: String, nodes: Int) throws -> [HelferrufServer] {
+        var started: [HelferrufServer] = []
+        for i in 0..<nodes {
+            serverStarts += 1
+            let s = try HelferrufServer(binary: options.server, port: port + i, db: db, log: "\(options.state)/node-\(i)-\(serverStarts).log",
+                                        extraArguments: options.serverArguments)
+            if i == 0, let line = s.demoLine, let data = line.data(using: .utf8),
+               let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let token = json["token"] as? String {
+                try token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
+            }
+            servers.append(s)
+            started.append(s)
+        }
+        server = started.first
+        return started
+    }
+
     /// The first server of this run that ended on its own (a crash), with how it ended.
     var deadServer: (server: HelferrufServer, end: String)? {
         for s in servers { if let end = s.proc.unexpectedEnd { return (s, end) } }

@@ -25,7 +25,7 @@ struct LoadGen: ParsableCommand {
         commandName: "loadgen",
         abstract: "Fan-out load generator for Helferruf (loopback only). Progress on stderr, one JSON line on stdout.",
         subcommands: [Connections.self, Fanout.self, CompareNchan.self, SlowConsumer.self, ReconnectStorm.self,
-                      AcceptStorm.self, Realistic.self, Standard.self, Smoke.self, WorkerCommand.self]
+                      AcceptStorm.self, Realistic.self, Standard.self, Smoke.self, ClusterFanout.self, WorkerCommand.self]
     )
 }
 

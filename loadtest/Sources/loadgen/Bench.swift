@@ -158,6 +158,21 @@ final class Bench {
         return (Round(latencies: times.map { $0 &- t0 }, size: size, userMicros: cpu1.user - cpu0.user, systemMicros: cpu1.system - cpu0.system), id)
     }
 
+    /// `rounds` calls at Köln posted on the first server, each expecting `recipients`
+    /// receipts, with progress and a closing note under `label`.
+    func broadcastRounds(_ rounds: Int, fleet: Fleet, radiusKm: Double, recipients: Int, label: String) throws -> LatencySummary {
+        let http = try HTTPConnection(group: group, host: "127.0.0.1", port: port)
+        defer { http.close() }
+        var summary = LatencySummary()
+        for r in 0..<rounds {
+            let (round, _) = try helferrufRound(http, fleet: fleet, centre: Population.centre, radiusKm: radiusKm, expected: recipients)
+            summary.add(round, expected: recipients)
+            progress("\(label) round \(r + 1)/\(rounds): \(round.latencies.count)/\(recipients), last \(round3(Double(round.latencies.max() ?? 0) / 1e6)) ms")
+        }
+        note("\(label): \(summary.delivered)/\(summary.expected) delivered, first \(round3(summary.firstMedian)) ms, last \(round3(summary.lastMedian)) ms (medians)")
+        return summary
+    }
+
     func nchanRound(_ http: HTTPConnection, fleet: Fleet, nchan: NchanServer, tag: String, size: Int, expected: Int) throws -> Round {
         let message = tag + " " + String(repeating: "x", count: max(0, size - tag.count - 1))
         let pids = nchan.pids

@@ -31,15 +31,7 @@ extension Scenarios {
             fleet.waitConnected(connected, timeout: 240, label: "cluster-fanout (\(label))")
             sleep(2)
             let rss = servers.map { ProcStats.rssKiB($0.pid) }
-            let http = try HTTPConnection(group: bench.group, host: "127.0.0.1", port: bench.port)
-            defer { http.close() }
-            var summary = LatencySummary()
-            for r in 0..<rounds {
-                let (round, _) = try bench.helferrufRound(http, fleet: fleet, centre: Population.centre, radiusKm: radius, expected: recipients)
-                summary.add(round, expected: recipients)
-                progress("cluster-fanout \(label) round \(r + 1)/\(rounds): \(round.latencies.count)/\(recipients), last \(round3(Double(round.latencies.max() ?? 0) / 1e6)) ms")
-            }
-            note("cluster-fanout \(label): \(summary.delivered)/\(summary.expected) delivered, first \(round3(summary.firstMedian)) ms, last \(round3(summary.lastMedian)) ms (medians)")
+            let summary = try bench.broadcastRounds(rounds, fleet: fleet, radiusKm: radius, recipients: recipients, label: "cluster-fanout \(label)")
             figures["\(label)_first_p50_ms"] = round3(summary.firstMedian)
             figures["\(label)_last_p50_ms"] = round3(summary.lastMedian)
             figures["\(label)_delivered"] = summary.delivered

@@ -48,15 +48,7 @@ enum Scenarios {
         fleet.openHelferruf(port: bench.port, file: bench.volunteersFile, from: 0, count: connected)
         fleet.waitConnected(connected, timeout: 120, label: "fanout")
         sleep(1)
-        let http = try HTTPConnection(group: bench.group, host: "127.0.0.1", port: bench.port)
-        defer { http.close() }
-        var summary = LatencySummary()
-        for r in 0..<rounds {
-            let (round, _) = try bench.helferrufRound(http, fleet: fleet, centre: Population.centre, radiusKm: radius, expected: recipients)
-            summary.add(round, expected: recipients)
-            progress("fanout round \(r + 1)/\(rounds): \(round.latencies.count)/\(recipients), last \(round3(Double(round.latencies.max() ?? 0) / 1e6)) ms")
-        }
-        note("fanout: \(summary.delivered)/\(summary.expected) delivered, last (median) \(round3(summary.lastMedian)) ms")
+        let summary = try bench.broadcastRounds(rounds, fleet: fleet, radiusKm: radius, recipients: recipients, label: "fanout")
         var figures = summary.figures("ours")
         figures["recipients"] = recipients
         figures["connected"] = connected

@@ -75,14 +75,18 @@ extension Hub {
         }
         let now = clock()
         state.withLock { s in
+            var replan: Set<String> = []
             for e in events {
                 switch e.kind {
                 case .created:
                     if let call = calls[e.callId] { learn(call, &s, now: now) }
                 case .changed:
                     if let call = calls[e.callId] { reconcile(call, &s, now: now) }
+                case .answered:
+                    if noteDeadlineAnswers(e.volunteers, callId: e.callId, &s) { replan.insert(e.callId) }
                 case .declined:
                     for vid in e.volunteers { Self.recordDecline(e.callId, volunteer: vid, &s) }
+                    if noteDeadlineAnswers(e.volunteers, callId: e.callId, &s) { replan.insert(e.callId) }
                 case .removed:
                     guard let call = calls[e.callId] else { continue }
                     for vid in e.volunteers { tellRemoved(vid, from: call, &s, callId: e.callId) }
@@ -92,6 +96,8 @@ extension Hub {
                     if let id = e.messageId, let message = messages[id] { send(message, to: e.volunteers, &s) }
                 }
             }
+            // As for this node's own answers: the driving node plans again at once.
+            for cid in replan where s.active[cid]?.driven == true { runStep(cid, &s, now: now) }
             flushCallUpdates(&s, now: now)
             flushDashboards(&s, now: now)
         }

@@ -62,6 +62,13 @@ extension Hub {
         return cid
     }
 
+    /// Notes answers to a deadline call given on another node; returns whether it is one.
+    func noteDeadlineAnswers(_ volunteers: [String], callId cid: String, _ s: inout State) -> Bool {
+        guard s.active[cid]?.call.dispatch.isDeadline == true else { return false }
+        s.active[cid]!.deadline.answered.formUnion(volunteers)
+        return true
+    }
+
     /// One planning step of a deadline call: alerts as many of the nearest eligible
     /// volunteers not alerted yet as the ``DeadlinePlanner`` asks for. A step that alerts
     /// everyone left within the radius and is still behind plan grows the radius by half

@@ -46,6 +46,25 @@ struct ClusterEventTests {
         ])
     }
 
+    /// Accepts and withdrawals reach the planner of a deadline call on its driving node;
+    /// those of other calls need nothing beyond `changed`.
+    @Test func answersToADeadlineCallAreNamed() {
+        var deadline = call("d1")
+        deadline.dispatch = .deadline(fillBy: Timestamp.testNow.adding(millis: 600_000), confidence: 0.9, maxRadiusKm: 10)
+        let events = ClusterEvent.events(of: [
+            outcome(.accept(callId: "d1", volunteerId: "v1", eligible: true), .answer(.confirmed), call: deadline),
+            outcome(.accept(callId: "d1", volunteerId: "v2", eligible: true), .answer(.full), call: deadline, changed: false),
+            outcome(.withdraw(callId: "d1", volunteerId: "v3"), .answer(.withdrawn), call: deadline),
+            outcome(.accept(callId: "d1", volunteerId: "v4", eligible: true), .unavailable, call: deadline),
+            outcome(.accept(callId: "c1", volunteerId: "v5", eligible: true), .answer(.confirmed)),
+        ])
+        #expect(events == [
+            ClusterEvent(.answered, callId: "d1", volunteers: ["v1", "v2", "v3"]),
+            ClusterEvent(.changed, callId: "d1"),
+            ClusterEvent(.changed, callId: "c1"),
+        ])
+    }
+
     @Test func longListsAndBigBatchesStayUnderTheNotificationLimit() throws {
         let promoted = (0..<1000).map { "volunteer-\($0)-\(UUID().uuidString)" }
         var outcomes = [outcome(.withdraw(callId: "c1", volunteerId: "v"), .answer(.withdrawn), promoted: promoted)]

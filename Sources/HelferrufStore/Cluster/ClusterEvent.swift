@@ -22,6 +22,9 @@ public struct ClusterEvent: Sendable, Equatable, Codable {
         case promoted
         /// A message for the call's confirmed helpers (`volunteers`), stored as `messageId`.
         case message
+        /// These volunteers accepted or withdrew from a `deadline` call: its planner, on the
+        /// node that drives it, counts them as answered (declines come as `declined`).
+        case answered
     }
 
     public var kind: Kind
@@ -50,6 +53,7 @@ public struct ClusterEvent: Sendable, Equatable, Codable {
         var events: [ClusterEvent] = []
         var changed: [String] = []
         var seen: Set<String> = []
+        var answered: [String: [String]] = [:]
         /// One event per `volunteersPerEvent` volunteers; none for none.
         func split(_ kind: Kind, _ cid: String, _ vids: [String], messageId: String? = nil) {
             for start in stride(from: 0, to: vids.count, by: volunteersPerEvent) {
@@ -66,6 +70,10 @@ public struct ClusterEvent: Sendable, Equatable, Codable {
                 events.append(ClusterEvent(.declined, callId: cid, volunteers: [vid]))
             case .remove(let cid, _, let vid) where outcome.result == .done:
                 events.append(ClusterEvent(.removed, callId: cid, volunteers: [vid]))
+            case .accept(let cid, let vid, _, _) where call.dispatch.isDeadline && [.answer(.confirmed), .answer(.standby), .answer(.full)].contains(outcome.result),
+                 .withdraw(let cid, let vid) where call.dispatch.isDeadline && outcome.result == .answer(.withdrawn):
+                if answered[cid] == nil { answered[cid] = [] }
+                answered[cid]!.append(vid)
             default:
                 break
             }
@@ -74,6 +82,7 @@ public struct ClusterEvent: Sendable, Equatable, Codable {
             if let message = outcome.message { split(.message, call.id, outcome.recipients, messageId: message.id) }
             if outcome.changed, seen.insert(call.id).inserted { changed.append(call.id) }
         }
+        for (cid, vids) in answered.sorted(by: { $0.key < $1.key }) { split(.answered, cid, vids) }
         return events + changed.map { ClusterEvent(.changed, callId: $0) }
     }
 }

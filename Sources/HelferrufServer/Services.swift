@@ -28,7 +28,7 @@ struct ClusterSync: Service {
 
     func run() async throws {
         let (hub, link) = (self.hub, self.link)
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await link.feed.run(resync: { await hub.resync() }, receive: { await hub.receive($0) }) }
                 group.addTask {

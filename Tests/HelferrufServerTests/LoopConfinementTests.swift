@@ -23,8 +23,8 @@ import Testing
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let sweep = PingSweep(loop: loop, period: .seconds(20))
-        let member = LoopConfinementTests.handler()
         try await loop.submit {
+            let member = LoopConfinementTests.handler()
             sweep.add(member)
             #expect(member.sweepSlot == 0)
             sweep.remove(member)

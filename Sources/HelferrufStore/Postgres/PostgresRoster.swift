@@ -20,7 +20,7 @@ struct PostgresRoster {
     let logger: Logger
     let maxOverlapping: Int
     /// The call rows this transaction holds locked (or created), as they are now.
-    private var calls: [String: Call] = [:]
+    private(set) var calls: [String: Call] = [:]
     /// The close-out message of a call that expired during the current change.
     private var closeout: (message: CallMessage, recipients: [String])?
 

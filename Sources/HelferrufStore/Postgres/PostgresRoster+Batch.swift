@@ -157,22 +157,12 @@ extension PostgresRoster {
     /// are those decided in memory.
     private func storeConfirmations(_ confirmations: [PendingAccept], now: Timestamp) async throws {
         guard !confirmations.isEmpty else { return }
-        let rows: [(String, Int, String)]
+        let statement = StoreConfirmationsStatement(
+            callIds: confirmations.map(\.callId), volunteerIds: confirmations.map(\.volunteerId), parties: confirmations.map(\.party),
+            at: now.millis)
+        var rows: [(String, Int, String)] = []
         do {
-            rows = try await PostgresStore.all(conn.query("""
-            WITH added AS (
-                INSERT INTO confirmations (call_id, volunteer_id, confirmed_at, party)
-                SELECT call_id, volunteer_id, \(now.millis), party
-                FROM unnest(\(confirmations.map(\.callId))::text[], \(confirmations.map(\.volunteerId))::text[],
-                            \(confirmations.map(\.party))::int[]) AS b(call_id, volunteer_id, party)
-                RETURNING call_id, party),
-            places AS (SELECT call_id, SUM(party)::int AS taken FROM added GROUP BY call_id)
-            UPDATE calls c SET confirmed = c.confirmed + p.taken,
-                status = CASE WHEN c.confirmed + p.taken >= c.needed THEN 'filled' ELSE c.status END
-            FROM places p
-            WHERE c.id = p.call_id AND c.status = 'open' AND c.confirmed + p.taken <= c.needed
-            RETURNING c.id, c.confirmed, c.status
-            """, logger: logger), as: (String, Int, String).self)
+            for try await row in try await conn.execute(statement, logger: logger) { rows.append(row) }
         } catch let error as PSQLError where error.sqlState?.hasPrefix("23") == true {
             throw SetwiseMismatch() // a constraint the decision in memory should have kept
         }
@@ -198,22 +188,9 @@ struct AcceptFacts {
     /// The facts of each accept, in order; nil for one whose call the transaction does not
     /// hold locked (the per-change path locks it, or finds it missing).
     static func read(_ accepts: [PostgresRoster.PendingAccept], roster: PostgresRoster, now: Timestamp) async throws -> [AcceptFacts?] {
-        let rows = try await PostgresStore.all(roster.conn.query("""
-            SELECT a.n,
-                EXISTS (SELECT 1 FROM blocks WHERE org_id = c.org_id AND volunteer_id = a.vid)
-                    OR EXISTS (SELECT 1 FROM removals WHERE call_id = a.cid AND volunteer_id = a.vid),
-                (SELECT COUNT(*) FROM confirmations x JOIN calls o ON o.id = x.call_id
-                    WHERE x.volunteer_id = a.vid AND x.call_id <> a.cid AND o.status IN ('open','filled')
-                      AND o.starts_at < c.ends_at AND o.ends_at > c.starts_at AND o.ends_at > \(now.millis))
-                + (SELECT COUNT(*) FROM standby s JOIN calls o ON o.id = s.call_id
-                    WHERE s.volunteer_id = a.vid AND s.left_at IS NULL AND s.call_id <> a.cid AND o.status IN ('open','filled')
-                      AND o.starts_at < c.ends_at AND o.ends_at > c.starts_at AND o.ends_at > \(now.millis)),
-                EXISTS (SELECT 1 FROM confirmations WHERE call_id = a.cid AND volunteer_id = a.vid),
-                EXISTS (SELECT 1 FROM standby WHERE call_id = a.cid AND volunteer_id = a.vid AND left_at IS NULL),
-                EXISTS (SELECT 1 FROM alerts WHERE call_id = a.cid AND volunteer_id = a.vid)
-            FROM unnest(\(accepts.map(\.callId))::text[], \(accepts.map(\.volunteerId))::text[]) WITH ORDINALITY AS a(cid, vid, n)
-            JOIN calls c ON c.id = a.cid
-            """, logger: roster.logger), as: (Int, Bool, Int, Bool, Bool, Bool).self)
+        let statement = AcceptFactsStatement(callIds: accepts.map(\.callId), volunteerIds: accepts.map(\.volunteerId), now: now.millis)
+        var rows: [AcceptFactsStatement.Row] = []
+        for try await row in try await roster.conn.execute(statement, logger: roster.logger) { rows.append(row) }
         var facts = [AcceptFacts?](repeating: nil, count: accepts.count)
         for (n, barred, overlapping, already, queued, alerted) in rows {
             guard roster.calls[accepts[n - 1].callId] != nil else { continue }

@@ -57,11 +57,8 @@ struct PostgresRoster {
             }
         }
         if !volunteers.isEmpty {
-            // The inner ORDER BY … OFFSET 0 fixes the order in which the locks are taken.
-            try await exec("""
-                SELECT pg_advisory_xact_lock(\(Self.volunteerLockSpace), h)
-                FROM (SELECT DISTINCT hashtext(v) AS h FROM unnest(\(Array(volunteers))::text[]) AS v ORDER BY h OFFSET 0) AS keys
-                """)
+            let locks = VolunteerLocksStatement(space: Self.volunteerLockSpace, volunteerIds: Array(volunteers))
+            for try await _ in try await conn.execute(locks, logger: logger) {}
         }
     }
 

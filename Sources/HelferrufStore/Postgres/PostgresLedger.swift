@@ -171,28 +171,29 @@ private final class PostgresWriter: Sendable {
     private func commit(_ changes: [RosterChange]) async -> (outcomes: [RosterOutcome], committed: Bool) {
         var refused = Set<Int>()
         var conflicts = 0
+        var setwise = true
         while refused.count < 3 {
             let now = clock()
             do {
-                let outcomes = try await PostgresDatabase.deadline(database.timeout) { [database, maxOverlapping, refused, node] in
+                let outcomes = try await PostgresDatabase.deadline(database.timeout) { [database, maxOverlapping, refused, setwise, node] in
                     try await database.client.withTransaction(logger: database.logger) { conn in
                         var roster = PostgresRoster(conn: conn, logger: database.logger, maxOverlapping: maxOverlapping)
                         try await roster.lock(for: changes.enumerated().filter { !refused.contains($0.offset) }.map(\.element))
-                        var outcomes: [RosterOutcome] = []
-                        outcomes.reserveCapacity(changes.count)
-                        for (i, change) in changes.enumerated() {
-                            if refused.contains(i) {
-                                outcomes.append(.unavailable(change))
-                                continue
+                        let effects: [RosterSQL.Effect?]
+                        do {
+                            effects = try await roster.apply(batch: changes, skipping: refused, setwise: setwise, now: now)
+                        } catch let failed as PostgresRoster.ChangeFailed {
+                            if let error = failed.error as? PSQLError, error.sqlState?.hasPrefix("23") == true {
+                                throw RefusedChange(index: failed.index, error: error)
                             }
-                            do {
-                                let e = try await roster.apply(change, now: now)
-                                outcomes.append(RosterOutcome(
-                                    change: change, result: e.result, call: e.call, statusChanged: e.statusChanged, changed: e.changed,
-                                    promoted: e.promoted, message: e.message, recipients: e.recipients))
-                            } catch let error as PSQLError where error.sqlState?.hasPrefix("23") == true {
-                                throw RefusedChange(index: i, error: error)
-                            }
+                            throw failed.error
+                        }
+                        let outcomes = zip(changes, effects).map { change, e in
+                            e.map {
+                                RosterOutcome(
+                                    change: change, result: $0.result, call: $0.call, statusChanged: $0.statusChanged, changed: $0.changed,
+                                    promoted: $0.promoted, message: $0.message, recipients: $0.recipients)
+                            } ?? .unavailable(change)
                         }
                         // Inside the transaction: delivered at COMMIT, and only if it commits.
                         if let node {
@@ -208,6 +209,8 @@ private final class PostgresWriter: Sendable {
                 switch Self.failure(error) {
                 case .refused(let index):
                     refused.insert(index)
+                case .setwiseMismatch where setwise:
+                    setwise = false
                 case .conflict where conflicts < Self.conflictRetries:
                     conflicts += 1
                 default:
@@ -224,7 +227,7 @@ private final class PostgresWriter: Sendable {
         var error: PSQLError
     }
 
-    enum Failure { case refused(Int), conflict, other }
+    enum Failure { case refused(Int), setwiseMismatch, conflict, other }
 
     /// What a failed transaction means for the batch, through postgres-nio's transaction
     /// wrapper.
@@ -234,6 +237,7 @@ private final class PostgresWriter: Sendable {
             error = wrapped.closureError ?? wrapped.commitError ?? wrapped.beginError ?? error
         }
         if let refused = error as? RefusedChange { return .refused(refused.index) }
+        if error is PostgresRoster.SetwiseMismatch { return .setwiseMismatch }
         if let psql = error as? PSQLError, psql.sqlState?.hasPrefix("40") == true { return .conflict }
         return .other
     }

@@ -20,7 +20,7 @@ struct PostgresRoster {
     let logger: Logger
     let maxOverlapping: Int
     /// The call rows this transaction holds locked (or created), as they are now.
-    private var calls: [String: Call] = [:]
+    private(set) var calls: [String: Call] = [:]
     /// The close-out message of a call that expired during the current change.
     private var closeout: (message: CallMessage, recipients: [String])?
 
@@ -57,11 +57,8 @@ struct PostgresRoster {
             }
         }
         if !volunteers.isEmpty {
-            // The inner ORDER BY … OFFSET 0 fixes the order in which the locks are taken.
-            try await exec("""
-                SELECT pg_advisory_xact_lock(\(Self.volunteerLockSpace), h)
-                FROM (SELECT DISTINCT hashtext(v) AS h FROM unnest(\(Array(volunteers))::text[]) AS v ORDER BY h OFFSET 0) AS keys
-                """)
+            let locks = VolunteerLocksStatement(space: Self.volunteerLockSpace, volunteerIds: Array(volunteers))
+            for try await _ in try await conn.execute(locks, logger: logger) {}
         }
     }
 

@@ -4,7 +4,8 @@
 ///
 /// Each node announces its own push-reachable volunteers as they connect and disconnect
 /// (``takeNews()``), and all of them again every ``refreshInterval``, so that what a node
-/// missed while it did not listen is put right and a dead node's volunteers are forgotten.
+/// missed while it did not listen is put right. What a dead node or a stale announcement
+/// says is dropped by ``keep(_:)``, once a second, so lookups need no clock.
 struct ClusterPresence {
     /// How often a node announces every push-reachable volunteer connected to it.
     static let refreshInterval: Duration = .seconds(30)
@@ -18,15 +19,12 @@ struct ClusterPresence {
 
     /// Whether `vid` has a socket open on another node.
     func isElsewhere(_ vid: String) -> Bool {
-        guard !elsewhere.isEmpty, let nodes = elsewhere[vid] else { return false }
-        let now = ContinuousClock.now
-        return nodes.values.contains { now - $0 < Self.staleAfter }
+        !elsewhere.isEmpty && elsewhere[vid] != nil
     }
 
     /// Every volunteer with a socket open on another node.
     func connectedElsewhere() -> Set<String> {
-        let now = ContinuousClock.now
-        return Set(elsewhere.filter { $0.value.values.contains { now - $0 < Self.staleAfter } }.keys)
+        Set(elsewhere.keys)
     }
 
     /// This node's news: `vid`'s first socket opened here, or the last one closed.
@@ -56,12 +54,14 @@ struct ClusterPresence {
         }
     }
 
-    /// Forgets what nodes other than `live` announced, and announcements gone stale.
+    /// Forgets what nodes other than `live` announced, and announcements gone stale; the
+    /// entries that stay are not copied.
     mutating func keep(_ live: Set<String>) {
         let now = ContinuousClock.now
-        elsewhere = elsewhere.compactMapValues { nodes in
-            let kept = nodes.filter { live.contains($0.key) && now - $0.value < Self.staleAfter }
-            return kept.isEmpty ? nil : kept
+        let current = { (node: String, heard: ContinuousClock.Instant) in live.contains(node) && now - heard < Self.staleAfter }
+        for (vid, nodes) in elsewhere where !nodes.allSatisfy(current) {
+            let kept = nodes.filter(current)
+            elsewhere[vid] = kept.isEmpty ? nil : kept
         }
     }
 }

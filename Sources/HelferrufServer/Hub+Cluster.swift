@@ -31,18 +31,23 @@ extension Hub {
     }
 
     /// Announces this node's push-reachable volunteers that connected or left since the
-    /// last call; with `everyone`, all of those connected here. Forgets what nodes no longer
-    /// alive announced.
+    /// last call; with `everyone`, all of those connected here.
     func announcePresence(everyone: Bool) async {
         guard let cluster else { return }
-        let live = cluster.livePeers
         let (present, absent) = state.withLock { s in
-            s.presence.keep(live)
             let news = s.presence.takeNews()
             guard everyone else { return news }
             return (s.volunteerSockets.keys.filter { s.push.targets[$0] != nil }, news.left)
         }
         await cluster.tell(present: present, absent: absent)
+    }
+
+    /// Forgets what nodes no longer alive, or not heard from for long, said of their
+    /// volunteers (ClusterSync calls it with every heartbeat).
+    func forgetGonePresence() {
+        guard let cluster else { return }
+        let live = cluster.livePeers
+        state.withLock { $0.presence.keep(live) }
     }
 
     /// `/reach` over every node: this node's counts, push-reachable volunteers included, plus

@@ -45,8 +45,10 @@ extension Hub {
     func runStep(_ cid: String, _ s: inout State, now: Timestamp) {
         guard let a = s.active[cid] else { return }
         guard a.driven else { return followDeadline(cid, &s, now: now) }
+        // A step waiting for the other nodes' answers is not started twice (ticks come every 0.1 s).
+        guard !s.stepping.contains(cid) else { return }
         if a.call.status == .open, let cluster, !cluster.livePeers.isEmpty {
-            guard s.stepping.insert(cid).inserted else { return }
+            s.stepping.insert(cid)
             Task { await self.runClusterStep(cid) }
         } else if a.call.dispatch.isWaves {
             runWave(cid, &s, now: now)
@@ -94,7 +96,7 @@ extension Hub {
         let now = clock()
         return state.withLock { s in
             guard s.active[q.callId]?.call.status == .open else { return CandidateAnswer(id: q.id, to: node, available: 0, nearest: []) }
-            reach(q.callId, radiusKm: q.reachedRadiusKm, &s)
+            takeRadius(q.reachedRadiusKm, of: q.callId, &s)
             var eligible: [Match] = []
             for m in s.matcher.eligibleVolunteers(forCall: q.callId, now: now)
             where s.volunteerSockets[m.id] != nil && s.active[q.callId]?.hasAlerted(m.id) == false && mayAlert(q.callId, volunteer: m.id, &s, now: now) {
@@ -111,7 +113,7 @@ extension Hub {
         let now = clock()
         state.withLock { s in
             guard s.active[order.callId]?.call.status == .open else { return }
-            reach(order.callId, radiusKm: order.reachedRadiusKm, &s)
+            takeRadius(order.reachedRadiusKm, of: order.callId, &s)
             var suppressed = Suppressions()
             var picked: [Match] = []
             for c in order.volunteers.prefix(maxCandidatesPerNotice) where c.distanceKm.isFinite && s.volunteerSockets[c.volunteerId] != nil {
@@ -127,7 +129,7 @@ extension Hub {
 
     /// Takes in the radius the driving node's call has reached, when it is wider than the
     /// one known here (bounded by the call's own limit).
-    private func reach(_ cid: String, radiusKm: Double, _ s: inout State) {
+    private func takeRadius(_ radiusKm: Double, of cid: String, _ s: inout State) {
         guard let call = s.active[cid]?.call, radiusKm.isFinite, radiusKm > call.reachedRadiusKm else { return }
         let limit: Double
         switch call.dispatch {
@@ -141,11 +143,7 @@ extension Hub {
     /// Whether a new alert of `cid` would reach `vid` now (``admitAlert(_:volunteer:_:now:suppressed:)``
     /// without recording anything).
     private func mayAlert(_ cid: String, volunteer vid: String, _ s: inout State, now: Timestamp) -> Bool {
-        if isBlocked(vid, for: cid, s) { return false }
-        guard s.fatigue[vid] != nil else { return true }
-        if s.fatigue[vid]!.dropped.contains(cid) { return false }
-        let count = s.fatigue[vid]!.window.count(now: now)
-        return s.fatigue[vid]!.limits.decide(now: now, alertsInLastDay: count) == .send
+        !isBlocked(vid, for: cid, s) && s.fatigue[vid]?.wouldSend(cid, now: now) != false
     }
 
     // MARK: Leases

@@ -17,6 +17,11 @@ struct VolunteerFatigue {
         case dropped
     }
 
+    /// Whether ``admit(_:now:)`` would send a new alert of `cid` now; records nothing.
+    mutating func wouldSend(_ cid: String, now: Timestamp) -> Bool {
+        !dropped.contains(cid) && limits.decide(now: now, alertsInLastDay: window.count(now: now)) == .send
+    }
+
     /// Decides a new alert of `cid` by the limits and records what it decided.
     mutating func admit(_ cid: String, now: Timestamp) -> Admission {
         if dropped.contains(cid) { return .dropped }

@@ -167,13 +167,7 @@ extension Hub {
             }
         }
         // The volunteer's sockets on other nodes take it too; what was stored is read again.
-        guard let cluster else { return }
-        let change: AvailabilityChange
-        switch availability {
-        case .unavailable: change = AvailabilityChange(volunteerId: vid, available: false, until: nil)
-        case .available(let until): change = AvailabilityChange(volunteerId: vid, available: true, until: until?.millis)
-        }
-        await cluster.tell(volunteers: persist ? [vid] : [], availability: [change])
+        await cluster?.tell(volunteers: persist ? [vid] : [], availability: [AvailabilityChange(volunteerId: vid, availability)])
     }
 
     /// Another node's news of a volunteer's availability, for their sockets here (without
@@ -181,7 +175,7 @@ extension Hub {
     func takeAvailability(_ change: AvailabilityChange) {
         state.withLock { s in
             guard s.volunteerSockets[change.volunteerId] != nil else { return }
-            s.matcher.setAvailability(change.volunteerId, change.available ? .available(until: change.until.map { Timestamp(millis: $0) }) : .unavailable)
+            s.matcher.setAvailability(change.volunteerId, change.availability)
             alertNewlyEligible(change.volunteerId, &s)
         }
     }

@@ -35,6 +35,7 @@ struct ClusterSync: Service {
                     while !Task.isCancelled {
                         await link.tell()
                         await hub.holdLeases()
+                        hub.forgetGonePresence()
                         try? await Task.sleep(for: ClusterLink.heartbeat)
                     }
                 }

@@ -75,22 +75,30 @@ struct ClusterStepTests {
     }
 
     /// A deadline call posted on one node: its planner there picks over every node's
-    /// volunteers, and from `fillBy` on every node alerts everyone eligible on its own.
+    /// volunteers, and from `fillBy` on every node alerts everyone eligible on its own. The
+    /// late volunteer arrives on C after the planner's first step; the driving node's step at
+    /// `fillBy` alerts only its own sockets, so only C's own `fillBy` reaches them.
     @Test func fromFillByEveryNodeAlertsEveryoneEligible() async throws {
         try await FreshPostgres.withDatabase { url in
             let n = try await ClusterTests.nodes(url)
             let sockets = try await volunteers(on: Array(n[1...]), at: [0.5, 1.0, 1.5, 2.0, 2.5, 3.0])
-            let fillBy = Timestamp.now.adding(seconds: 4)
+            let fillBy = Timestamp.now.adding(seconds: 5)
             let r = try await n[0].http(.post, "/api/v1/calls", token: n[0].demoToken, json: [
-                "title": "Deiche", "location": ["lat": Self.centre.lat, "lon": Self.centre.lon], "radiusKm": 5, "needed": 6,
+                "title": "Deiche", "location": ["lat": Self.centre.lat, "lon": Self.centre.lon], "radiusKm": 5, "needed": 8,
                 "endsAt": RFC3339.format(Timestamp.now.adding(seconds: 3600)), "dispatch": ["mode": "deadline", "fillBy": RFC3339.format(fillBy)],
             ])
             try #require(r.status == 201, "create call: \(r.json)")
-            for w in sockets { _ = try await w.receive(type: "alert", timeout: .seconds(15)) }
             let id = try #require(r.json["id"] as? String)
+            try await Task.sleep(for: .seconds(1))
+            let late = try await n[2].volunteer("Spät", maxDistanceKm: 50)
+            let (w, _) = try await n[2].availableVolunteer(token: late.token, lat: Self.centre.lat + 0.2 / 111.2, lon: Self.centre.lon)
+            let alert = try await w.receive(type: "alert", timeout: .seconds(15))
+            #expect((alert["call"] as? JSON)?["id"] as? String == id)
+            #expect(Timestamp.now >= fillBy.adding(millis: -500), "alerted before fillBy: the planner, not fillBy, reached them")
+            for s in sockets { _ = try await s.receive(type: "alert", timeout: .seconds(15)) }
             let stored = try await n[1].http(.get, "/api/v1/calls/\(id)", token: n[0].demoToken).json
             #expect((stored["plan"] as? JSON)?["expected"] != nil, "\(stored)")
-            for w in sockets { w.close() }
+            for s in sockets + [w] { s.close() }
             await ClusterTests.stop(n)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HelferrufCore
 
 /// A block made or lifted (PROTOCOL.md §11): not a ledger change, so the node whose API
 /// stored it announces it itself.
@@ -30,6 +31,17 @@ public struct AvailabilityChange: Sendable, Equatable, Codable {
 
     public init(volunteerId: String, available: Bool, until: Int64?) {
         (self.volunteerId, self.available, self.until) = (volunteerId, available, until)
+    }
+
+    public init(volunteerId: String, _ availability: Availability) {
+        switch availability {
+        case .unavailable: self.init(volunteerId: volunteerId, available: false, until: nil)
+        case .available(let until): self.init(volunteerId: volunteerId, available: true, until: until?.millis)
+        }
+    }
+
+    public var availability: Availability {
+        available ? .available(until: until.map { Timestamp(millis: $0) }) : .unavailable
     }
 
     enum CodingKeys: String, CodingKey {

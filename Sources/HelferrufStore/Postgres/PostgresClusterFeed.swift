@@ -46,7 +46,7 @@ struct PostgresClusterFeed: ClusterFeed {
 
     func publish(_ notice: ClusterNotice) async throws {
         guard let payload = notice.payload else { return }
-        try await database.run { [client = database.client, logger = database.logger] in
+        _ = try await database.run { [client = database.client, logger = database.logger] in
             try await client.query(Self.notify(payload), logger: logger)
         }
     }
